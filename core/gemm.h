@@ -1,0 +1,59 @@
+/* gemm.h (internal): single-precision matrix multiply, the one hot loop
+ * under convolution and dense layers. Row-major. The fast path is chosen
+ * at run time for the CPU (AVX-512, AVX2+FMA, or portable C); mn_gemm_ref
+ * is the naive oracle the tests compare it with. Single-threaded;
+ * allocates nothing. */
+#ifndef MNIST_CORE_GEMM_H
+#define MNIST_CORE_GEMM_H
+
+/* C[M,N] = beta * C + A' B' where A' is A[M,K] (or A[K,M] transposed when
+ * ta) and B' is B[K,N] (or B[N,K] transposed when tb); lda/ldb/ldc are row
+ * strides in floats. beta is 0 (C overwritten, may hold garbage/NaN) or 1
+ * (accumulate). */
+void mn_gemm(int ta, int tb, int M, int N, int K, const float *A, int lda,
+             const float *B, int ldb, float beta, float *C, int ldc);
+void mn_gemm_ref(int ta, int tb, int M, int N, int K, const float *A, int lda,
+                 const float *B, int ldb, float beta, float *C, int ldc);
+
+/* Name of the kernel mn_gemm dispatches to on this CPU ("avx512", "avx2",
+ * "portable"), for benchmarks and logs. */
+const char *mn_gemm_kernel_name(void);
+
+/* The kernels, by id, so tests and benchmarks can hold every kernel this
+ * CPU runs to mn_gemm_ref (mn_gemm itself always takes the fastest). */
+typedef enum {
+    MN_GEMM_PORTABLE = 0,
+    MN_GEMM_AVX2 = 1,
+    MN_GEMM_AVX512 = 2,
+    MN_GEMM_KERNEL_COUNT = 3
+} mn_gemm_kernel;
+
+/* 1 when kernel k was compiled in and this CPU (and OS) can run it. */
+int mn_gemm_kernel_available(mn_gemm_kernel k);
+/* "portable", "avx2", "avx512"; "?" for an unknown id. */
+const char *mn_gemm_kernel_label(mn_gemm_kernel k);
+/* mn_gemm on kernel k, which must be available (asserted). */
+void mn_gemm_with(mn_gemm_kernel k, int ta, int tb, int M, int N, int K, const float *A,
+                  int lda, const float *B, int ldb, float beta, float *C, int ldc);
+
+/* Internal, between gemm.c (the shared packing and cache-blocking driver)
+ * and gemm_<isa>.c (the register-blocked micro-kernels). */
+typedef struct {
+    int mr, nr; /* micro-tile rows and columns */
+    /* c[m,n] (+)= sum over kc of a[i*ais + k*aks] * b[k*ldbk + j], m <= mr,
+     * n <= nr, with ais == 1 or aks == 1; reads no b column >= n;
+     * accumulate 0 overwrites c. */
+    void (*tile)(int m, int n, int kc, const float *a, long ais, long aks, const float *b,
+                 long ldbk, float *c, long ldc, int accumulate);
+    /* C[M,N] = beta C + A B^T with A[M,K], B[N,K] row-major, for small M
+     * (dot products along K, no packing); NULL when absent. */
+    void (*dot_nt)(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                   float beta, float *C, int ldc);
+} mn_gemm_isa;
+
+/* Fill *isa and return 1 when compiled in for this target (the CPU check
+ * is the caller's); 0 otherwise. */
+int mn_gemm_isa_avx2(mn_gemm_isa *isa);
+int mn_gemm_isa_avx512(mn_gemm_isa *isa);
+
+#endif

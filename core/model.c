@@ -1,0 +1,151 @@
+/* model.c: creating a model from a layer table, its named parameter
+ * tensors, Glorot initialisation and metadata. Running it is run.c's job;
+ * reading and writing it is weights.c's. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mnist/rng.h"
+#include "mnist/sha256.h"
+#include "model_internal.h"
+
+static void add_tensor(mn_model *m, uint32_t layer, const char *name, uint32_t ndim,
+                       const uint32_t *dims)
+{
+    mn_tensor_info *t = &m->tensors[m->n_tensors++];
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->layer = layer;
+    t->ndim = ndim;
+    t->count = 1;
+    for (uint32_t d = 0; d < ndim; d++) {
+        t->dims[d] = dims[d];
+        t->count *= dims[d];
+    }
+    t->offset = m->n_params;
+    m->n_params += t->count;
+}
+
+mn_status mn_model_create(const mn_arch *arch, mn_model **out, mn_error *err)
+{
+    *out = NULL;
+    mn_status st = mn_arch_check(arch, err);
+    if (st != MN_OK)
+        return st;
+    mn_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return mn_error_set(err, MN_ERR_NOMEM, "model: out of memory");
+    m->arch = *arch;
+    mn_shape s = arch->input;
+    uint32_t n_conv = 0, n_dense = 0;
+    for (uint32_t i = 0; i < arch->n_layers; i++) {
+        const mn_layer *l = &arch->layers[i];
+        char name[32];
+        m->w_off[i] = m->b_off[i] = SIZE_MAX;
+        if (l->kind == MN_LAYER_CONV2D) {
+            uint32_t wd[4] = {l->out, s.c, l->k, l->k}, bd[1] = {l->out};
+            n_conv++;
+            snprintf(name, sizeof name, "conv%u.w", n_conv);
+            m->w_off[i] = m->n_params;
+            add_tensor(m, i, name, 4, wd);
+            snprintf(name, sizeof name, "conv%u.b", n_conv);
+            m->b_off[i] = m->n_params;
+            add_tensor(m, i, name, 1, bd);
+        } else if (l->kind == MN_LAYER_DENSE) {
+            uint32_t wd[2] = {l->out, s.c * s.h * s.w}, bd[1] = {l->out};
+            n_dense++;
+            snprintf(name, sizeof name, "dense%u.w", n_dense);
+            m->w_off[i] = m->n_params;
+            add_tensor(m, i, name, 2, wd);
+            snprintf(name, sizeof name, "dense%u.b", n_dense);
+            m->b_off[i] = m->n_params;
+            add_tensor(m, i, name, 1, bd);
+        }
+        s = mn_arch_shape(arch, i);
+        m->out_shape[i] = s;
+    }
+    m->params = calloc(m->n_params, sizeof(float));
+    m->meta = malloc(3);
+    if (!m->params || !m->meta) {
+        size_t n = m->n_params;
+        mn_model_free(m);
+        return mn_error_set(err, MN_ERR_NOMEM, "model: cannot allocate %zu parameters", n);
+    }
+    memcpy(m->meta, "{}", 3);
+    *out = m;
+    return MN_OK;
+}
+
+void mn_model_free(mn_model *m)
+{
+    if (!m)
+        return;
+    free(m->params);
+    free(m->meta);
+    free(m);
+}
+
+void mn_model_init_glorot(mn_model *m, uint64_t seed)
+{
+    mn_rng r;
+    mn_rng_seed(&r, seed);
+    for (uint32_t t = 0; t < m->n_tensors; t++) {
+        const mn_tensor_info *ti = &m->tensors[t];
+        float *p = m->params + ti->offset;
+        if (ti->ndim == 1) { /* biases start at zero */
+            memset(p, 0, sizeof(float) * ti->count);
+            continue;
+        }
+        /* Glorot & Bengio (2010), as Keras computes fans: a conv kernel's
+         * receptive field counts on both sides. */
+        size_t field = ti->ndim == 4 ? (size_t)ti->dims[2] * ti->dims[3] : 1;
+        double fan_in = (double)ti->dims[1] * field, fan_out = (double)ti->dims[0] * field;
+        float limit = (float)sqrt(6.0 / (fan_in + fan_out));
+        for (size_t i = 0; i < ti->count; i++)
+            p[i] = (2.0f * mn_rng_uniform(&r) - 1.0f) * limit;
+    }
+}
+
+const mn_arch *mn_model_arch(const mn_model *m) { return &m->arch; }
+size_t mn_model_param_count(const mn_model *m) { return m->n_params; }
+float *mn_model_params(mn_model *m) { return m->params; }
+const float *mn_model_params_const(const mn_model *m) { return m->params; }
+uint32_t mn_model_tensor_count(const mn_model *m) { return m->n_tensors; }
+
+const mn_tensor_info *mn_model_tensor(const mn_model *m, uint32_t i)
+{
+    return i < m->n_tensors ? &m->tensors[i] : NULL;
+}
+
+size_t mn_model_input_size(const mn_model *m)
+{
+    return (size_t)m->arch.input.c * m->arch.input.h * m->arch.input.w;
+}
+
+uint32_t mn_model_classes(const mn_model *m) { return m->out_shape[m->arch.n_layers - 1].c; }
+
+const char *mn_model_meta(const mn_model *m) { return m->meta; }
+
+mn_status mn_model_set_meta(mn_model *m, const char *json, mn_error *err)
+{
+    size_t n = strlen(json);
+    if (n > MN_META_MAX)
+        return mn_error_set(err, MN_ERR_LIMIT, "model: metadata of %zu bytes, at most %u", n,
+                            MN_META_MAX);
+    char *copy = malloc(n + 1);
+    if (!copy)
+        return mn_error_set(err, MN_ERR_NOMEM, "model: out of memory for metadata");
+    memcpy(copy, json, n + 1);
+    free(m->meta);
+    m->meta = copy;
+    return MN_OK;
+}
+
+const char *mn_model_version(const mn_model *m) { return m->version; }
+
+void mn_model_set_version(mn_model *m, const uint8_t digest[32])
+{
+    mn_hex(digest, 4, m->version);
+}

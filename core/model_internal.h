@@ -1,0 +1,28 @@
+/* model_internal.h (internal): the layout of mn_model and mn_workspace,
+ * shared by model.c (creation, tensors, metadata), run.c (forward and
+ * backward) and weights.c (the file format). */
+#ifndef MNIST_CORE_MODEL_INTERNAL_H
+#define MNIST_CORE_MODEL_INTERNAL_H
+
+#include "mnist/model.h"
+
+#define MN_MAX_TENSORS (2 * MN_MAX_LAYERS)
+#define MN_META_MAX (1u << 20)
+
+struct mn_model {
+    mn_arch arch;
+    mn_shape out_shape[MN_MAX_LAYERS]; /* sample shape after each layer */
+    size_t w_off[MN_MAX_LAYERS];       /* weights of layer i in params, or SIZE_MAX */
+    size_t b_off[MN_MAX_LAYERS];       /* bias of layer i in params, or SIZE_MAX */
+    uint32_t n_tensors;
+    mn_tensor_info tensors[MN_MAX_TENSORS];
+    size_t n_params;
+    float *params; /* [n_params], every tensor a slice of it */
+    char *meta;    /* JSON text, NUL-terminated */
+    char version[9];
+};
+
+/* Sets m->version from a SHA-256 digest. */
+void mn_model_set_version(mn_model *m, const uint8_t digest[32]);
+
+#endif

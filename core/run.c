@@ -1,0 +1,204 @@
+/* run.c: running a model: the per-thread workspace, the forward pass and
+ * the backward pass of softmax cross-entropy. Every buffer is sized once
+ * for the workspace's largest batch; forward and backward allocate
+ * nothing. ReLU and flatten work in place on the previous layer's output. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mnist/layers.h"
+#include "model_internal.h"
+
+struct mn_workspace {
+    int max_batch, training;
+    float *act[MN_MAX_LAYERS];      /* [max_batch, out_shape[i]]; may alias act[i-1] */
+    int owned[MN_MAX_LAYERS];       /* act[i] is this layer's own allocation */
+    int32_t *argmax[MN_MAX_LAYERS]; /* max-pool winners, [max_batch, out_shape[i]] */
+    float *grad[2];                 /* backward ping-pong, [max_batch, largest shape] */
+    float *scratch;                 /* conv im2col, one image */
+};
+
+static size_t shape_size(mn_shape s) { return (size_t)s.c * s.h * s.w; }
+
+/* The conv geometry of layer i for N samples. */
+static mn_conv2d_dims conv_dims(const mn_model *m, uint32_t i, int N)
+{
+    const mn_layer *l = &m->arch.layers[i];
+    mn_shape in = i ? m->out_shape[i - 1] : m->arch.input;
+    mn_conv2d_dims d = {N, (int)in.c, (int)in.h, (int)in.w, (int)l->out, (int)l->k,
+                        (int)l->s, (int)l->p, 0, 0};
+    mn_conv2d_dims_finish(&d);
+    return d;
+}
+
+mn_status mn_workspace_create(const mn_model *m, int max_batch, int training,
+                              mn_workspace **out, mn_error *err)
+{
+    *out = NULL;
+    if (max_batch < 1 || max_batch > 65536)
+        return mn_error_set(err, MN_ERR_ARG, "workspace: batch %d out of range 1..65536", max_batch);
+    mn_workspace *ws = calloc(1, sizeof *ws);
+    if (!ws)
+        return mn_error_set(err, MN_ERR_NOMEM, "workspace: out of memory");
+    ws->max_batch = max_batch;
+    ws->training = training;
+    size_t largest = shape_size(m->arch.input), scratch = 1;
+    int ok = 1;
+    for (uint32_t i = 0; i < m->arch.n_layers && ok; i++) {
+        const mn_layer *l = &m->arch.layers[i];
+        size_t n = (size_t)max_batch * shape_size(m->out_shape[i]);
+        if (shape_size(m->out_shape[i]) > largest)
+            largest = shape_size(m->out_shape[i]);
+        if ((l->kind == MN_LAYER_RELU || l->kind == MN_LAYER_FLATTEN) && i > 0) {
+            ws->act[i] = ws->act[i - 1];
+            continue;
+        }
+        ws->act[i] = malloc(n * sizeof(float));
+        ws->owned[i] = 1;
+        ok = ws->act[i] != NULL;
+        if (l->kind == MN_LAYER_MAXPOOL) {
+            ws->argmax[i] = malloc(n * sizeof(int32_t));
+            ok = ok && ws->argmax[i];
+        } else if (l->kind == MN_LAYER_CONV2D) {
+            mn_conv2d_dims d = conv_dims(m, i, 1);
+            size_t s = mn_conv2d_scratch_floats(&d);
+            scratch = s > scratch ? s : scratch;
+        }
+    }
+    if (ok) {
+        ws->scratch = malloc(scratch * sizeof(float));
+        ok = ws->scratch != NULL;
+    }
+    if (ok && training) {
+        ws->grad[0] = malloc((size_t)max_batch * largest * sizeof(float));
+        ws->grad[1] = malloc((size_t)max_batch * largest * sizeof(float));
+        ok = ws->grad[0] && ws->grad[1];
+    }
+    if (!ok) {
+        mn_workspace_free(ws);
+        return mn_error_set(err, MN_ERR_NOMEM, "workspace: cannot allocate for batch %d", max_batch);
+    }
+    *out = ws;
+    return MN_OK;
+}
+
+void mn_workspace_free(mn_workspace *ws)
+{
+    if (!ws)
+        return;
+    for (int i = 0; i < MN_MAX_LAYERS; i++) {
+        if (ws->owned[i])
+            free(ws->act[i]);
+        free(ws->argmax[i]);
+    }
+    free(ws->grad[0]);
+    free(ws->grad[1]);
+    free(ws->scratch);
+    free(ws);
+}
+
+int mn_workspace_max_batch(const mn_workspace *ws) { return ws->max_batch; }
+
+/* Forward through every layer, leaving each output in ws->act. */
+static void forward(const mn_model *m, mn_workspace *ws, const float *in, int N)
+{
+    const float *x = in;
+    mn_shape s = m->arch.input;
+    const float *P = m->params;
+    for (uint32_t i = 0; i < m->arch.n_layers; i++) {
+        const mn_layer *l = &m->arch.layers[i];
+        mn_shape o = m->out_shape[i];
+        float *y = ws->act[i];
+        switch (l->kind) {
+        case MN_LAYER_CONV2D: {
+            mn_conv2d_dims d = conv_dims(m, i, N);
+            mn_conv2d_forward(y, x, P + m->w_off[i], P + m->b_off[i], &d, ws->scratch);
+            break;
+        }
+        case MN_LAYER_MAXPOOL:
+            mn_maxpool_forward(y, ws->argmax[i], x, N, (int)s.c, (int)s.h, (int)s.w, (int)l->k,
+                               (int)l->s);
+            break;
+        case MN_LAYER_DENSE:
+            mn_dense_forward(y, x, P + m->w_off[i], P + m->b_off[i], N, (int)shape_size(s),
+                             (int)o.c);
+            break;
+        case MN_LAYER_RELU:
+            mn_relu_forward(y, x, (size_t)N * shape_size(s));
+            break;
+        case MN_LAYER_FLATTEN:
+            if (y != x)
+                memcpy(y, x, sizeof(float) * N * shape_size(s));
+            break;
+        case MN_LAYER_SOFTMAX:
+            mn_softmax_forward(y, x, N, (int)o.c);
+            break;
+        }
+        x = y;
+        s = o;
+    }
+}
+
+void mn_model_forward(const mn_model *m, mn_workspace *ws, const float *in, int N,
+                      float *probs)
+{
+    forward(m, ws, in, N);
+    uint32_t last = m->arch.n_layers - 1;
+    memcpy(probs, ws->act[last], sizeof(float) * N * m->out_shape[last].c);
+}
+
+float mn_model_backward(const mn_model *m, mn_workspace *ws, const float *in,
+                        const uint8_t *labels, int N, float *grads, int *n_correct)
+{
+    forward(m, ws, in, N);
+    const uint32_t last = m->arch.n_layers - 1;
+    const int K = (int)m->out_shape[last].c;
+    const float *probs = ws->act[last];
+    if (n_correct) {
+        int hits = 0;
+        for (int n = 0; n < N; n++) {
+            const float *p = probs + (size_t)n * K;
+            int best = 0;
+            for (int k = 1; k < K; k++)
+                if (p[k] > p[best])
+                    best = k;
+            hits += best == labels[n];
+        }
+        *n_correct = hits;
+    }
+    float *g = ws->grad[0], *other = ws->grad[1];
+    float loss = mn_softmax_xent_backward(g, probs, labels, N, K);
+    const float *P = m->params;
+    for (int i = (int)last - 1; i >= 0; i--) {
+        const mn_layer *l = &m->arch.layers[i];
+        const float *x = i ? ws->act[i - 1] : in;
+        mn_shape s = i ? m->out_shape[i - 1] : m->arch.input;
+        float *din = i ? other : NULL; /* the input needs no gradient */
+        switch (l->kind) {
+        case MN_LAYER_CONV2D: {
+            mn_conv2d_dims d = conv_dims(m, (uint32_t)i, N);
+            mn_conv2d_backward(din, grads + m->w_off[i], grads + m->b_off[i], g, x,
+                               P + m->w_off[i], &d, ws->scratch);
+            break;
+        }
+        case MN_LAYER_MAXPOOL:
+            if (din)
+                mn_maxpool_backward(din, g, ws->argmax[i], N, (int)s.c, (int)s.h, (int)s.w,
+                                    (int)l->k, (int)l->s);
+            break;
+        case MN_LAYER_DENSE:
+            mn_dense_backward(din, grads + m->w_off[i], grads + m->b_off[i], g, x,
+                              P + m->w_off[i], N, (int)shape_size(s), (int)m->out_shape[i].c);
+            break;
+        case MN_LAYER_RELU:
+            mn_relu_backward(g, g, ws->act[i], (size_t)N * shape_size(s));
+            continue; /* in place: g stays the current gradient */
+        case MN_LAYER_FLATTEN:
+        case MN_LAYER_SOFTMAX:
+            continue;
+        }
+        float *t = g;
+        g = other;
+        other = t;
+    }
+    return loss;
+}

@@ -1,0 +1,426 @@
+/* weights.c: the weights file (docs/FORMAT.md): serialising a model with
+ * optional training state, parsing untrusted bytes back with every field
+ * bounded and checked before use, and the crash-safe save (temporary file,
+ * fsync, rename, fsync of the directory). */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mnist/sha256.h"
+#include "mnist/weights.h"
+#include "model_internal.h"
+
+#define MAGIC "MNISTCNN"
+#define FORMAT_VERSION 1u
+#define FLAG_STATE 1u
+#define HEADER_BYTES 64u
+#define LAYER_BYTES 20u
+#define TENSOR_BYTES 64u
+#define STATE_BYTES 40u
+#define CHECKSUM_BYTES 32u
+
+/* Little-endian field access, independent of the host's byte order. */
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
+static void putf(uint8_t *p, float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    put32(p, u);
+}
+static float getf(const uint8_t *p)
+{
+    uint32_t u = get32(p);
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static size_t pad4(size_t n) { return (n + 3) & ~(size_t)3; }
+
+/* Byte offsets of each section, from the counts in the header. */
+typedef struct {
+    size_t layers, tensors, meta, state, data, checksum, total;
+} layout;
+
+static layout compute_layout(uint32_t n_layers, uint32_t n_tensors, uint32_t meta_len,
+                             int has_state, uint64_t n_params)
+{
+    layout L;
+    L.layers = HEADER_BYTES;
+    L.tensors = L.layers + (size_t)n_layers * LAYER_BYTES;
+    L.meta = L.tensors + (size_t)n_tensors * TENSOR_BYTES;
+    L.state = pad4(L.meta + meta_len);
+    L.data = L.state + (has_state ? STATE_BYTES : 0);
+    L.checksum = L.data + (size_t)n_params * 4 * (has_state ? 3 : 1);
+    L.total = L.checksum + CHECKSUM_BYTES;
+    return L;
+}
+
+mn_status mn_model_serialize(mn_model *m, const mn_checkpoint *ck, uint8_t **buf,
+                             size_t *len, mn_error *err)
+{
+    *buf = NULL;
+    *len = 0;
+    int has_state = ck && ck->adam.n > 0;
+    if (has_state && ck->adam.n != m->n_params)
+        return mn_error_set(err, MN_ERR_ARG, "weights: optimiser state has %zu parameters, model %zu",
+                            ck->adam.n, m->n_params);
+    uint32_t meta_len = (uint32_t)strlen(m->meta);
+    layout L = compute_layout(m->arch.n_layers, m->n_tensors, meta_len, has_state, m->n_params);
+    uint8_t *b = calloc(1, L.total);
+    if (!b)
+        return mn_error_set(err, MN_ERR_NOMEM, "weights: cannot allocate %zu bytes", L.total);
+    memcpy(b, MAGIC, 8);
+    put32(b + 8, FORMAT_VERSION);
+    put32(b + 12, has_state ? FLAG_STATE : 0);
+    put32(b + 16, m->arch.n_layers);
+    put32(b + 20, m->n_tensors);
+    put32(b + 24, meta_len);
+    put64(b + 32, m->n_params);
+    put64(b + 40, L.total);
+    put32(b + 48, m->arch.input.c);
+    put32(b + 52, m->arch.input.h);
+    put32(b + 56, m->arch.input.w);
+    for (uint32_t i = 0; i < m->arch.n_layers; i++) {
+        const mn_layer *l = &m->arch.layers[i];
+        uint8_t *p = b + L.layers + (size_t)i * LAYER_BYTES;
+        put32(p, l->kind);
+        put32(p + 4, l->out);
+        put32(p + 8, l->k);
+        put32(p + 12, l->s);
+        put32(p + 16, l->p);
+    }
+    for (uint32_t t = 0; t < m->n_tensors; t++) {
+        const mn_tensor_info *ti = &m->tensors[t];
+        uint8_t *p = b + L.tensors + (size_t)t * TENSOR_BYTES;
+        memcpy(p, ti->name, strlen(ti->name));
+        put32(p + 32, ti->ndim);
+        for (int d = 0; d < 4; d++)
+            put32(p + 36 + 4 * d, d < (int)ti->ndim ? ti->dims[d] : 0);
+        put64(p + 52, ti->offset);
+    }
+    memcpy(b + L.meta, m->meta, meta_len);
+    if (has_state) {
+        uint8_t *p = b + L.state;
+        put64(p, ck->seed);
+        put32(p + 8, ck->epoch);
+        put32(p + 12, ck->batch);
+        put64(p + 16, ck->adam.t);
+        putf(p + 24, ck->adam.lr);
+        putf(p + 28, ck->adam.beta1);
+        putf(p + 32, ck->adam.beta2);
+        putf(p + 36, ck->adam.eps);
+    }
+    for (size_t i = 0; i < m->n_params; i++)
+        putf(b + L.data + 4 * i, m->params[i]);
+    if (has_state)
+        for (size_t i = 0; i < m->n_params; i++) {
+            putf(b + L.data + 4 * (m->n_params + i), ck->adam.m[i]);
+            putf(b + L.data + 4 * (2 * m->n_params + i), ck->adam.v[i]);
+        }
+    uint8_t digest[32];
+    mn_sha256(b, L.checksum, digest);
+    memcpy(b + L.checksum, digest, 32);
+    mn_model_set_version(m, digest);
+    *buf = b;
+    *len = L.total;
+    return MN_OK;
+}
+
+/* Checks n floats at p are finite; names the first bad one. */
+static mn_status check_finite(const uint8_t *p, size_t n, const char *name, const char *what,
+                              const char *tensor, mn_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        float f = getf(p + 4 * i);
+        if (!isfinite(f))
+            return mn_error_set(err, MN_ERR_FORMAT, "%s: %s %s element %zu is %s", name, what,
+                                tensor, i, isnan(f) ? "NaN" : "infinite");
+    }
+    return MN_OK;
+}
+
+mn_status mn_model_parse(const uint8_t *buf, size_t len, const char *name, mn_model **out,
+                         mn_checkpoint *ck, mn_error *err)
+{
+    *out = NULL;
+    if (ck)
+        memset(ck, 0, sizeof *ck);
+    if (len < HEADER_BYTES + CHECKSUM_BYTES)
+        return mn_error_set(err, MN_ERR_FORMAT, "%s: %zu bytes, too short for a weights file (at least %u)",
+                            name, len, HEADER_BYTES + CHECKSUM_BYTES);
+    if (memcmp(buf, MAGIC, 8) != 0)
+        return mn_error_set(err, MN_ERR_FORMAT, "%s: not a weights file (magic is not \"%s\")", name, MAGIC);
+    uint32_t version = get32(buf + 8), flags = get32(buf + 12);
+    if (version != FORMAT_VERSION)
+        return mn_error_set(err, MN_ERR_FORMAT, "%s: format version %u, this reader knows %u", name,
+                            version, FORMAT_VERSION);
+    if (flags & ~FLAG_STATE)
+        return mn_error_set(err, MN_ERR_FORMAT, "%s: unknown flags 0x%x", name, flags);
+    uint32_t n_layers = get32(buf + 16), n_tensors = get32(buf + 20), meta_len = get32(buf + 24);
+    uint64_t n_params = get64(buf + 32), file_size = get64(buf + 40);
+    if (get32(buf + 28) != 0 || get32(buf + 60) != 0)
+        return mn_error_set(err, MN_ERR_FORMAT, "%s: reserved header fields are not zero", name);
+    if (n_layers < 2 || n_layers > MN_MAX_LAYERS)
+        return mn_error_set(err, MN_ERR_FORMAT, "%s: %u layers, expected 2 to %d", name, n_layers,
+                            MN_MAX_LAYERS);
+    if (n_tensors > MN_MAX_TENSORS)
+        return mn_error_set(err, MN_ERR_FORMAT, "%s: %u tensors, at most %d", name, n_tensors,
+                            MN_MAX_TENSORS);
+    if (meta_len > MN_META_MAX)
+        return mn_error_set(err, MN_ERR_FORMAT, "%s: metadata of %u bytes, at most %u", name,
+                            meta_len, MN_META_MAX);
+    if (n_params > MN_MAX_PARAMS)
+        return mn_error_set(err, MN_ERR_FORMAT, "%s: %llu parameters, at most %u", name,
+                            (unsigned long long)n_params, MN_MAX_PARAMS);
+    if (file_size != len)
+        return mn_error_set(err, MN_ERR_FORMAT, "%s: header says %llu bytes, the file has %zu%s", name,
+                            (unsigned long long)file_size, len,
+                            file_size > len ? " (truncated)" : " (trailing bytes)");
+    int has_state = (flags & FLAG_STATE) != 0;
+    layout L = compute_layout(n_layers, n_tensors, meta_len, has_state, n_params);
+    if (L.total != len)
+        return mn_error_set(err, MN_ERR_FORMAT, "%s: its sections add up to %zu bytes, the file has %zu",
+                            name, L.total, len);
+
+    mn_arch arch;
+    memset(&arch, 0, sizeof arch);
+    arch.input = (mn_shape){get32(buf + 48), get32(buf + 52), get32(buf + 56)};
+    arch.n_layers = n_layers;
+    for (uint32_t i = 0; i < n_layers; i++) {
+        const uint8_t *p = buf + L.layers + (size_t)i * LAYER_BYTES;
+        arch.layers[i] = (mn_layer){get32(p), get32(p + 4), get32(p + 8), get32(p + 12), get32(p + 16)};
+    }
+    mn_error aerr;
+    if (mn_arch_check(&arch, &aerr) != MN_OK)
+        return mn_error_set(err, MN_ERR_FORMAT, "%s: layer table: %s", name, aerr.msg);
+    mn_model *m;
+    mn_status st = mn_model_create(&arch, &m, err);
+    if (st != MN_OK)
+        return st;
+    if (m->n_tensors != n_tensors || m->n_params != n_params) {
+        mn_error_set(err, MN_ERR_FORMAT,
+                     "%s: the layer table needs %u tensors and %zu parameters, the file has %u and %llu",
+                     name, m->n_tensors, m->n_params, n_tensors, (unsigned long long)n_params);
+        goto fail;
+    }
+    for (uint32_t t = 0; t < n_tensors; t++) {
+        const mn_tensor_info *ti = &m->tensors[t];
+        const uint8_t *p = buf + L.tensors + (size_t)t * TENSOR_BYTES;
+        char fname[33];
+        memcpy(fname, p, 32);
+        fname[32] = 0;
+        if (memchr(p, 0, 32) == NULL || strcmp(fname, ti->name) != 0) {
+            mn_error_set(err, MN_ERR_FORMAT, "%s: tensor %u is named \"%.32s\", expected \"%s\"", name,
+                         t, fname, ti->name);
+            goto fail;
+        }
+        for (size_t k = strlen(fname); k < 32; k++)
+            if (p[k]) {
+                mn_error_set(err, MN_ERR_FORMAT, "%s: tensor %s: name padding is not zero", name, ti->name);
+                goto fail;
+            }
+        uint32_t ndim = get32(p + 32), dims[4];
+        for (int d = 0; d < 4; d++)
+            dims[d] = get32(p + 36 + 4 * d);
+        int same = ndim == ti->ndim;
+        for (int d = 0; d < 4 && same; d++)
+            same = dims[d] == (d < (int)ti->ndim ? ti->dims[d] : 0);
+        if (!same) {
+            char got[64], want[64];
+            int gn = 0, wn = 0;
+            for (uint32_t d = 0; d < (ndim < 4 ? ndim : 4); d++)
+                gn += snprintf(got + gn, sizeof got - gn, "%s%u", d ? "," : "", dims[d]);
+            got[gn] = 0;
+            for (uint32_t d = 0; d < ti->ndim; d++)
+                wn += snprintf(want + wn, sizeof want - wn, "%s%u", d ? "," : "", ti->dims[d]);
+            want[wn] = 0;
+            mn_error_set(err, MN_ERR_FORMAT, "%s: tensor %s has shape [%s] (%u dims), expected [%s]",
+                         name, ti->name, got, ndim, want);
+            goto fail;
+        }
+        if (get64(p + 52) != ti->offset || get32(p + 60) != 0) {
+            mn_error_set(err, MN_ERR_FORMAT, "%s: tensor %s at offset %llu, expected %zu", name,
+                         ti->name, (unsigned long long)get64(p + 52), ti->offset);
+            goto fail;
+        }
+    }
+    const uint8_t *meta = buf + L.meta;
+    if (memchr(meta, 0, meta_len)) {
+        mn_error_set(err, MN_ERR_FORMAT, "%s: metadata holds a NUL byte", name);
+        goto fail;
+    }
+    for (size_t i = L.meta + meta_len; i < L.state; i++)
+        if (buf[i]) {
+            mn_error_set(err, MN_ERR_FORMAT, "%s: metadata padding is not zero", name);
+            goto fail;
+        }
+    uint8_t digest[32];
+    mn_sha256(buf, L.checksum, digest);
+    if (memcmp(digest, buf + L.checksum, 32) != 0) {
+        char want[65], got[65];
+        mn_hex(buf + L.checksum, 32, want);
+        mn_hex(digest, 32, got);
+        mn_error_set(err, MN_ERR_CHECKSUM, "%s: checksum mismatch: the file says %.16s..., its content hashes to %.16s...",
+                     name, want, got);
+        st = MN_ERR_CHECKSUM;
+        goto fail_st;
+    }
+    for (uint32_t t = 0; t < n_tensors; t++) {
+        const mn_tensor_info *ti = &m->tensors[t];
+        if ((st = check_finite(buf + L.data + 4 * ti->offset, ti->count, name, "tensor", ti->name, err)) != MN_OK)
+            goto fail_st;
+    }
+    char *meta_copy = malloc((size_t)meta_len + 1);
+    if (!meta_copy) {
+        st = mn_error_set(err, MN_ERR_NOMEM, "%s: out of memory", name);
+        goto fail_st;
+    }
+    memcpy(meta_copy, meta, meta_len);
+    meta_copy[meta_len] = 0;
+    free(m->meta);
+    m->meta = meta_copy;
+    for (size_t i = 0; i < m->n_params; i++)
+        m->params[i] = getf(buf + L.data + 4 * i);
+    if (has_state && ck) {
+        const uint8_t *p = buf + L.state;
+        if ((st = check_finite(buf + L.data + 4 * n_params, 2 * n_params, name, "optimiser state",
+                               "adam", err)) != MN_OK)
+            goto fail_st;
+        if ((st = mn_adam_init(&ck->adam, m->n_params, getf(p + 24), err)) != MN_OK)
+            goto fail_st;
+        ck->seed = get64(p);
+        ck->epoch = get32(p + 8);
+        ck->batch = get32(p + 12);
+        ck->adam.t = get64(p + 16);
+        ck->adam.beta1 = getf(p + 28);
+        ck->adam.beta2 = getf(p + 32);
+        ck->adam.eps = getf(p + 36);
+        for (size_t i = 0; i < m->n_params; i++) {
+            ck->adam.m[i] = getf(buf + L.data + 4 * (n_params + i));
+            ck->adam.v[i] = getf(buf + L.data + 4 * (2 * n_params + i));
+        }
+    }
+    mn_model_set_version(m, digest);
+    *out = m;
+    return MN_OK;
+fail:
+    st = MN_ERR_FORMAT;
+fail_st:
+    mn_model_free(m);
+    return st;
+}
+
+mn_status mn_model_load(const char *path, mn_model **out, mn_checkpoint *ck, mn_error *err)
+{
+    *out = NULL;
+    if (ck)
+        memset(ck, 0, sizeof *ck);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return mn_error_set(err, MN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return mn_error_set(err, MN_ERR_IO, "%s: not a regular file", path);
+    }
+    if ((uint64_t)sb.st_size > MN_WEIGHTS_MAX_BYTES) {
+        fclose(f);
+        return mn_error_set(err, MN_ERR_LIMIT, "%s: %lld bytes, larger than the %u a weights file may have",
+                            path, (long long)sb.st_size, MN_WEIGHTS_MAX_BYTES);
+    }
+    size_t len = (size_t)sb.st_size;
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf) {
+        fclose(f);
+        return mn_error_set(err, MN_ERR_NOMEM, "%s: cannot allocate %zu bytes", path, len);
+    }
+    size_t got = fread(buf, 1, len, f);
+    int rerr = ferror(f);
+    fclose(f);
+    if (got != len || rerr) {
+        free(buf);
+        return mn_error_set(err, MN_ERR_IO, "%s: read %zu of %zu bytes", path, got, len);
+    }
+    mn_status st = mn_model_parse(buf, len, path, out, ck, err);
+    free(buf);
+    return st;
+}
+
+/* Writes all of buf to fd, retrying short writes. */
+static int write_all(int fd, const uint8_t *buf, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+mn_status mn_model_save(mn_model *m, const char *path, const mn_checkpoint *ck, mn_error *err)
+{
+    uint8_t *buf;
+    size_t len;
+    mn_status st = mn_model_serialize(m, ck, &buf, &len, err);
+    if (st != MN_OK)
+        return st;
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 32), *dircopy = malloc(plen + 1);
+    if (!tmp || !dircopy) {
+        free(buf);
+        free(tmp);
+        free(dircopy);
+        return mn_error_set(err, MN_ERR_NOMEM, "%s: out of memory", path);
+    }
+    snprintf(tmp, plen + 32, "%s.tmp-%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        st = mn_error_set(err, MN_ERR_IO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
+    } else if (write_all(fd, buf, len) != 0 || fsync(fd) != 0) {
+        st = mn_error_set(err, MN_ERR_IO, "%s: cannot write %s: %s", path, tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+    } else if (close(fd) != 0 || rename(tmp, path) != 0) {
+        st = mn_error_set(err, MN_ERR_IO, "%s: cannot rename %s into place: %s", path, tmp,
+                          strerror(errno));
+        unlink(tmp);
+    } else {
+        /* Make the rename itself durable. */
+        memcpy(dircopy, path, plen + 1);
+        int dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
+    free(buf);
+    free(tmp);
+    free(dircopy);
+    return st;
+}

@@ -1,0 +1,80 @@
+/* model.h: a model is an architecture plus one contiguous array of
+ * parameters, its metadata (JSON text) and its version. A loaded model is
+ * immutable and may be shared by any number of threads; all per-call
+ * memory lives in an mn_workspace that each thread owns. */
+#ifndef MNIST_MODEL_H
+#define MNIST_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "mnist/arch.h"
+#include "mnist/error.h"
+
+typedef struct mn_model mn_model;
+typedef struct mn_workspace mn_workspace;
+
+/* One named parameter tensor: a view into the model's parameter array. */
+typedef struct {
+    char name[32];   /* "conv1.w", "conv1.b", "dense2.w", ... */
+    uint32_t layer;  /* index in the layer table */
+    uint32_t ndim;   /* 1, 2 or 4 */
+    uint32_t dims[4];
+    size_t offset;   /* first element in mn_model_params() */
+    size_t count;    /* elements */
+} mn_tensor_info;
+
+/* Creates a model for arch (checked first) with all parameters zero and
+ * empty metadata. *out is owned by the caller: mn_model_free. */
+mn_status mn_model_create(const mn_arch *arch, mn_model **out, mn_error *err);
+/* Frees m; NULL is a no-op. */
+void mn_model_free(mn_model *m);
+
+/* Glorot-uniform weights, zero biases (the Keras defaults), from the
+ * library's RNG seeded with seed: the same seed gives the same weights. */
+void mn_model_init_glorot(mn_model *m, uint64_t seed);
+
+const mn_arch *mn_model_arch(const mn_model *m);
+size_t mn_model_param_count(const mn_model *m);
+float *mn_model_params(mn_model *m);
+const float *mn_model_params_const(const mn_model *m);
+uint32_t mn_model_tensor_count(const mn_model *m);
+/* Tensor i (0 <= i < mn_model_tensor_count) in file order. */
+const mn_tensor_info *mn_model_tensor(const mn_model *m, uint32_t i);
+/* Floats in one input sample (C*H*W: 784 for MNIST). */
+size_t mn_model_input_size(const mn_model *m);
+uint32_t mn_model_classes(const mn_model *m);
+
+/* Metadata: a JSON object as text, never NULL ("{}" when unset). The
+ * library stores it verbatim and does not parse it. */
+const char *mn_model_meta(const mn_model *m);
+/* Replaces the metadata with a copy of json (at most 1 MiB). */
+mn_status mn_model_set_meta(mn_model *m, const char *json, mn_error *err);
+
+/* The model version: the first 8 hex digits of the SHA-256 of the weights
+ * file it was last loaded from or saved to; "" before either. */
+const char *mn_model_version(const mn_model *m);
+
+/* Creates the scratch memory for running m on up to max_batch samples per
+ * call; training != 0 also reserves what backward needs. One workspace per
+ * thread. Allocated once: forward and backward allocate nothing. */
+mn_status mn_workspace_create(const mn_model *m, int max_batch, int training,
+                              mn_workspace **out, mn_error *err);
+void mn_workspace_free(mn_workspace *ws);
+int mn_workspace_max_batch(const mn_workspace *ws);
+
+/* Runs the model on N samples: in [N, input_size] floats (pixels / 255 for
+ * MNIST), probs [N, classes] softmax outputs. 1 <= N <= max batch of ws.
+ * Single-threaded; thread-safe for distinct workspaces. */
+void mn_model_forward(const mn_model *m, mn_workspace *ws, const float *in, int N,
+                      float *probs);
+
+/* Forward and backward of cross-entropy on N labelled samples (ws created
+ * with training != 0). ADDS the per-sample gradients' SUM into grads
+ * (param_count floats, laid out as the parameters) and returns the SUM of
+ * the N losses; *n_correct (if non-NULL) gets the count of argmax hits.
+ * The caller divides by the batch size, so one batch may be split across
+ * threads, each with its own workspace and gradient buffer. */
+float mn_model_backward(const mn_model *m, mn_workspace *ws, const float *in,
+                        const uint8_t *labels, int N, float *grads, int *n_correct);
+
+#endif

@@ -1,0 +1,74 @@
+/* base64.c: base64 and data URL decoding for JSON "image" strings. Only
+ * decoding: the server never encodes base64. */
+#include "base64.h"
+
+#include <string.h>
+#include <strings.h>
+
+size_t b64_decoded_max(size_t n) { return n / 4 * 3 + 3; }
+
+static int b64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+' || c == '-')
+        return 62;
+    if (c == '/' || c == '_')
+        return 63;
+    return -1;
+}
+
+int b64_decode(const char *s, size_t n, uint8_t *out, size_t *out_len, reply_err *e)
+{
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t o = 0, i = 0;
+    int pad = 0;
+    for (; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
+            continue;
+        if (c == '=') {
+            pad++;
+            continue;
+        }
+        int v = b64_value(c);
+        if (v < 0 || pad)
+            return reply_fail(e, 400, "invalid_image",
+                              "invalid base64: unexpected character 0x%02x at offset %zu", c, i);
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (uint8_t)(acc >> bits);
+        }
+    }
+    if (bits >= 6) /* one lone character: not a whole byte */
+        return reply_fail(e, 400, "invalid_image", "invalid base64: truncated final group");
+    *out_len = o;
+    return 0;
+}
+
+int dataurl_payload(const char *s, size_t n, const char **payload, size_t *payload_len,
+                    reply_err *e)
+{
+    if (n < 5 || strncasecmp(s, "data:", 5) != 0) {
+        *payload = s;
+        *payload_len = n;
+        return 0;
+    }
+    const char *comma = memchr(s, ',', n);
+    if (!comma)
+        return reply_fail(e, 400, "invalid_image", "data URL has no comma before its data");
+    size_t head = (size_t)(comma - s);
+    if (head < 12 || strncasecmp(comma - 7, ";base64", 7) != 0)
+        return reply_fail(e, 400, "invalid_image",
+                          "data URL is not base64 (expected data:image/...;base64,...)");
+    *payload = comma + 1;
+    *payload_len = n - head - 1;
+    return 0;
+}

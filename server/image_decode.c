@@ -1,0 +1,166 @@
+/* image_decode.c: the one translation unit that compiles stb_image (only
+ * the PNG, JPEG, GIF, BMP and PNM decoders, from memory, with a bounded
+ * allocator and a dimension cap), and the checks around it. stb's failure
+ * reason is thread-local, so concurrent decodes do not mix messages. */
+#include "image_decode.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Bytes the decoder may hold at once on this thread; set per decode from
+ * the image's dimensions. A malformed file that makes stb allocate more
+ * fails cleanly with "outofmem" instead of exhausting the process. */
+static _Thread_local size_t dec_budget, dec_used;
+
+typedef union {
+    size_t n;
+    max_align_t align;
+} dec_hdr;
+
+static void *dec_malloc(size_t n)
+{
+    if (n > dec_budget - dec_used || n > SIZE_MAX - sizeof(dec_hdr))
+        return NULL;
+    dec_hdr *h = malloc(sizeof(dec_hdr) + n);
+    if (!h)
+        return NULL;
+    h->n = n;
+    dec_used += n;
+    return h + 1;
+}
+
+static void dec_free(void *p)
+{
+    if (!p)
+        return;
+    dec_hdr *h = (dec_hdr *)p - 1;
+    dec_used -= h->n;
+    free(h);
+}
+
+static void *dec_realloc(void *p, size_t n)
+{
+    if (!p)
+        return dec_malloc(n);
+    dec_hdr *h = (dec_hdr *)p - 1;
+    size_t old = h->n;
+    if (n > old && n - old > dec_budget - dec_used)
+        return NULL;
+    if (n > SIZE_MAX - sizeof(dec_hdr))
+        return NULL;
+    dec_hdr *nh = realloc(h, sizeof(dec_hdr) + n);
+    if (!nh)
+        return NULL;
+    nh->n = n;
+    dec_used = dec_used - old + n;
+    return nh + 1;
+}
+
+#define STBI_MALLOC(sz) dec_malloc(sz)
+#define STBI_REALLOC(p, newsz) dec_realloc(p, newsz)
+#define STBI_FREE(p) dec_free(p)
+#define STBI_NO_STDIO
+#define STBI_NO_LINEAR
+#define STBI_NO_HDR
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_GIF
+#define STBI_ONLY_BMP
+#define STBI_ONLY_PNM
+/* No side may exceed this, whatever the pixel limit: it keeps stb's
+ * internal size arithmetic far from overflow. */
+#define STBI_MAX_DIMENSIONS 65536
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#endif
+#include <stb_image.h>
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+const char *img_format(const uint8_t *d, size_t n)
+{
+    if (n >= 8 && memcmp(d, "\x89PNG\r\n\x1a\n", 8) == 0)
+        return "PNG";
+    if (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF)
+        return "JPEG";
+    if (n >= 6 && (memcmp(d, "GIF87a", 6) == 0 || memcmp(d, "GIF89a", 6) == 0))
+        return "GIF";
+    if (n >= 2 && d[0] == 'B' && d[1] == 'M')
+        return "BMP";
+    if (n >= 2 && d[0] == 'P' && d[1] >= '1' && d[1] <= '6')
+        return d[1] == '2' || d[1] == '5' ? "PGM" : d[1] == '3' || d[1] == '6' ? "PPM" : "PBM";
+    return NULL;
+}
+
+int img_decode(const uint8_t *data, size_t len, uint64_t max_pixels, img_decoded *out,
+               reply_err *e)
+{
+    memset(out, 0, sizeof *out);
+    if (len == 0)
+        return reply_fail(e, 400, "empty_body", "the image is empty (0 bytes)");
+    const char *fmt = img_format(data, len);
+    if (!fmt)
+        return reply_fail(e, 400, "invalid_image",
+                          "unrecognised image format (expected PNG, JPEG, GIF, BMP or "
+                          "binary PGM/PPM; the data starts with 0x%02x)",
+                          data[0]);
+    if (data[0] == 'P' && (data[1] == '1' || data[1] == '2' || data[1] == '3' || data[1] == '4'))
+        return reply_fail(e, 400, "invalid_image",
+                          "%s in plain/bitmap form P%c is not supported: use binary P5 (PGM) or "
+                          "P6 (PPM)",
+                          fmt, data[1]);
+    if (len > INT_MAX)
+        return reply_fail(e, 413, "payload_too_large", "image of %zu bytes is too large", len);
+
+    int w = 0, h = 0, comp = 0;
+    dec_budget = SIZE_MAX;
+    dec_used = 0;
+    if (!stbi_info_from_memory(data, (int)len, &w, &h, &comp))
+        return reply_fail(e, 400, "invalid_image", "could not decode %s: %s", fmt,
+                          stbi_failure_reason());
+    if (w <= 0 || h <= 0 || comp < 1 || comp > 4)
+        return reply_fail(e, 400, "invalid_image", "could not decode %s: bad header (%dx%d, %d channels)",
+                          fmt, w, h, comp);
+    uint64_t pixels = (uint64_t)w * (uint64_t)h;
+    if (pixels > max_pixels)
+        return reply_fail(e, 413, "payload_too_large",
+                          "image is %dx%d = %llu pixels, over the limit of %llu", w, h,
+                          (unsigned long long)pixels, (unsigned long long)max_pixels);
+
+    /* The largest legitimate need (GIF: three RGBA frames; progressive
+     * JPEG: coefficients) stays well under 24 bytes a pixel, plus slack
+     * for tables and PNG's compressed stream. */
+    dec_budget = (size_t)pixels * 24 + 2 * len + (16u << 20);
+    dec_used = 0;
+    int dw = 0, dh = 0, dc = 0;
+    uint8_t *pix = stbi_load_from_memory(data, (int)len, &dw, &dh, &dc, 0);
+    if (!pix)
+        return reply_fail(e, 400, "invalid_image", "could not decode %s: %s", fmt,
+                          stbi_failure_reason());
+    if (dw != w || dh != h || dc < 1 || dc > 4) {
+        stbi_image_free(pix);
+        return reply_fail(e, 400, "invalid_image",
+                          "could not decode %s: header says %dx%d, data gave %dx%d", fmt, w, h,
+                          dw, dh);
+    }
+    out->pix = pix;
+    out->w = dw;
+    out->h = dh;
+    out->channels = dc;
+    out->format = fmt;
+    return 0;
+}
+
+void img_free(img_decoded *img)
+{
+    if (img->pix)
+        stbi_image_free(img->pix);
+    img->pix = NULL;
+}

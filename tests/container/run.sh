@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# End-to-end test of the container image: builds the real Dockerfile with
+# podman, runs the image with no network but its own loopback (reached via
+# nsenter), and checks what users rely on: readiness, a right prediction for
+# a PNG, the HEALTHCHECK, non-root, a clean SIGTERM exit, the size, and
+# training, evaluating and serving a model inside the container.
+# Needs root and a Debian mirror; makes the base image locally when absent.
+# Usage: tests/container/run.sh SOURCE_DIR WORK_DIR   (MNIST_DATA_DIR: IDX files)
+set -uo pipefail
+src=$(cd "${1:?source dir}" && pwd)
+work=${2:?work dir}
+data=${MNIST_DATA_DIR:-$src/data/mnist}
+here=$(cd "$(dirname "$0")" && pwd)
+image=localhost/mnist-digits:ctest
+name=mnist-ctest-$$
+max_bytes=100000000 # the runtime image's budget: 100 MB
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+
+passed=0 failed=0
+ok()   { passed=$((passed + 1)); echo "ok   $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; return 1; fi; }
+finish() {
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ] && exit 0 || exit 1
+}
+cleanup() {
+  podman rm -f -t 0 "$name-serve" "$name-trained" >/dev/null 2>&1
+  rm -rf "$work/out" "$work/png"
+}
+trap cleanup EXIT
+
+# --- tools, configuration, base image -----------------------------------
+if [ "$(id -u)" -ne 0 ]; then
+  fail "needs root (rootful podman)"; finish
+fi
+for f in t10k-images-idx3-ubyte t10k-labels-idx1-ubyte train-images-idx3-ubyte train-labels-idx1-ubyte; do
+  [ -r "$data/$f" ] || { fail "MNIST data missing: $data/$f (scripts/fetch-mnist.sh)"; finish; }
+done
+[ -r "$src/models/mnist-cnn.bin" ] || { fail "bundled model missing: models/mnist-cnn.bin"; finish; }
+"$src/scripts/deps.sh" container || { fail "installing the container tools"; finish; }
+CONTAINERS_CONF=$("$src/scripts/container-conf.sh" "$work/containers.conf") || { fail "containers.conf"; finish; }
+export CONTAINERS_CONF
+"$src/scripts/container-base.sh" || { fail "making the debian:bookworm-slim base image"; finish; }
+
+# --- build ----------------------------------------------------------------
+old_id=$(podman image inspect -f '{{.Id}}' "$image" 2>/dev/null)
+t0=$(date +%s)
+if nice -n 10 podman build --format docker --pull=never --network host \
+     -t "$image" -f "$src/Dockerfile" "$src" > "$work/build.log" 2>&1; then
+  ok "podman build of the Dockerfile ($(( $(date +%s) - t0 )) s, log in $work/build.log)"
+else
+  tail -30 "$work/build.log"
+  fail "podman build of the Dockerfile (log in $work/build.log)"; finish
+fi
+new_id=$(podman image inspect -f '{{.Id}}' "$image")
+# The previous build of this tag is garbage now; its build cache stays.
+[ -n "$old_id" ] && [ "$old_id" != "$new_id" ] && podman rmi "$old_id" >/dev/null 2>&1
+
+size=$(podman image inspect -f '{{.Size}}' "$image")
+base=$(podman image inspect -f '{{.Size}}' docker.io/library/debian:bookworm-slim)
+mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
+echo "image size: $(mb "$size") (base debian:bookworm-slim $(mb "$base"), added $(mb $((size - base))))"
+check "runtime image $(mb "$size") <= $(mb $max_bytes)" test "$size" -le "$max_bytes"
+
+# The image's own configuration, as podman stored it (docker format keeps HEALTHCHECK).
+podman image inspect "$image" > "$work/image.json"
+cfg_out=$(/usr/bin/python3 - "$work/image.json" <<'EOF'
+import json, sys
+img = json.load(open(sys.argv[1]))[0]
+cfg = img.get("Config", {})
+hc = img.get("HealthCheck") or cfg.get("Healthcheck") or {}
+user = (cfg.get("User") or "").split(":")[0]
+checks = [
+    ('ENTRYPOINT is exec-form ["mnist-server"]', cfg.get("Entrypoint") == ["mnist-server"]),
+    ("HEALTHCHECK runs mnist-server --healthcheck", hc.get("Test") == ["CMD", "mnist-server", "--healthcheck"]),
+    ("USER %r is numeric and not root" % user, user.isdigit() and user != "0"),
+    ("EXPOSE 8080/tcp", "8080/tcp" in (cfg.get("ExposedPorts") or {})),
+    ("MNIST_PORT=8080 in the environment", "MNIST_PORT=8080" in (cfg.get("Env") or [])),
+]
+for what, good in checks:
+    print(("ok   " if good else "FAIL ") + "image config: " + what)
+EOF
+)
+echo "$cfg_out"
+passed=$((passed + $(grep -c '^ok' <<< "$cfg_out")))
+failed=$((failed + $(grep -c '^FAIL' <<< "$cfg_out")))
+[ -n "$cfg_out" ] || fail "reading the image configuration"
+
+# --- the binaries have every library they link ------------------------------
+ldd_out=$(podman run --rm --network none --entrypoint ldd "$image" \
+  /usr/local/bin/mnist-server /usr/local/bin/mnist-train /usr/local/bin/mnist-eval 2>&1)
+check "ldd finds every shared library of the three binaries" \
+  bash -c '! grep -q "not found" <<< "$1" && grep -q libmicrohttpd <<< "$1"' _ "$ldd_out" \
+  || echo "$ldd_out"
+
+# --- serve: run as a Deployment would (read-only root, no capabilities) ------
+probe() { # probe PID PATH [curl args...] -> prints "STATUS BODY"
+  local pid=$1 path=$2; shift 2
+  local body
+  body=$(nsenter -t "$pid" -n curl -s --max-time 10 -w '\n%{http_code}' "$@" "http://127.0.0.1:8080$path" 2>&1)
+  echo "$(tail -n1 <<< "$body") $(sed '$d' <<< "$body")"
+}
+wait_ready() { # wait_ready NAME -> prints the PID when /readyz answers 200
+  local pid i
+  for i in $(seq 1 150); do
+    pid=$(podman inspect -f '{{.State.Pid}}' "$1" 2>/dev/null)
+    if [ -n "$pid" ] && [ "$pid" != 0 ] && [ "$(probe "$pid" /readyz | cut -d' ' -f1)" = 200 ]; then
+      echo "$pid"; return 0
+    fi
+    [ "$(podman inspect -f '{{.State.Running}}' "$1" 2>/dev/null)" = true ] || return 1
+    sleep 0.2
+  done
+  return 1
+}
+run_server() { # run_server NAME [podman run args...]
+  local n=$1; shift
+  podman run -d --name "$n" --network none --read-only --tmpfs /tmp:size=16m \
+    --cap-drop ALL --security-opt no-new-privileges "$@" "$image" > /dev/null
+}
+
+if ! run_server "$name-serve"; then
+  fail "podman run"; finish
+fi
+if pid=$(wait_ready "$name-serve"); then
+  ok "container starts and /readyz answers 200"
+else
+  fail "container starts and /readyz answers 200"
+  podman logs "$name-serve" 2>&1 | tail -20
+  finish
+fi
+r=$(probe "$pid" /healthz)
+check "/healthz answers 200 {\"status\":\"ok\"}" test "${r%% *}" = 200 -a "$(grep -c '"ok"' <<< "$r")" = 1
+
+# PNGs of real MNIST test digits, dark ink on white and enlarged 4x, as a
+# user's drawing would be; the server must normalise and classify them.
+mapfile -t digits < <(/usr/bin/python3 "$here/idx2png.py" "$data" "$work/png" 0 5 4)
+[ ${#digits[@]} -eq 5 ] || fail "writing PNG digits"
+for d in "${digits[@]}"; do
+  file=${d% *} label=${d##* }
+  r=$(probe "$pid" /predict -H 'Content-Type: image/png' --data-binary "@$file")
+  got=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["prediction"])' "${r#* }" 2>/dev/null)
+  check "POST $(basename "$file") (image/png, label $label) -> 200, prediction $got" \
+    test "${r%% *}" = 200 -a "$got" = "$label"
+done
+d=${digits[0]}
+r=$(probe "$pid" /predict -F "image=@${d% *}")
+got=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["prediction"])' "${r#* }" 2>/dev/null)
+check "POST multipart $(basename "${d% *}") (label ${d##* }) -> prediction $got" test "${r%% *}" = 200 -a "$got" = "${d##* }"
+version() { /usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["version"])' "$1" 2>/dev/null; }
+r=$(probe "$pid" /v1/model)
+bundled=$(version "${r#* }")
+check "/v1/model describes the bundled model (version ${bundled:-none})" test "${r%% *}" = 200 -a -n "$bundled"
+
+check "podman healthcheck run passes" podman healthcheck run "$name-serve"
+check "the health probe fails where no server listens" \
+  bash -c '! podman exec -e MNIST_PORT=1 "$1" mnist-server --healthcheck >/dev/null 2>&1' _ "$name-serve"
+uid=$(podman exec "$name-serve" id -u)
+check "server runs as a non-root user (uid $uid)" test -n "$uid" -a "$uid" != 0
+ro=$(podman exec --user 0 "$name-serve" touch /probe 2>&1)
+check "root filesystem is read-only (even for uid 0)" grep -q 'Read-only file system' <<< "$ro"
+# The Kubernetes preStop hook runs "sleep" inside the image.
+check "preStop hook command (sleep) exists in the image" podman exec "$name-serve" sleep 0
+
+t0=$(date +%s%N)
+podman stop -t 10 "$name-serve" > /dev/null 2>&1
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+code=$(podman inspect -f '{{.State.ExitCode}}' "$name-serve")
+check "podman stop (SIGTERM) -> exit code $code in $ms ms, before the 10 s kill" test "$code" = 0 -a "$ms" -lt 10000
+podman logs "$name-serve" > "$work/server.log" 2>&1
+
+# --- train, evaluate and serve a model inside the container ---------------
+mkdir -p "$work/out" && chown 10001:10001 "$work/out"
+t0=$(date +%s)
+if podman run --rm --network none -v "$data:/data:ro" -v "$work/out:/out" --entrypoint mnist-train \
+     "$image" --epochs 1 --limit 3000 --threads 2 --out /out/small.bin > "$work/train.log" 2>&1 \
+   && [ -s "$work/out/small.bin" ]; then
+  ok "mnist-train in the container: 1 epoch on 3000 mounted images ($(( $(date +%s) - t0 )) s)"
+else
+  tail -20 "$work/train.log"; fail "mnist-train in the container (log $work/train.log)"
+fi
+acc() { sed -n 's/^accuracy: //p' "$1"; }
+podman run --rm --network none -v "$data:/data:ro" -v "$work/out:/out:ro" --entrypoint mnist-eval \
+  "$image" /out/small.bin --threads 2 > "$work/eval-small.log" 2>&1
+a=$(acc "$work/eval-small.log")
+check "mnist-eval of that model on the 10000 test images: accuracy ${a:-none} > 0.80" \
+  awk -v a="${a:-0}" 'BEGIN { exit !(a > 0.80) }'
+podman run --rm --network none -v "$data:/data:ro" --entrypoint mnist-eval \
+  "$image" --threads 2 > "$work/eval-bundled.log" 2>&1
+a=$(acc "$work/eval-bundled.log")
+check "mnist-eval of the bundled model: accuracy ${a:-none} >= 0.98" \
+  awk -v a="${a:-0}" 'BEGIN { exit !(a >= 0.98) }'
+
+if run_server "$name-trained" -v "$work/out:/models:ro" -e MNIST_MODEL=/models/small.bin \
+   && pid=$(wait_ready "$name-trained"); then
+  r=$(probe "$pid" /v1/model)
+  trained=$(version "${r#* }")
+  check "the trained model serves (MNIST_MODEL=/models/small.bin): version ${trained:-none}, not the bundled one" \
+    test "${r%% *}" = 200 -a -n "$trained" -a "$trained" != "$bundled"
+else
+  podman logs "$name-trained" 2>&1 | tail -10
+  fail "the trained model serves (MNIST_MODEL=/models/small.bin)"
+fi
+
+finish

@@ -1,0 +1,15 @@
+# Core library and trainer tests.
+mnist_c_test(test_layers test_layers.c)
+mnist_c_test(test_adam test_adam.c)
+mnist_c_test(test_idx test_idx.c)
+mnist_c_test(test_weights test_weights.c)
+mnist_c_test(test_arch test_arch.c)
+if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_gemm.c)
+  mnist_c_test(test_gemm test_gemm.c)
+endif()
+if(EXISTS ${CMAKE_SOURCE_DIR}/core/normalize.c)
+  mnist_c_test(test_normalize test_normalize.c)
+endif()
+# Drives the real mnist-train binary: loss falls, determinism, resume.
+mnist_c_test(test_train test_train.c)
+add_dependencies(test_train mnist-train mnist-eval)

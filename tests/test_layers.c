@@ -1,0 +1,315 @@
+/* test_layers.c: every layer kernel against its naive twin, and every
+ * backward pass against central finite differences of its forward pass
+ * (inputs kept away from ReLU and max-pool kinks). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "mnist/mnist.h"
+
+static mn_rng rng;
+
+static float *rand_buf(size_t n, float scale)
+{
+    float *p = malloc(sizeof(float) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++)
+        p[i] = (2 * mn_rng_uniform(&rng) - 1) * scale;
+    return p;
+}
+
+static double max_rel_diff(const float *a, const float *b, size_t n)
+{
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]) / (1.0 + fabs((double)b[i]));
+        if (!(d <= worst))
+            worst = d;
+    }
+    return worst;
+}
+
+/* L = sum(out * R) of a forward function, for finite differences. */
+typedef void (*fwd_fn)(void *ctx, float *out);
+
+static double loss_of(fwd_fn f, void *ctx, float *out, const float *R, size_t n_out)
+{
+    f(ctx, out);
+    double s = 0;
+    for (size_t i = 0; i < n_out; i++)
+        s += (double)out[i] * R[i];
+    return s;
+}
+
+/* Compares analytic gradient g[n] of the variables x[n] with central
+ * differences; returns the number of mismatches. */
+static int grad_check(const char *what, fwd_fn f, void *ctx, float *x, const float *g, size_t n,
+                      float *out, const float *R, size_t n_out)
+{
+    const float eps = 1e-2f;
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        float keep = x[i];
+        x[i] = keep + eps;
+        double lp = loss_of(f, ctx, out, R, n_out);
+        x[i] = keep - eps;
+        double lm = loss_of(f, ctx, out, R, n_out);
+        x[i] = keep;
+        double num = (lp - lm) / (2 * eps);
+        if (fabs(num - g[i]) > 2e-3 * (1 + fabs(num))) {
+            if (bad < 3)
+                fprintf(stderr, "%s: d[%zu] analytic %g numeric %g\n", what, i, g[i], num);
+            bad++;
+        }
+    }
+    return bad;
+}
+
+/* --- conv2d --- */
+typedef struct {
+    mn_conv2d_dims d;
+    float *in, *w, *b;
+} conv_ctx;
+
+static void conv_fwd(void *c, float *out)
+{
+    conv_ctx *x = c;
+    mn_conv2d_forward_ref(out, x->in, x->w, x->b, &x->d);
+}
+
+static void test_conv(int N, int C, int H, int W, int OC, int K, int S, int P)
+{
+    conv_ctx x = {{N, C, H, W, OC, K, S, P, 0, 0}, NULL, NULL, NULL};
+    CHECK(mn_conv2d_dims_finish(&x.d) == 0, "conv dims");
+    size_t n_in = (size_t)N * C * H * W, n_w = (size_t)OC * C * K * K;
+    size_t n_out = (size_t)N * OC * x.d.OH * x.d.OW;
+    x.in = rand_buf(n_in, 1);
+    x.w = rand_buf(n_w, 0.5f);
+    x.b = rand_buf(OC, 0.5f);
+    float *fast = rand_buf(n_out, 1), *ref = rand_buf(n_out, 1), *R = rand_buf(n_out, 1);
+    float *scratch = malloc(sizeof(float) * mn_conv2d_scratch_floats(&x.d));
+    mn_conv2d_forward(fast, x.in, x.w, x.b, &x.d, scratch);
+    mn_conv2d_forward_ref(ref, x.in, x.w, x.b, &x.d);
+    CHECK(max_rel_diff(fast, ref, n_out) < 1e-5, "conv forward fast vs ref N%d C%d H%d OC%d K%d S%d P%d: %g",
+          N, C, H, OC, K, S, P, max_rel_diff(fast, ref, n_out));
+
+    float *din_f = rand_buf(n_in, 1), *din_r = rand_buf(n_in, 1);
+    float *dw_f = calloc(n_w, 4), *dw_r = calloc(n_w, 4), *db_f = calloc(OC, 4), *db_r = calloc(OC, 4);
+    mn_conv2d_backward(din_f, dw_f, db_f, R, x.in, x.w, &x.d, scratch);
+    mn_conv2d_backward_ref(din_r, dw_r, db_r, R, x.in, x.w, &x.d);
+    CHECK(max_rel_diff(din_f, din_r, n_in) < 1e-4, "conv din fast vs ref: %g", max_rel_diff(din_f, din_r, n_in));
+    CHECK(max_rel_diff(dw_f, dw_r, n_w) < 1e-4, "conv dw fast vs ref: %g", max_rel_diff(dw_f, dw_r, n_w));
+    CHECK(max_rel_diff(db_f, db_r, OC) < 1e-4, "conv db fast vs ref");
+    /* accumulation: a second backward doubles dw */
+    mn_conv2d_backward(NULL, dw_f, db_f, R, x.in, x.w, &x.d, scratch);
+    for (size_t i = 0; i < n_w; i++)
+        dw_r[i] *= 2;
+    CHECK(max_rel_diff(dw_f, dw_r, n_w) < 1e-4, "conv dw accumulates");
+    for (size_t i = 0; i < n_w; i++)
+        dw_r[i] /= 2;
+
+    float *out = malloc(sizeof(float) * n_out);
+    CHECK(grad_check("conv din", conv_fwd, &x, x.in, din_r, n_in, out, R, n_out) == 0, "conv din vs finite differences");
+    CHECK(grad_check("conv dw", conv_fwd, &x, x.w, dw_r, n_w, out, R, n_out) == 0, "conv dw vs finite differences");
+    CHECK(grad_check("conv db", conv_fwd, &x, x.b, db_r, OC, out, R, n_out) == 0, "conv db vs finite differences");
+    free(x.in), free(x.w), free(x.b), free(fast), free(ref), free(R), free(scratch), free(din_f);
+    free(din_r), free(dw_f), free(dw_r), free(db_f), free(db_r), free(out);
+}
+
+/* --- dense --- */
+typedef struct {
+    int N, I, O;
+    float *in, *w, *b;
+} dense_ctx;
+
+static void dense_fwd(void *c, float *out)
+{
+    dense_ctx *x = c;
+    mn_dense_forward_ref(out, x->in, x->w, x->b, x->N, x->I, x->O);
+}
+
+static void test_dense(int N, int I, int O)
+{
+    dense_ctx x = {N, I, O, rand_buf((size_t)N * I, 1), rand_buf((size_t)O * I, 0.5f), rand_buf(O, 0.5f)};
+    size_t n_out = (size_t)N * O;
+    float *fast = rand_buf(n_out, 1), *ref = rand_buf(n_out, 1), *R = rand_buf(n_out, 1);
+    mn_dense_forward(fast, x.in, x.w, x.b, N, I, O);
+    mn_dense_forward_ref(ref, x.in, x.w, x.b, N, I, O);
+    CHECK(max_rel_diff(fast, ref, n_out) < 1e-5, "dense forward N%d I%d O%d", N, I, O);
+    float *din_f = rand_buf((size_t)N * I, 1), *din_r = rand_buf((size_t)N * I, 1);
+    float *dw_f = calloc((size_t)O * I, 4), *dw_r = calloc((size_t)O * I, 4);
+    float *db_f = calloc(O, 4), *db_r = calloc(O, 4);
+    mn_dense_backward(din_f, dw_f, db_f, R, x.in, x.w, N, I, O);
+    mn_dense_backward_ref(din_r, dw_r, db_r, R, x.in, x.w, N, I, O);
+    CHECK(max_rel_diff(din_f, din_r, (size_t)N * I) < 1e-4, "dense din fast vs ref");
+    CHECK(max_rel_diff(dw_f, dw_r, (size_t)O * I) < 1e-4, "dense dw fast vs ref");
+    CHECK(max_rel_diff(db_f, db_r, O) < 1e-4, "dense db fast vs ref");
+    float *out = malloc(sizeof(float) * n_out);
+    CHECK(grad_check("dense din", dense_fwd, &x, x.in, din_r, (size_t)N * I, out, R, n_out) == 0, "dense din vs fd");
+    CHECK(grad_check("dense dw", dense_fwd, &x, x.w, dw_r, (size_t)O * I, out, R, n_out) == 0, "dense dw vs fd");
+    CHECK(grad_check("dense db", dense_fwd, &x, x.b, db_r, O, out, R, n_out) == 0, "dense db vs fd");
+    free(x.in), free(x.w), free(x.b), free(fast), free(ref), free(R), free(din_f), free(din_r);
+    free(dw_f), free(dw_r), free(db_f), free(db_r), free(out);
+}
+
+/* --- max-pool --- */
+typedef struct {
+    int N, C, H, W, K, S;
+    float *in;
+    int32_t *argmax;
+} pool_ctx;
+
+static void pool_fwd(void *c, float *out)
+{
+    pool_ctx *x = c;
+    mn_maxpool_forward(out, x->argmax, x->in, x->N, x->C, x->H, x->W, x->K, x->S);
+}
+
+static void test_pool(int N, int C, int H, int W, int K, int S)
+{
+    size_t n_in = (size_t)N * C * H * W;
+    int OH = (H - K) / S + 1, OW = (W - K) / S + 1;
+    size_t n_out = (size_t)N * C * OH * OW;
+    pool_ctx x = {N, C, H, W, K, S, malloc(sizeof(float) * n_in), malloc(sizeof(int32_t) * n_out)};
+    /* distinct values 0.1 apart, shuffled: no ties within eps of each other */
+    for (size_t i = 0; i < n_in; i++)
+        x.in[i] = 0.1f * (float)i;
+    for (size_t i = n_in - 1; i > 0; i--) {
+        size_t j = mn_rng_below(&rng, (uint32_t)i + 1);
+        float t = x.in[i];
+        x.in[i] = x.in[j];
+        x.in[j] = t;
+    }
+    float *out = malloc(sizeof(float) * n_out), *R = rand_buf(n_out, 1), *din = malloc(sizeof(float) * n_in);
+    pool_fwd(&x, out);
+    int ok = 1;
+    for (int nc = 0; nc < N * C && ok; nc++)
+        for (int oh = 0; oh < OH; oh++)
+            for (int ow = 0; ow < OW; ow++) {
+                float m = -1e30f;
+                for (int kh = 0; kh < K; kh++)
+                    for (int kw = 0; kw < K; kw++)
+                        m = fmaxf(m, x.in[(size_t)nc * H * W + (oh * S + kh) * W + ow * S + kw]);
+                ok &= out[(size_t)nc * OH * OW + oh * OW + ow] == m;
+            }
+    CHECK(ok, "maxpool forward picks each window's maximum");
+    mn_maxpool_backward(din, R, x.argmax, N, C, H, W, K, S);
+    CHECK(grad_check("pool din", pool_fwd, &x, x.in, din, n_in, out, R, n_out) == 0, "maxpool din vs fd");
+    free(x.in), free(x.argmax), free(out), free(R), free(din);
+}
+
+static void test_relu_softmax(void)
+{
+    float in[6] = {-2, -0.5f, 0.5f, 3, -1, 2}, out[6], dout[6] = {1, 2, 3, 4, 5, 6}, din[6];
+    mn_relu_forward(out, in, 6);
+    CHECK(out[0] == 0 && out[2] == 0.5f && out[3] == 3 && out[4] == 0, "relu forward");
+    mn_relu_backward(din, dout, out, 6);
+    CHECK(din[0] == 0 && din[1] == 0 && din[2] == 3 && din[3] == 4 && din[4] == 0 && din[5] == 6, "relu backward");
+
+    /* softmax is shift-invariant and survives huge logits */
+    float z[6] = {1000, 1001, 1002, 1, 2, 3}, p[6], g[6];
+    mn_softmax_forward(p, z, 2, 3);
+    CHECK(fabsf(p[0] - p[3]) < 1e-6f && fabsf(p[2] - p[5]) < 1e-6f, "softmax shift invariance");
+    CHECK(fabsf(p[0] + p[1] + p[2] - 1) < 1e-6f, "softmax sums to 1");
+    uint8_t labels[2] = {2, 0};
+    float loss = mn_softmax_xent_backward(g, p, labels, 2, 3);
+    double want = -log(p[2]) - log(p[3]);
+    CHECK(fabs(loss - want) < 1e-5, "cross-entropy %g vs %g", loss, want);
+    CHECK(fabsf(g[2] - (p[2] - 1)) < 1e-7f && fabsf(g[0] - p[0]) < 1e-7f, "softmax-xent gradient");
+    /* gradient of the combined layer against finite differences of the loss */
+    const float eps = 1e-3f;
+    int bad = 0;
+    for (int i = 0; i < 6; i++) {
+        float zp[6], zm[6], pp[6], pm[6], gg[6];
+        memcpy(zp, z, sizeof z), memcpy(zm, z, sizeof z);
+        zp[i] += eps, zm[i] -= eps;
+        mn_softmax_forward(pp, zp, 2, 3);
+        mn_softmax_forward(pm, zm, 2, 3);
+        double num = (mn_softmax_xent_backward(gg, pp, labels, 2, 3) - mn_softmax_xent_backward(gg, pm, labels, 2, 3)) / (2 * eps);
+        bad += fabs(num - g[i]) > 2e-2;
+    }
+    CHECK(bad == 0, "softmax-xent gradient vs fd (%d bad)", bad);
+}
+
+/* The whole model's backward against finite differences of its loss. */
+static void test_model_gradient(void)
+{
+    mn_arch a;
+    mn_error err;
+    CHECK(mn_arch_parse("1x9x9:conv3k3p1,relu,pool2,conv4k2,relu,flatten,dense6,relu,dense4,softmax", &a, &err) == MN_OK,
+          "parse: %s", err.msg);
+    mn_model *m;
+    CHECK(mn_model_create(&a, &m, &err) == MN_OK, "create: %s", err.msg);
+    mn_model_init_glorot(m, 7);
+    float *P = mn_model_params(m);
+    size_t n = mn_model_param_count(m);
+    for (size_t i = 0; i < n; i++) /* non-zero biases too */
+        P[i] += 0.05f * (2 * mn_rng_uniform(&rng) - 1);
+    const int N = 3;
+    float *in = rand_buf((size_t)N * 81, 1);
+    uint8_t labels[3] = {0, 3, 1};
+    mn_workspace *ws;
+    CHECK(mn_workspace_create(m, N, 1, &ws, &err) == MN_OK, "workspace");
+    float *g = calloc(n, sizeof(float));
+    float loss = mn_model_backward(m, ws, in, labels, N, g, NULL);
+    CHECK(loss > 0 && isfinite(loss), "loss %g", loss);
+    float probs[12];
+    const float eps = 5e-3f;
+    int bad = 0, kinks = 0;
+    for (size_t i = 0; i < n; i++) {
+        float keep = P[i];
+        double l[3];
+        float steps[3] = {eps, 0, -eps};
+        for (int s = 0; s < 3; s++) {
+            P[i] = keep + steps[s];
+            mn_model_forward(m, ws, in, N, probs);
+            l[s] = 0;
+            for (int k = 0; k < N; k++)
+                l[s] -= log(probs[k * 4 + labels[k]]);
+        }
+        P[i] = keep;
+        double fwd = (l[0] - l[1]) / eps, bwd = (l[1] - l[2]) / eps, num = (l[0] - l[2]) / (2 * eps);
+        if (fabs(fwd - bwd) > 0.05 * (1 + fabs(num))) { /* a ReLU or max-pool kink */
+            kinks++;
+            continue;
+        }
+        if (fabs(num - g[i]) > 1e-2 * (1 + fabs(num))) {
+            if (bad < 3)
+                fprintf(stderr, "model d[%zu] analytic %g numeric %g\n", i, g[i], num);
+            bad++;
+        }
+    }
+    CHECK(bad == 0, "model gradient vs finite differences: %d of %zu differ", bad, n);
+    CHECK(kinks < (int)n / 10, "too many kinks skipped (%d of %zu)", kinks, n);
+    /* forward on a batch equals forward one sample at a time */
+    float pb[12], p1[4];
+    mn_model_forward(m, ws, in, N, pb);
+    int same = 1;
+    for (int k = 0; k < N; k++) {
+        mn_model_forward(m, ws, in + k * 81, 1, p1);
+        for (int c = 0; c < 4; c++)
+            same &= fabsf(p1[c] - pb[k * 4 + c]) < 1e-6f;
+    }
+    CHECK(same, "batched forward equals single forwards");
+    free(in), free(g);
+    mn_workspace_free(ws);
+    mn_model_free(m);
+}
+
+int main(void)
+{
+    mn_rng_seed(&rng, 42);
+    test_conv(2, 1, 8, 8, 3, 3, 1, 0);
+    test_conv(1, 2, 7, 9, 4, 3, 2, 1);
+    test_conv(2, 3, 6, 6, 2, 2, 1, 1);
+    test_conv(1, 32, 13, 13, 8, 3, 1, 0);
+    test_dense(3, 17, 5);
+    test_dense(1, 64, 10);
+    test_dense(5, 7, 33);
+    test_pool(2, 3, 8, 8, 2, 2);
+    test_pool(1, 2, 11, 11, 2, 2);
+    test_pool(1, 1, 7, 7, 3, 2);
+    test_relu_softmax();
+    test_model_gradient();
+    return check_finish();
+}

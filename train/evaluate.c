@@ -1,0 +1,80 @@
+/* evaluate.c: parallel evaluation of a model on a labelled set. Each
+ * thread owns a workspace and its own confusion counts; they are summed at
+ * the end, so results do not depend on scheduling. */
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evaluate.h"
+
+#define EVAL_BATCH 256
+
+mn_status evaluate(const mn_model *m, const uint8_t *images, const uint8_t *labels, size_t count,
+                   int threads, eval_result *r, mn_error *err)
+{
+    memset(r, 0, sizeof *r);
+    const uint32_t K = mn_model_classes(m);
+    const size_t in_size = mn_model_input_size(m);
+    for (size_t i = 0; i < count; i++)
+        if (labels[i] >= K)
+            return mn_error_set(err, MN_ERR_ARG, "evaluate: label %u of image %zu, the model has %u classes",
+                                labels[i], i, K);
+    if (threads < 1)
+        threads = 1;
+    r->classes = K;
+    r->count = count;
+    r->confusion = calloc((size_t)threads * K * K, sizeof(size_t));
+    if (!r->confusion)
+        return mn_error_set(err, MN_ERR_NOMEM, "evaluate: out of memory");
+    mn_status status = MN_OK;
+#pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num(), T = omp_get_num_threads();
+        size_t *conf = r->confusion + (size_t)t * K * K;
+        mn_workspace *ws = NULL;
+        float *in = malloc(sizeof(float) * EVAL_BATCH * in_size);
+        float *probs = malloc(sizeof(float) * EVAL_BATCH * K);
+        mn_error e;
+        if (!in || !probs || mn_workspace_create(m, EVAL_BATCH, 0, &ws, &e) != MN_OK) {
+#pragma omp critical
+            status = MN_ERR_NOMEM;
+        } else {
+            size_t per = (count + T - 1) / T, lo = per * t, hi = lo + per < count ? lo + per : count;
+            for (size_t b = lo; b < hi; b += EVAL_BATCH) {
+                int n = (int)(hi - b < EVAL_BATCH ? hi - b : EVAL_BATCH);
+                for (size_t i = 0; i < (size_t)n * in_size; i++)
+                    in[i] = images[b * in_size + i] * (1.0f / 255.0f);
+                mn_model_forward(m, ws, in, n, probs);
+                for (int i = 0; i < n; i++) {
+                    const float *p = probs + (size_t)i * K;
+                    uint32_t best = 0;
+                    for (uint32_t k = 1; k < K; k++)
+                        if (p[k] > p[best])
+                            best = k;
+                    conf[(size_t)labels[b + i] * K + best]++;
+                }
+            }
+        }
+        mn_workspace_free(ws);
+        free(in);
+        free(probs);
+    }
+    if (status != MN_OK) {
+        eval_result_free(r);
+        return mn_error_set(err, status, "evaluate: out of memory");
+    }
+    for (int t = 1; t < threads; t++)
+        for (size_t i = 0; i < (size_t)K * K; i++)
+            r->confusion[i] += r->confusion[(size_t)t * K * K + i];
+    for (uint32_t k = 0; k < K; k++)
+        r->correct += r->confusion[(size_t)k * K + k];
+    return MN_OK;
+}
+
+void eval_result_free(eval_result *r)
+{
+    free(r->confusion);
+    memset(r, 0, sizeof *r);
+}
+
+double eval_accuracy(const eval_result *r) { return r->count ? (double)r->correct / r->count : 0.0; }

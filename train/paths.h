@@ -1,0 +1,19 @@
+/* paths.h: where the command-line tools look for the bundled model and
+ * the MNIST data when the user names none. */
+#ifndef MNIST_TRAIN_PATHS_H
+#define MNIST_TRAIN_PATHS_H
+
+#include <stddef.h>
+
+/* Writes into out the first existing of: <exe dir>/models/mnist-cnn.bin,
+ * <exe dir>/../models/..., <exe dir>/../share/mnist/models/...,
+ * /usr/share/mnist/models/..., the source tree's models/. Returns 0 when
+ * one exists, -1 (out holds the last candidate) otherwise. */
+int paths_default_model(char *out, size_t len);
+
+/* Writes the MNIST directory to use: $MNIST_DATA_DIR, else the first
+ * existing of ./data/mnist, <exe dir>/../data/mnist, the source tree's
+ * data/mnist. Returns 0 when one exists, -1 otherwise. */
+int paths_default_data(char *out, size_t len);
+
+#endif

@@ -1,0 +1,128 @@
+/* train_main.c: mnist-train's command line: flags into a train_options,
+ * Ctrl-C into a checkpoint, then the run. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <omp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "paths.h"
+#include "trainer.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mnist-train [options]\n"
+            "Trains a CNN on MNIST and writes a weights file (docs/FORMAT.md).\n\n"
+            "  --data DIR      MNIST IDX directory (default: $MNIST_DATA_DIR or data/mnist)\n"
+            "  --epochs N      epochs (default 10)\n"
+            "  --batch N       batch size (default 128)\n"
+            "  --lr X          Adam learning rate (default 0.001)\n"
+            "  --seed N        seed of every random choice (default 1)\n"
+            "  --threads N     threads (default: the number of CPUs); the same seed and\n"
+            "                  thread count give bit-identical weights\n"
+            "  --out PATH      weights file to write (default mnist-cnn.bin)\n"
+            "  --checkpoint P  checkpoint written each epoch and on Ctrl-C (default OUT.ckpt)\n"
+            "  --resume PATH   continue a checkpoint exactly where it stopped\n"
+            "  --init PATH     start from an existing model's weights (fine-tuning)\n"
+            "  --val N         hold out the last N training images for validation\n"
+            "  --limit N       train on the first N training images only\n"
+            "  --arch SPEC     architecture as a layer string (default: the reference model)\n"
+            "                  e.g. 1x28x28:conv32k3,relu,pool2,conv64k3,relu,pool2,flatten,dense128,relu,dense10,softmax\n"
+            "  --name NAME     model name stored in the file (default mnist-cnn)\n");
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    train_request_stop();
+}
+
+/* Parses a whole decimal in [lo, hi] or exits with a message naming flag. */
+static long parse_long(const char *flag, const char *s, long lo, long hi)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "mnist-train: %s '%s': expected a whole number from %ld to %ld\n", flag, s, lo, hi);
+        exit(2);
+    }
+    return v;
+}
+
+int main(int argc, char **argv)
+{
+    static char data_dir[4096], ckpt[4200];
+    train_options o = {.epochs = 10, .batch = 128, .lr = 0.001f, .seed = 1, .threads = omp_get_num_procs(),
+                       .out_path = "mnist-cnn.bin", .name = "mnist-cnn"};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        if (a[0] != '-' || !v) {
+            fprintf(stderr, "mnist-train: %s '%s'\n", v ? "unexpected argument" : "missing value for", a);
+            usage(stderr);
+            return 2;
+        }
+        i++;
+        if (!strcmp(a, "--data")) snprintf(data_dir, sizeof data_dir, "%s", v);
+        else if (!strcmp(a, "--epochs")) o.epochs = (int)parse_long(a, v, 1, 100000), o.epochs_given = 1;
+        else if (!strcmp(a, "--batch")) o.batch = (int)parse_long(a, v, 1, 65536);
+        else if (!strcmp(a, "--seed")) o.seed = (uint64_t)parse_long(a, v, 0, 0x7fffffffL);
+        else if (!strcmp(a, "--threads")) o.threads = (int)parse_long(a, v, 1, 256);
+        else if (!strcmp(a, "--val")) o.val = (int)parse_long(a, v, 0, 10000000);
+        else if (!strcmp(a, "--limit")) o.limit = (int)parse_long(a, v, 1, 10000000);
+        else if (!strcmp(a, "--out")) o.out_path = v;
+        else if (!strcmp(a, "--checkpoint")) o.ckpt_path = v;
+        else if (!strcmp(a, "--resume")) o.resume_path = v;
+        else if (!strcmp(a, "--init")) o.init_path = v;
+        else if (!strcmp(a, "--arch")) o.arch = v;
+        else if (!strcmp(a, "--name")) o.name = v;
+        else if (!strcmp(a, "--lr")) {
+            char *end;
+            double lr = strtod(v, &end);
+            if (*end || end == v || !(lr > 0 && lr < 10)) {
+                fprintf(stderr, "mnist-train: --lr '%s': expected a number between 0 and 10\n", v);
+                return 2;
+            }
+            o.lr = (float)lr;
+        } else {
+            fprintf(stderr, "mnist-train: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (o.resume_path && (o.init_path || o.arch)) {
+        fprintf(stderr, "mnist-train: --resume continues a run; it cannot be combined with --init or --arch\n");
+        return 2;
+    }
+    if (o.init_path && o.arch) {
+        fprintf(stderr, "mnist-train: --init takes the architecture of its model; drop --arch\n");
+        return 2;
+    }
+    if (data_dir[0]) {
+        o.data_dir = data_dir;
+    } else if (paths_default_data(data_dir, sizeof data_dir) == 0) {
+        o.data_dir = data_dir;
+    } else {
+        fprintf(stderr, "mnist-train: MNIST data not found (tried %s): run scripts/fetch-mnist.sh or pass --data DIR\n",
+                data_dir);
+        return 1;
+    }
+    if (!o.ckpt_path) {
+        snprintf(ckpt, sizeof ckpt, "%s.ckpt", o.out_path);
+        o.ckpt_path = ckpt;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    return train_run(&o);
+}
