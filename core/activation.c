@@ -1,5 +1,6 @@
 /* activation.c: ReLU and softmax with cross-entropy, forward and backward.
  * Loops are plain and branch-light so the compiler vectorises them. */
+#include <float.h>
 #include <math.h>
 
 #include "mnist/layers.h"
@@ -16,17 +17,21 @@ void mn_relu_backward(float *din, const float *dout, const float *out, size_t n)
         din[i] = out[i] > 0.0f ? dout[i] : 0.0f;
 }
 
+static float clampf(float x) { return x > FLT_MAX ? FLT_MAX : (x < -FLT_MAX ? -FLT_MAX : x); }
+
 void mn_softmax_forward(float *probs, const float *logits, int N, int K)
 {
     for (int n = 0; n < N; n++) {
         const float *z = logits + (size_t)n * K;
         float *p = probs + (size_t)n * K;
-        float m = z[0];
-        for (int k = 1; k < K; k++)
-            m = z[k] > m ? z[k] : m;
+        /* Logits are clamped to +-FLT_MAX first: a model with huge weights
+         * can overflow them to infinity, and inf - inf would give NaN. */
+        float m = -FLT_MAX;
+        for (int k = 0; k < K; k++)
+            m = clampf(z[k]) > m ? clampf(z[k]) : m;
         float s = 0.0f;
         for (int k = 0; k < K; k++) {
-            p[k] = expf(z[k] - m);
+            p[k] = expf(clampf(z[k]) - m);
             s += p[k];
         }
         for (int k = 0; k < K; k++)

@@ -17,8 +17,18 @@ const char *mn_layer_kind_name(uint32_t kind)
     case MN_LAYER_RELU: return "relu";
     case MN_LAYER_FLATTEN: return "flatten";
     case MN_LAYER_SOFTMAX: return "softmax";
+    case MN_LAYER_BATCHNORM: return "bn";
+    case MN_LAYER_DROPOUT: return "dropout";
     }
     return "?";
+}
+
+int mn_arch_has_training_layers(const mn_arch *a)
+{
+    for (uint32_t i = 0; i < a->n_layers && i < MN_MAX_LAYERS; i++)
+        if (a->layers[i].kind == MN_LAYER_BATCHNORM || a->layers[i].kind == MN_LAYER_DROPOUT)
+            return 1;
+    return 0;
 }
 
 void mn_arch_reference(mn_arch *a)
@@ -64,6 +74,12 @@ static int layer_shape(const mn_layer *l, mn_shape in, mn_shape *out, const char
         return 0;
     case MN_LAYER_RELU:
     case MN_LAYER_SOFTMAX:
+    case MN_LAYER_BATCHNORM:
+        *out = in;
+        return 0;
+    case MN_LAYER_DROPOUT:
+        if (l->out < 1 || l->out > 90)
+            return *why = "rate out of range (1 to 90 percent)", -1;
         *out = in;
         return 0;
     case MN_LAYER_FLATTEN:
@@ -99,6 +115,8 @@ mn_status mn_arch_check(const mn_arch *a, mn_error *err)
             params += (uint64_t)l->out * s.c * l->k * l->k + l->out;
         else if (l->kind == MN_LAYER_DENSE)
             params += (uint64_t)l->out * s.c * s.h * s.w + l->out;
+        else if (l->kind == MN_LAYER_BATCHNORM)
+            params += 4 * (uint64_t)s.c;
         if (params > MN_MAX_PARAMS)
             return mn_error_set(err, MN_ERR_FORMAT, "arch: more than %u parameters at layer %u",
                                 MN_MAX_PARAMS, i);
@@ -208,6 +226,14 @@ mn_status mn_arch_parse(const char *spec, mn_arch *a, mn_error *err)
             if ((v = read_uint(&p)) < 1)
                 goto bad;
             *l = (mn_layer){MN_LAYER_DENSE, (uint32_t)v, 0, 0, 0};
+        } else if (starts(p, "dropout")) {
+            p += 7;
+            if ((v = read_uint(&p)) < 1)
+                goto bad;
+            *l = (mn_layer){MN_LAYER_DROPOUT, (uint32_t)v, 0, 0, 0};
+        } else if (starts(p, "bn")) {
+            p += 2;
+            *l = (mn_layer){MN_LAYER_BATCHNORM, 0, 0, 0, 0};
         } else if (starts(p, "relu")) {
             p += 4;
             *l = (mn_layer){MN_LAYER_RELU, 0, 0, 0, 0};
@@ -230,7 +256,7 @@ mn_status mn_arch_parse(const char *spec, mn_arch *a, mn_error *err)
         int n = (int)strcspn(tok, ",");
         return mn_error_set(err, MN_ERR_ARG,
                             "arch '%s': cannot read layer '%.*s' (expected convNkK[sS][pP], "
-                            "poolK[sS], denseN, relu, flatten or softmax)",
+                            "poolK[sS], denseN, relu, flatten, bn, dropoutN or softmax)",
                             spec, n, tok);
     }
     return mn_arch_check(a, err) == MN_OK ? MN_OK : MN_ERR_ARG;
@@ -263,6 +289,7 @@ size_t mn_arch_format(const mn_arch *a, char *buf, size_t len)
                 EMIT("s%u", l->s);
             break;
         case MN_LAYER_DENSE: EMIT("%sdense%u", sep, l->out); break;
+        case MN_LAYER_DROPOUT: EMIT("%sdropout%u", sep, l->out); break;
         default: EMIT("%s%s", sep, mn_layer_kind_name(l->kind)); break;
         }
     }

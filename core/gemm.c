@@ -38,12 +38,13 @@ void mn_gemm_ref(int ta, int tb, int M, int N, int K, const float *A, int lda,
 #define P_NR 16
 
 static void tile_portable(int m, int n, int kc, const float *a, long ais, long aks,
-                          const float *b, long ldbk, float *c, long ldc, int accumulate)
+                          const float *b, long ldbk, const long *boff, float *c, long ldc,
+                          int accumulate)
 {
     float acc[P_MR][P_NR];
     memset(acc, 0, sizeof acc);
     for (int k = 0; k < kc; k++) {
-        const float *bk = b + (long)k * ldbk;
+        const float *bk = b + (boff ? boff[k] : (long)k * ldbk);
         for (int i = 0; i < m; i++) {
             float ai = a[i * ais + k * aks];
             if (n == P_NR) /* fixed trip count: the compiler vectorises it */
@@ -71,6 +72,7 @@ static void isa_portable(mn_gemm_isa *isa)
     isa->nr = P_NR;
     isa->tile = tile_portable;
     isa->dot_nt = NULL;
+    isa->pack_bt = NULL;
 }
 
 /* ---- shared blocked driver -------------------------------------------- */
@@ -81,27 +83,31 @@ static void isa_portable(mn_gemm_isa *isa)
  * micro-panel (KC x NR) is meant to stay in L1 across the A panels. */
 #define BP_FLOATS 40960
 #ifndef KC_MAX
-#define KC_MAX 320
+#define KC_MAX 256
 #endif
 #define NR_MAX 64
 
-/* bp[(q*kc + k)*nr + j] = B'(pc + k, jc + q*nr + j), q = micro-panel. */
-static void pack_b(float *bp, int tb, const float *B, int ldb, int jc, int nc, int pc, int kc,
-                   int nr)
+/* bp[(q*kc + k)*nr + j] = B'(pc + k, jc + q*nr + j), q = micro-panel; the
+ * rows of B at brow[] offsets when brow is not NULL. */
+static void pack_b(float *bp, int tb, const float *B, int ldb, const long *brow, int jc, int nc,
+                   int pc, int kc, int nr)
 {
     for (int q0 = 0; q0 < nc; q0 += nr) {
         int n = nc - q0 < nr ? nc - q0 : nr;
         float *dst = bp + (long)q0 * kc;
         if (tb) {
             for (int j = 0; j < n; j++) {
-                const float *src = B + (long)(jc + q0 + j) * ldb + pc;
+                long r = jc + q0 + j;
+                const float *src = B + (brow ? brow[r] : r * ldb) + pc;
                 for (int k = 0; k < kc; k++)
                     dst[(long)k * nr + j] = src[k];
             }
         } else {
-            for (int k = 0; k < kc; k++)
-                memcpy(dst + (long)k * nr, B + (long)(pc + k) * ldb + jc + q0,
+            for (int k = 0; k < kc; k++) {
+                long r = pc + k;
+                memcpy(dst + (long)k * nr, B + (brow ? brow[r] : r * ldb) + jc + q0,
                        (size_t)n * sizeof(float));
+            }
         }
     }
 }
@@ -118,13 +124,17 @@ static void scale_c(int M, int N, float beta, float *C, int ldc)
     }
 }
 
-/* Small M with A row-major and B transposed (dense layers on few samples,
- * B = weights [N,K]): dot products along K beat packing all of B. */
-#define DOT_M_MAX 8
+/* A row-major and B transposed with few columns (a 3x3 conv's dW, a
+ * 10-class dense layer) or a long K (dense layers, B = weights [N,K]):
+ * dot products along K beat packing B into mostly empty register tiles or
+ * transposing a large B on every call. The choice never depends on M, so
+ * a row of C comes out bit-identical whatever batch it is computed in. */
+#define DOT_N_MAX 16
+#define DOT_K_MIN 512
 
 static void gemm_blocked(const mn_gemm_isa *isa, int ta, int tb, int M, int N, int K,
-                         const float *A, int lda, const float *B, int ldb, float beta,
-                         float *C, int ldc)
+                         const float *A, int lda, const float *B, int ldb, const long *brow,
+                         float beta, float *C, int ldc)
 {
     _Alignas(64) float bp[BP_FLOATS];
     const int mr = isa->mr, nr = isa->nr;
@@ -137,13 +147,13 @@ static void gemm_blocked(const mn_gemm_isa *isa, int ta, int tb, int M, int N, i
             return;
         beta = 1.0f;
     }
-    if (!ta && tb && M <= DOT_M_MAX && isa->dot_nt) {
-        isa->dot_nt(M, N, K, A, lda, B, ldb, beta, C, ldc);
+    if (!ta && tb && (N <= DOT_N_MAX || K >= DOT_K_MIN) && isa->dot_nt) {
+        isa->dot_nt(M, N, K, A, lda, B, ldb, brow, beta, C, ldc);
         return;
     }
     /* Split K evenly into blocks of at most KC_MAX: every element's sum is
-     * taken in the same order whatever M and N, so results are
-     * reproducible and a row does not depend on the batch it is in. */
+     * taken in the same order whatever M and N (the micro-kernels compute
+     * each row of a tile alike), so a row of C does not depend on M. */
     int nk = (K + KC_MAX - 1) / KC_MAX;
     int kcb = (K + nk - 1) / nk;
     int ncb = tb ? BP_FLOATS / kcb / nr * nr : N;
@@ -155,22 +165,29 @@ static void gemm_blocked(const mn_gemm_isa *isa, int ta, int tb, int M, int N, i
         for (int pc = 0; pc < K; pc += kcb) {
             int kc = K - pc < kcb ? K - pc : kcb;
             int acc = pc > 0 || beta != 0.0f;
-            if (tb)
-                pack_b(bp, tb, B, ldb, jc, nc, pc, kc, nr);
+            if (tb && isa->pack_bt)
+                isa->pack_bt(bp, brow ? B + pc : B + (long)jc * ldb + pc, ldb,
+                             brow ? brow + jc : NULL, nc, kc);
+            else if (tb)
+                pack_b(bp, tb, B, ldb, brow, jc, nc, pc, kc, nr);
             for (int jr = 0; jr < nc; jr += nr) {
                 int n = nc - jr < nr ? nc - jr : nr;
                 const float *bpan;
-                long ldbk;
+                long ldbk = 0;
+                const long *boff = NULL;
                 if (tb) {
                     bpan = bp + (long)jr * kc;
                     ldbk = nr;
+                } else if (brow) {
+                    bpan = B + jc + jr;
+                    boff = brow + pc;
                 } else {
                     bpan = B + (long)pc * ldb + jc + jr;
                     ldbk = ldb;
                 }
                 for (int ir = 0; ir < M; ir += mr) {
                     int m = M - ir < mr ? M - ir : mr;
-                    isa->tile(m, n, kc, A + ir * ais + pc * aks, ais, aks, bpan, ldbk,
+                    isa->tile(m, n, kc, A + ir * ais + pc * aks, ais, aks, bpan, ldbk, boff,
                               C + (long)ir * ldc + jc + jr, ldc, acc);
                 }
             }
@@ -259,7 +276,17 @@ void mn_gemm_with(mn_gemm_kernel k, int ta, int tb, int M, int N, int K, const f
     assert(ok && "mn_gemm_with: kernel not available on this CPU");
     (void)ok;
     assert(isa.nr <= NR_MAX);
-    gemm_blocked(&isa, ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+    gemm_blocked(&isa, ta, tb, M, N, K, A, lda, B, ldb, NULL, beta, C, ldc);
+}
+
+void mn_gemm_rows_with(mn_gemm_kernel k, int ta, int tb, int M, int N, int K, const float *A,
+                       int lda, const float *B, const long *brow, float beta, float *C, int ldc)
+{
+    mn_gemm_isa isa;
+    int ok = isa_get(k, &isa);
+    assert(ok && "mn_gemm_rows_with: kernel not available on this CPU");
+    (void)ok;
+    gemm_blocked(&isa, ta, tb, M, N, K, A, lda, B, 0, brow, beta, C, ldc);
 }
 
 void mn_gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
@@ -269,5 +296,13 @@ void mn_gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const
      * bits, and no state of our own means nothing global to initialise. */
     mn_gemm_isa isa;
     best_kernel(&isa);
-    gemm_blocked(&isa, ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+    gemm_blocked(&isa, ta, tb, M, N, K, A, lda, B, ldb, NULL, beta, C, ldc);
+}
+
+void mn_gemm_rows(int ta, int tb, int M, int N, int K, const float *A, int lda,
+                  const float *B, const long *brow, float beta, float *C, int ldc)
+{
+    mn_gemm_isa isa;
+    best_kernel(&isa);
+    gemm_blocked(&isa, ta, tb, M, N, K, A, lda, B, 0, brow, beta, C, ldc);
 }

@@ -21,10 +21,12 @@
 /* The tile with m rows and nv vectors known at compile time (each call
  * site below passes constants): named accumulators, because GCC keeps
  * those in registers reliably where an array might spill. */
-INL void tile_mv(const int m, const int nv, const int arow, int kc, const float *ap, long ais,
-                 long aks, const float *b, long ldbk, __mmask16 lm, float *c, long ldc,
-                 int accumulate)
+INL void tile_mv(const int m, const int nv, const int arow, const int rows, int kc,
+                 const float *ap, long ais, long aks, const float *b0p, long ldbk,
+                 const long *boff, __mmask16 lm, float *c, long ldc, int accumulate)
 {
+    /* rows: B's row k at b0p + boff[k]; else rows ldbk apart. */
+    const float *b = b0p;
     /* arow: A(i,k) = ap[i*ais + k] (row-major A read in place); else
      * A(i,k) = ap[i + k*aks] (A transposed, or packed). */
     const float *ar[MR];
@@ -37,6 +39,8 @@ INL void tile_mv(const int m, const int nv, const int arow, int kc, const float 
     const __mmask16 m0 = VMASK(0, nv, lm), m1 = VMASK(1, nv, lm), m2 = VMASK(2, nv, lm);
 
     for (int k = 0; k < kc; k++) {
+        if (rows)
+            b = b0p + boff[k];
         __m512 b0 = _mm512_maskz_loadu_ps(m0, b);
         __m512 b1 = nv > 1 ? _mm512_maskz_loadu_ps(m1, b + 16) : b0;
         __m512 b2 = nv > 2 ? _mm512_maskz_loadu_ps(m2, b + 32) : b0;
@@ -53,7 +57,8 @@ INL void tile_mv(const int m, const int nv, const int arow, int kc, const float 
 #undef ROW
         if (!arow)
             ap += aks;
-        b += ldbk;
+        if (!rows)
+            b += ldbk;
     }
 #define OUT(i, v)                                                                              \
     if (m > i && nv > v) {                                                                     \
@@ -70,16 +75,19 @@ INL void tile_mv(const int m, const int nv, const int arow, int kc, const float 
 }
 
 static T512 void tile512(int m, int n, int kc, const float *a, long ais, long aks,
-                         const float *b, long ldbk, float *c, long ldc, int accumulate)
+                         const float *b, long ldbk, const long *boff, float *c, long ldc,
+                         int accumulate)
 {
     int nv = (n + 15) >> 4;
     __mmask16 lm = (__mmask16)(0xFFFFu >> (16 * nv - n));
 #define CASE(M_, V_)                                                                           \
     case M_ * 4 + V_:                                                                          \
-        if (ais == 1)                                                                          \
-            tile_mv(M_, V_, 0, kc, a, ais, aks, b, ldbk, lm, c, ldc, accumulate);              \
+        if (boff)                                                                              \
+            tile_mv(M_, V_, ais != 1, 1, kc, a, ais, aks, b, ldbk, boff, lm, c, ldc, accumulate); \
+        else if (ais == 1)                                                                     \
+            tile_mv(M_, V_, 0, 0, kc, a, ais, aks, b, ldbk, boff, lm, c, ldc, accumulate);     \
         else                                                                                   \
-            tile_mv(M_, V_, 1, kc, a, ais, aks, b, ldbk, lm, c, ldc, accumulate);              \
+            tile_mv(M_, V_, 1, 0, kc, a, ais, aks, b, ldbk, boff, lm, c, ldc, accumulate);     \
         return;
 #define CASES(M_) CASE(M_, 1) CASE(M_, 2) CASE(M_, 3)
     switch (m * 4 + nv) {
@@ -96,14 +104,16 @@ static T512 void tile512(int m, int n, int kc, const float *a, long ais, long ak
 /* The mr x nr block of C = A B^T with mr, nr <= 4 known at compile time:
  * 16 accumulators along K, reduced across lanes once at the end. */
 INL void dot_block(const int mr, const int nr, int K, const float *A, int lda, const float *B,
-                   int ldb, float beta, float *C, int ldc)
+                   int ldb, const long *brow, float beta, float *C, int ldc)
 {
     __m512 s00 = _mm512_setzero_ps(), s01 = s00, s02 = s00, s03 = s00;
     __m512 s10 = s00, s11 = s00, s12 = s00, s13 = s00;
     __m512 s20 = s00, s21 = s00, s22 = s00, s23 = s00;
     __m512 s30 = s00, s31 = s00, s32 = s00, s33 = s00;
     const float *a0 = A, *a1 = A + lda, *a2 = A + 2L * lda, *a3 = A + 3L * lda;
-    const float *q0 = B, *q1 = B + ldb, *q2 = B + 2L * ldb, *q3 = B + 3L * ldb;
+    const float *q0 = B + (brow ? brow[0] : 0), *q1 = B + (brow ? brow[nr > 1] : ldb);
+    const float *q2 = B + (brow ? brow[nr > 2 ? 2 : 0] : 2L * ldb);
+    const float *q3 = B + (brow ? brow[nr > 3 ? 3 : 0] : 3L * ldb);
     for (int k = 0; k < K; k += 16) {
         __mmask16 km = K - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)(0xFFFFu >> (16 - (K - k)));
         __m512 x0 = _mm512_maskz_loadu_ps(km, a0 + k);
@@ -137,18 +147,19 @@ INL void dot_block(const int mr, const int nr, int K, const float *A, int lda, c
 }
 
 static T512 void dot_nt512(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
-                           float beta, float *C, int ldc)
+                           const long *brow, float beta, float *C, int ldc)
 {
     for (int i = 0; i < M; i += 4) {
         int mr = M - i < 4 ? M - i : 4;
         for (int j = 0; j < N; j += 4) {
             int nr = N - j < 4 ? N - j : 4;
             const float *a = A + (long)i * lda;
-            const float *b = B + (long)j * ldb;
+            const float *b = brow ? B : B + (long)j * ldb;
+            const long *br = brow ? brow + j : NULL;
             float *c = C + (long)i * ldc + j;
 #define CASE(R_, S_)                                                                           \
     case R_ * 8 + S_:                                                                          \
-        dot_block(R_, S_, K, a, lda, b, ldb, beta, c, ldc);                                    \
+        dot_block(R_, S_, K, a, lda, b, ldb, br, beta, c, ldc);                                \
         break;
 #define CASES(R_) CASE(R_, 1) CASE(R_, 2) CASE(R_, 3) CASE(R_, 4)
             switch (mr * 8 + nr) {
@@ -162,12 +173,67 @@ static T512 void dot_nt512(int M, int N, int K, const float *A, int lda, const f
     }
 }
 
+/* ---- transposing pack of B ------------------------------------------- */
+
+/* Transposes the jn x kn block src[(j0+j)*ld + k] (row j at src + rows[j]
+ * instead when rows is not NULL; jn, kn <= 16) into
+ * dst[k*ldd + j] for k < kn, j < 16 (rows j >= jn come out zero): eight
+ * rounds of in-register shuffles instead of 256 scalar moves. */
+INL void transpose16(float *dst, long ldd, const float *src, long ld, const long *rows, int j0,
+                     int jn, int kn)
+{
+    __mmask16 km = (__mmask16)(0xFFFFu >> (16 - kn));
+    __m512 r[16], t[16];
+    for (int j = 0; j < 16; j++)
+        r[j] = j < jn ? _mm512_maskz_loadu_ps(km, src + (rows ? rows[j] : (j0 + j) * ld))
+                      : _mm512_setzero_ps();
+    for (int j = 0; j < 16; j += 2) {
+        t[j] = _mm512_unpacklo_ps(r[j], r[j + 1]);
+        t[j + 1] = _mm512_unpackhi_ps(r[j], r[j + 1]);
+    }
+    for (int j = 0; j < 16; j += 4) {
+        r[j] = _mm512_shuffle_ps(t[j], t[j + 2], 0x44);
+        r[j + 1] = _mm512_shuffle_ps(t[j], t[j + 2], 0xEE);
+        r[j + 2] = _mm512_shuffle_ps(t[j + 1], t[j + 3], 0x44);
+        r[j + 3] = _mm512_shuffle_ps(t[j + 1], t[j + 3], 0xEE);
+    }
+    for (int h = 0; h < 16; h += 8)
+        for (int j = 0; j < 4; j++) {
+            t[h + j] = _mm512_shuffle_f32x4(r[h + j], r[h + j + 4], 0x88);
+            t[h + j + 4] = _mm512_shuffle_f32x4(r[h + j], r[h + j + 4], 0xDD);
+        }
+    for (int j = 0; j < 8; j++) {
+        r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
+        r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xDD);
+    }
+    for (int k = 0; k < kn; k++)
+        _mm512_storeu_ps(dst + k * ldd, r[k]);
+}
+
+/* bp[(q*kc + k)*NR + j] = row (q*NR + j) of B at [k], for the nc x kc block
+ * B; row j at B + brow[j], or B + j*ldb when brow is NULL. */
+static T512 void pack_bt512(float *bp, const float *B, int ldb, const long *brow, int nc, int kc)
+{
+    for (int q0 = 0; q0 < nc; q0 += NR) {
+        float *dst = bp + (long)q0 * kc;
+        for (int j0 = q0; j0 < nc && j0 < q0 + NR; j0 += 16) {
+            int jn = nc - j0 < 16 ? nc - j0 : 16;
+            for (int k0 = 0; k0 < kc; k0 += 16) {
+                int kn = kc - k0 < 16 ? kc - k0 : 16;
+                transpose16(dst + (long)k0 * NR + (j0 - q0), NR, B + k0, ldb,
+                            brow ? brow + j0 : NULL, j0, jn, kn);
+            }
+        }
+    }
+}
+
 int mn_gemm_isa_avx512(mn_gemm_isa *isa)
 {
     isa->mr = MR;
     isa->nr = NR;
     isa->tile = tile512;
     isa->dot_nt = dot_nt512;
+    isa->pack_bt = pack_bt512;
     return 1;
 }
 

@@ -39,11 +39,11 @@ mn_status mn_model_create(const mn_arch *arch, mn_model **out, mn_error *err)
         return mn_error_set(err, MN_ERR_NOMEM, "model: out of memory");
     m->arch = *arch;
     mn_shape s = arch->input;
-    uint32_t n_conv = 0, n_dense = 0;
+    uint32_t n_conv = 0, n_dense = 0, n_bn = 0;
     for (uint32_t i = 0; i < arch->n_layers; i++) {
         const mn_layer *l = &arch->layers[i];
         char name[32];
-        m->w_off[i] = m->b_off[i] = SIZE_MAX;
+        m->w_off[i] = m->b_off[i] = m->mean_off[i] = m->var_off[i] = SIZE_MAX;
         if (l->kind == MN_LAYER_CONV2D) {
             uint32_t wd[4] = {l->out, s.c, l->k, l->k}, bd[1] = {l->out};
             n_conv++;
@@ -62,6 +62,16 @@ mn_status mn_model_create(const mn_arch *arch, mn_model **out, mn_error *err)
             snprintf(name, sizeof name, "dense%u.b", n_dense);
             m->b_off[i] = m->n_params;
             add_tensor(m, i, name, 1, bd);
+        } else if (l->kind == MN_LAYER_BATCHNORM) {
+            static const char *const part[4] = {"gamma", "beta", "mean", "var"};
+            size_t *off[4] = {&m->w_off[i], &m->b_off[i], &m->mean_off[i], &m->var_off[i]};
+            uint32_t cd[1] = {s.c};
+            n_bn++;
+            for (int k = 0; k < 4; k++) {
+                snprintf(name, sizeof name, "bn%u.%s", n_bn, part[k]);
+                *off[k] = m->n_params;
+                add_tensor(m, i, name, 1, cd);
+            }
         }
         s = mn_arch_shape(arch, i);
         m->out_shape[i] = s;
@@ -94,6 +104,15 @@ void mn_model_init_glorot(mn_model *m, uint64_t seed)
     for (uint32_t t = 0; t < m->n_tensors; t++) {
         const mn_tensor_info *ti = &m->tensors[t];
         float *p = m->params + ti->offset;
+        if (m->arch.layers[ti->layer].kind == MN_LAYER_BATCHNORM) {
+            /* the identity: gamma = 1, beta = 0, running mean 0, variance 1;
+             * no draw, so the weights of the other layers do not depend on
+             * whether batch norm is present */
+            float v = ti->offset == m->w_off[ti->layer] || ti->offset == m->var_off[ti->layer];
+            for (size_t i = 0; i < ti->count; i++)
+                p[i] = v;
+            continue;
+        }
         if (ti->ndim == 1) { /* biases start at zero */
             memset(p, 0, sizeof(float) * ti->count);
             continue;
@@ -148,4 +167,94 @@ const char *mn_model_version(const mn_model *m) { return m->version; }
 void mn_model_set_version(mn_model *m, const uint8_t digest[32])
 {
     mn_hex(digest, 4, m->version);
+}
+
+int mn_model_tensor_is_statistic(const mn_model *m, uint32_t t)
+{
+    if (t >= m->n_tensors)
+        return 0;
+    const mn_tensor_info *ti = &m->tensors[t];
+    return ti->offset == m->mean_off[ti->layer] || ti->offset == m->var_off[ti->layer];
+}
+
+void mn_model_update_batch_stats(mn_model *m, float *grads, float momentum)
+{
+    for (uint32_t i = 0; i < m->arch.n_layers; i++) {
+        if (m->arch.layers[i].kind != MN_LAYER_BATCHNORM)
+            continue;
+        size_t C = m->out_shape[i].c;
+        float *rm = m->params + m->mean_off[i], *rv = m->params + m->var_off[i];
+        float *bm = grads + m->mean_off[i], *bv = grads + m->var_off[i];
+        for (size_t c = 0; c < C; c++) {
+            rm[c] = momentum * rm[c] + (1.0f - momentum) * bm[c];
+            rv[c] = momentum * rv[c] + (1.0f - momentum) * bv[c];
+            bm[c] = bv[c] = 0.0f;
+        }
+    }
+}
+
+mn_status mn_model_fold(const mn_model *m, mn_model **out, mn_error *err)
+{
+    *out = NULL;
+    mn_arch a;
+    memset(&a, 0, sizeof a);
+    a.input = m->arch.input;
+    uint32_t src[MN_MAX_LAYERS];  /* layer of m each new layer comes from */
+    uint32_t fold[MN_MAX_LAYERS]; /* batch-norm layer of m folded into it, or UINT32_MAX */
+    for (uint32_t i = 0; i < m->arch.n_layers; i++) {
+        const mn_layer *l = &m->arch.layers[i];
+        uint32_t prev = i ? m->arch.layers[i - 1].kind : 0;
+        if (l->kind == MN_LAYER_DROPOUT)
+            continue;
+        if (l->kind == MN_LAYER_BATCHNORM && (prev == MN_LAYER_CONV2D || prev == MN_LAYER_DENSE) &&
+            a.n_layers && src[a.n_layers - 1] == i - 1) {
+            fold[a.n_layers - 1] = i;
+            continue;
+        }
+        src[a.n_layers] = i;
+        fold[a.n_layers] = UINT32_MAX;
+        a.layers[a.n_layers++] = *l;
+    }
+    mn_model *f;
+    mn_status st = mn_model_create(&a, &f, err);
+    if (st != MN_OK)
+        return st;
+    if ((st = mn_model_set_meta(f, m->meta, err)) != MN_OK) {
+        mn_model_free(f);
+        return st;
+    }
+    for (uint32_t j = 0; j < a.n_layers; j++) {
+        uint32_t i = src[j];
+        const mn_layer *l = &a.layers[j];
+        if (l->kind == MN_LAYER_BATCHNORM) {
+            size_t C = f->out_shape[j].c;
+            memcpy(f->params + f->w_off[j], m->params + m->w_off[i], C * sizeof(float));
+            memcpy(f->params + f->b_off[j], m->params + m->b_off[i], C * sizeof(float));
+            memcpy(f->params + f->mean_off[j], m->params + m->mean_off[i], C * sizeof(float));
+            memcpy(f->params + f->var_off[j], m->params + m->var_off[i], C * sizeof(float));
+            continue;
+        }
+        if (l->kind != MN_LAYER_CONV2D && l->kind != MN_LAYER_DENSE)
+            continue;
+        size_t O = f->out_shape[j].c;
+        mn_shape in = j ? f->out_shape[j - 1] : a.input;
+        size_t per = l->kind == MN_LAYER_CONV2D ? (size_t)in.c * l->k * l->k
+                                                : (size_t)in.c * in.h * in.w;
+        const float *w = m->params + m->w_off[i], *b = m->params + m->b_off[i];
+        float *fw = f->params + f->w_off[j], *fb = f->params + f->b_off[j];
+        uint32_t bn = fold[j];
+        for (size_t o = 0; o < O; o++) {
+            float g = 1.0f, shift = 0.0f, mean = 0.0f;
+            if (bn != UINT32_MAX) {
+                g = m->params[m->w_off[bn] + o] / sqrtf(m->params[m->var_off[bn] + o] + MN_BATCHNORM_EPS);
+                shift = m->params[m->b_off[bn] + o];
+                mean = m->params[m->mean_off[bn] + o];
+            }
+            for (size_t k = 0; k < per; k++)
+                fw[o * per + k] = w[o * per + k] * g;
+            fb[o] = (b[o] - mean) * g + shift;
+        }
+    }
+    *out = f;
+    return MN_OK;
 }

@@ -6,7 +6,7 @@
 
 #include "mnist/model.h"
 
-#define MN_MAX_TENSORS (2 * MN_MAX_LAYERS)
+#define MN_MAX_TENSORS (4 * MN_MAX_LAYERS)
 #define MN_META_MAX (1u << 20)
 
 struct mn_model {
@@ -14,6 +14,8 @@ struct mn_model {
     mn_shape out_shape[MN_MAX_LAYERS]; /* sample shape after each layer */
     size_t w_off[MN_MAX_LAYERS];       /* weights of layer i in params, or SIZE_MAX */
     size_t b_off[MN_MAX_LAYERS];       /* bias of layer i in params, or SIZE_MAX */
+    /* batch norm: w_off = gamma, b_off = beta, plus the running statistics */
+    size_t mean_off[MN_MAX_LAYERS], var_off[MN_MAX_LAYERS];
     uint32_t n_tensors;
     mn_tensor_info tensors[MN_MAX_TENSORS];
     size_t n_params;

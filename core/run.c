@@ -1,7 +1,9 @@
-/* run.c: running a model: the per-thread workspace, the forward pass and
- * the backward pass of softmax cross-entropy. Every buffer is sized once
- * for the workspace's largest batch; forward and backward allocate
- * nothing. ReLU and flatten work in place on the previous layer's output. */
+/* run.c: running a model: the per-thread workspace, the forward pass
+ * (inference, or training with batch statistics and dropout) and the
+ * backward pass of softmax cross-entropy. Every buffer is sized once for
+ * the workspace's largest batch; forward and backward allocate nothing.
+ * ReLU and flatten work in place on the previous layer's output. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +17,8 @@ struct mn_workspace {
     int32_t *argmax[MN_MAX_LAYERS]; /* max-pool winners, [max_batch, out_shape[i]] */
     float *grad[2];                 /* backward ping-pong, [max_batch, largest shape] */
     float *scratch;                 /* conv im2col, one image */
+    float *bn_stats[MN_MAX_LAYERS]; /* batch norm: mean, var, invstd, [3, C] */
+    uint8_t *mask[MN_MAX_LAYERS];   /* dropout masks, [max_batch, out_shape[i]] */
 };
 
 static size_t shape_size(mn_shape s) { return (size_t)s.c * s.h * s.w; }
@@ -62,6 +66,12 @@ mn_status mn_workspace_create(const mn_model *m, int max_batch, int training,
             mn_conv2d_dims d = conv_dims(m, i, 1);
             size_t s = mn_conv2d_scratch_floats(&d);
             scratch = s > scratch ? s : scratch;
+        } else if (l->kind == MN_LAYER_BATCHNORM) {
+            ws->bn_stats[i] = malloc(3 * sizeof(float) * m->out_shape[i].c);
+            ok = ok && ws->bn_stats[i];
+        } else if (l->kind == MN_LAYER_DROPOUT && training) {
+            ws->mask[i] = malloc(n);
+            ok = ok && ws->mask[i];
         }
     }
     if (ok) {
@@ -89,6 +99,8 @@ void mn_workspace_free(mn_workspace *ws)
         if (ws->owned[i])
             free(ws->act[i]);
         free(ws->argmax[i]);
+        free(ws->bn_stats[i]);
+        free(ws->mask[i]);
     }
     free(ws->grad[0]);
     free(ws->grad[1]);
@@ -98,8 +110,10 @@ void mn_workspace_free(mn_workspace *ws)
 
 int mn_workspace_max_batch(const mn_workspace *ws) { return ws->max_batch; }
 
-/* Forward through every layer, leaving each output in ws->act. */
-static void forward(const mn_model *m, mn_workspace *ws, const float *in, int N)
+/* Forward through every layer, leaving each output in ws->act. opts is
+ * NULL for inference (running statistics, no dropout); otherwise training. */
+static void forward(const mn_model *m, mn_workspace *ws, const float *in, int N,
+                    const mn_train_opts *opts)
 {
     const float *x = in;
     mn_shape s = m->arch.input;
@@ -132,6 +146,25 @@ static void forward(const mn_model *m, mn_workspace *ws, const float *in, int N)
         case MN_LAYER_SOFTMAX:
             mn_softmax_forward(y, x, N, (int)o.c);
             break;
+        case MN_LAYER_BATCHNORM: {
+            float *st = ws->bn_stats[i];
+            const int C = (int)s.c, HW = (int)(s.h * s.w);
+            if (opts)
+                mn_batchnorm_forward_train(y, st, st + C, st + 2 * C, x, P + m->w_off[i],
+                                           P + m->b_off[i], N, C, HW, MN_BATCHNORM_EPS);
+            else
+                mn_batchnorm_forward_infer(y, x, P + m->w_off[i], P + m->b_off[i],
+                                           P + m->mean_off[i], P + m->var_off[i], N, C, HW,
+                                           MN_BATCHNORM_EPS);
+            break;
+        }
+        case MN_LAYER_DROPOUT:
+            if (opts)
+                mn_dropout_forward(y, ws->mask[i], x, N, (int)shape_size(s), (float)l->out / 100.0f,
+                                   opts->seed, opts->keys, i);
+            else
+                memcpy(y, x, sizeof(float) * N * shape_size(s));
+            break;
         }
         x = y;
         s = o;
@@ -141,7 +174,7 @@ static void forward(const mn_model *m, mn_workspace *ws, const float *in, int N)
 void mn_model_forward(const mn_model *m, mn_workspace *ws, const float *in, int N,
                       float *probs)
 {
-    forward(m, ws, in, N);
+    forward(m, ws, in, N, NULL);
     uint32_t last = m->arch.n_layers - 1;
     memcpy(probs, ws->act[last], sizeof(float) * N * m->out_shape[last].c);
 }
@@ -149,7 +182,17 @@ void mn_model_forward(const mn_model *m, mn_workspace *ws, const float *in, int 
 float mn_model_backward(const mn_model *m, mn_workspace *ws, const float *in,
                         const uint8_t *labels, int N, float *grads, int *n_correct)
 {
-    forward(m, ws, in, N);
+    return mn_model_backward_train(m, ws, in, labels, N, NULL, grads, n_correct);
+}
+
+float mn_model_backward_train(const mn_model *m, mn_workspace *ws, const float *in,
+                              const uint8_t *labels, int N, const mn_train_opts *opts,
+                              float *grads, int *n_correct)
+{
+    const mn_train_opts plain = {0, NULL, 0.0f};
+    if (!opts)
+        opts = &plain;
+    forward(m, ws, in, N, opts);
     const uint32_t last = m->arch.n_layers - 1;
     const int K = (int)m->out_shape[last].c;
     const float *probs = ws->act[last];
@@ -167,6 +210,26 @@ float mn_model_backward(const mn_model *m, mn_workspace *ws, const float *in,
     }
     float *g = ws->grad[0], *other = ws->grad[1];
     float loss = mn_softmax_xent_backward(g, probs, labels, N, K);
+    if (opts->label_smoothing > 0) {
+        /* targets (1 - e) onehot + e / K: the gradient moves by
+         * e * onehot - e / K, the loss gains e * (mean over k of -log p_k
+         * minus -log p_label) */
+        const float e = opts->label_smoothing;
+        double extra = 0;
+        for (int n = 0; n < N; n++) {
+            const float *p = probs + (size_t)n * K;
+            float *gn = g + (size_t)n * K;
+            double mean_nll = 0;
+            for (int k = 0; k < K; k++) {
+                gn[k] -= e / (float)K;
+                mean_nll -= log(p[k] > 1e-30f ? p[k] : 1e-30f);
+            }
+            gn[labels[n]] += e;
+            double nll = -log(p[labels[n]] > 1e-30f ? p[labels[n]] : 1e-30f);
+            extra += e * (mean_nll / K - nll);
+        }
+        loss += (float)extra;
+    }
     const float *P = m->params;
     for (int i = (int)last - 1; i >= 0; i--) {
         const mn_layer *l = &m->arch.layers[i];
@@ -192,6 +255,23 @@ float mn_model_backward(const mn_model *m, mn_workspace *ws, const float *in,
         case MN_LAYER_RELU:
             mn_relu_backward(g, g, ws->act[i], (size_t)N * shape_size(s));
             continue; /* in place: g stays the current gradient */
+        case MN_LAYER_DROPOUT:
+            mn_dropout_backward(g, g, ws->mask[i], N, (int)shape_size(s), (float)l->out / 100.0f);
+            continue;
+        case MN_LAYER_BATCHNORM: {
+            const int C = (int)s.c, HW = (int)(s.h * s.w);
+            const float *st = ws->bn_stats[i];
+            mn_batchnorm_backward(din, grads + m->w_off[i], grads + m->b_off[i], g, x,
+                                  P + m->w_off[i], st, st + 2 * C, N, C, HW);
+            /* the running statistics' slots carry N * the batch statistics */
+            const double count = (double)N * HW;
+            const float unbias = count > 1 ? (float)(count / (count - 1)) : 1.0f;
+            for (int c = 0; c < C; c++) {
+                grads[m->mean_off[i] + c] += (float)N * st[c];
+                grads[m->var_off[i] + c] += (float)N * st[C + c] * unbias;
+            }
+            break;
+        }
         case MN_LAYER_FLATTEN:
         case MN_LAYER_SOFTMAX:
             continue;

@@ -18,7 +18,11 @@
 #include "model_internal.h"
 
 #define MAGIC "MNISTCNN"
-#define FORMAT_VERSION 1u
+/* Version 1: the layer kinds 1-6. Version 2 adds batch norm (7) and
+ * dropout (8); a file is written as version 1 whenever its table needs
+ * nothing newer, so servers that know only version 1 load every model
+ * mnist-train writes as a final model (those are folded). */
+#define FORMAT_VERSION 2u
 #define FLAG_STATE 1u
 #define HEADER_BYTES 64u
 #define LAYER_BYTES 20u
@@ -92,7 +96,7 @@ mn_status mn_model_serialize(mn_model *m, const mn_checkpoint *ck, uint8_t **buf
     if (!b)
         return mn_error_set(err, MN_ERR_NOMEM, "weights: cannot allocate %zu bytes", L.total);
     memcpy(b, MAGIC, 8);
-    put32(b + 8, FORMAT_VERSION);
+    put32(b + 8, mn_arch_has_training_layers(&m->arch) ? 2u : 1u);
     put32(b + 12, has_state ? FLAG_STATE : 0);
     put32(b + 16, m->arch.n_layers);
     put32(b + 20, m->n_tensors);
@@ -173,8 +177,8 @@ mn_status mn_model_parse(const uint8_t *buf, size_t len, const char *name, mn_mo
     if (memcmp(buf, MAGIC, 8) != 0)
         return mn_error_set(err, MN_ERR_FORMAT, "%s: not a weights file (magic is not \"%s\")", name, MAGIC);
     uint32_t version = get32(buf + 8), flags = get32(buf + 12);
-    if (version != FORMAT_VERSION)
-        return mn_error_set(err, MN_ERR_FORMAT, "%s: format version %u, this reader knows %u", name,
+    if (version < 1 || version > FORMAT_VERSION)
+        return mn_error_set(err, MN_ERR_FORMAT, "%s: format version %u, this reader knows 1 to %u", name,
                             version, FORMAT_VERSION);
     if (flags & ~FLAG_STATE)
         return mn_error_set(err, MN_ERR_FORMAT, "%s: unknown flags 0x%x", name, flags);
@@ -215,6 +219,10 @@ mn_status mn_model_parse(const uint8_t *buf, size_t len, const char *name, mn_mo
     mn_error aerr;
     if (mn_arch_check(&arch, &aerr) != MN_OK)
         return mn_error_set(err, MN_ERR_FORMAT, "%s: layer table: %s", name, aerr.msg);
+    if (version < 2 && mn_arch_has_training_layers(&arch))
+        return mn_error_set(err, MN_ERR_FORMAT,
+                            "%s: layer table: batch norm or dropout in a version 1 file (they need version 2)",
+                            name);
     mn_model *m;
     mn_status st = mn_model_create(&arch, &m, err);
     if (st != MN_OK)
@@ -291,6 +299,13 @@ mn_status mn_model_parse(const uint8_t *buf, size_t len, const char *name, mn_mo
         const mn_tensor_info *ti = &m->tensors[t];
         if ((st = check_finite(buf + L.data + 4 * ti->offset, ti->count, name, "tensor", ti->name, err)) != MN_OK)
             goto fail_st;
+        if (ti->offset == m->var_off[ti->layer])
+            for (size_t i = 0; i < ti->count; i++)
+                if (getf(buf + L.data + 4 * (ti->offset + i)) < 0) {
+                    mn_error_set(err, MN_ERR_FORMAT, "%s: tensor %s element %zu is negative (a variance)",
+                                 name, ti->name, i);
+                    goto fail;
+                }
     }
     char *meta_copy = malloc((size_t)meta_len + 1);
     if (!meta_copy) {

@@ -10,8 +10,9 @@ build_pkgs=(build-essential cmake pkg-config ca-certificates
   libmicrohttpd-dev libcjson-dev libstb-dev zlib1g-dev)
 test_pkgs=(npm nodejs chromium curl wrk)
 # Build and run the image with podman (runc: crun refuses hybrid cgroups),
-# make its base with debootstrap, lint the manifests with yamllint + PyYAML.
-container_pkgs=(podman runc debootstrap fuse-overlayfs curl util-linux
+# catatonit for the pods of "podman kube play", make the base image with
+# debootstrap, lint the manifests with yamllint + PyYAML.
+container_pkgs=(podman runc catatonit debootstrap fuse-overlayfs curl util-linux
   yamllint python3-yaml)
 case "$what" in
   build) pkgs=("${build_pkgs[@]}") ;;

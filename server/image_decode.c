@@ -5,6 +5,7 @@
 #include "image_decode.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,14 +75,16 @@ static void *dec_realloc(void *p, size_t n)
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
 #if defined(__GNUC__)
-#pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
 #endif
 #include <stb_image.h>
+/* -Wunused-function stays off to the end of this file: with
+ * STB_IMAGE_STATIC, GCC reports stb's unused static functions there. */
 #if defined(__GNUC__)
-#pragma GCC diagnostic pop
+#pragma GCC diagnostic warning "-Wsign-compare"
+#pragma GCC diagnostic warning "-Wimplicit-fallthrough"
 #endif
 
 const char *img_format(const uint8_t *d, size_t n)
@@ -97,6 +100,31 @@ const char *img_format(const uint8_t *d, size_t n)
     if (n >= 2 && d[0] == 'P' && d[1] >= '1' && d[1] <= '6')
         return d[1] == '2' || d[1] == '5' ? "PGM" : d[1] == '3' || d[1] == '6' ? "PPM" : "PBM";
     return NULL;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Dimensions from a PNG, GIF or BMP header, for the message about an image
+ * stb refuses outright as too large. 0 when unknown. */
+static uint64_t header_dims(const uint8_t *d, size_t n, uint32_t *w, uint32_t *h)
+{
+    *w = *h = 0;
+    if (n >= 24 && d[0] == 0x89 && !memcmp(d + 12, "IHDR", 4)) {
+        *w = be32(d + 16);
+        *h = be32(d + 20);
+    } else if (n >= 10 && d[0] == 'G') {
+        *w = (uint32_t)d[6] | (uint32_t)d[7] << 8;
+        *h = (uint32_t)d[8] | (uint32_t)d[9] << 8;
+    } else if (n >= 26 && d[0] == 'B') {
+        int32_t bw = (int32_t)((uint32_t)d[18] | (uint32_t)d[19] << 8 | (uint32_t)d[20] << 16 | (uint32_t)d[21] << 24);
+        int32_t bh = (int32_t)((uint32_t)d[22] | (uint32_t)d[23] << 8 | (uint32_t)d[24] << 16 | (uint32_t)d[25] << 24);
+        *w = bw < 0 ? 0 : (uint32_t)bw;
+        *h = bh == INT32_MIN ? 0 : (uint32_t)(bh < 0 ? -bh : bh);
+    }
+    return (uint64_t)*w * *h;
 }
 
 int img_decode(const uint8_t *data, size_t len, uint64_t max_pixels, img_decoded *out,
@@ -122,9 +150,18 @@ int img_decode(const uint8_t *data, size_t len, uint64_t max_pixels, img_decoded
     int w = 0, h = 0, comp = 0;
     dec_budget = SIZE_MAX;
     dec_used = 0;
-    if (!stbi_info_from_memory(data, (int)len, &w, &h, &comp))
+    if (!stbi_info_from_memory(data, (int)len, &w, &h, &comp)) {
+        uint32_t hw, hh;
+        uint64_t px = header_dims(data, len, &hw, &hh);
+        if (hw > STBI_MAX_DIMENSIONS || hh > STBI_MAX_DIMENSIONS || px > max_pixels)
+            return reply_fail(e, 413, "payload_too_large",
+                              "image is %ux%u = %llu pixels, over the limit of %llu (and no side "
+                              "may exceed %d)",
+                              hw, hh, (unsigned long long)px, (unsigned long long)max_pixels,
+                              STBI_MAX_DIMENSIONS);
         return reply_fail(e, 400, "invalid_image", "could not decode %s: %s", fmt,
                           stbi_failure_reason());
+    }
     if (w <= 0 || h <= 0 || comp < 1 || comp > 4)
         return reply_fail(e, 400, "invalid_image", "could not decode %s: bad header (%dx%d, %d channels)",
                           fmt, w, h, comp);

@@ -200,6 +200,21 @@ int reply_fail(reply_err *e, int status, const char *code, const char *fmt, ...)
     return status;
 }
 
+void reply_prefix(reply_err *e, const char *prefix)
+{
+    size_t pl = strlen(prefix), cap = sizeof e->msg - 1;
+    if (pl == 0)
+        return;
+    if (pl > cap)
+        pl = cap;
+    size_t ml = strlen(e->msg);
+    if (ml > cap - pl)
+        ml = cap - pl;
+    memmove(e->msg + pl, e->msg, ml);
+    memcpy(e->msg, prefix, pl);
+    e->msg[pl + ml] = '\0';
+}
+
 void sbuf_error(sbuf *b, const reply_err *e)
 {
     sbuf_reset(b);

@@ -57,6 +57,9 @@ int reply_fail(reply_err *e, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)))
 #endif
     ;
+/* Puts prefix (e.g. "instances[3]: ") before e's message, cutting the
+ * message's end if the whole does not fit. */
+void reply_prefix(reply_err *e, const char *prefix);
 /* Replaces b's content with {"error":{"status":..,"code":..,"message":..}}. */
 void sbuf_error(sbuf *b, const reply_err *e);
 /* The same from parts, for the HTTP layer's own errors. */

@@ -30,7 +30,22 @@ int main(void)
 
     CHECK(mn_arch_parse("conv8k3s2p1,relu,flatten,dense10,softmax", &b, &err) == MN_OK, "stride/pad: %s", err.msg);
     CHECK(mn_arch_shape(&b, 0).h == 14, "stride 2 pad 1 halves 28");
+    /* batch norm and dropout: parsed, formatted back, counted, flagged */
+    const char *bn = "1x28x28:conv8k3,bn,relu,pool2,dropout25,flatten,dense16,bn,relu,dense10,softmax";
+    CHECK(mn_arch_parse(bn, &b, &err) == MN_OK, "bn/dropout parse: %s", err.msg);
+    mn_arch_format(&b, s, sizeof s);
+    CHECK(!strcmp(s, bn), "bn/dropout format round trip: %s", s);
+    CHECK(b.layers[1].kind == MN_LAYER_BATCHNORM && b.layers[4].kind == MN_LAYER_DROPOUT && b.layers[4].out == 25,
+          "bn and dropout layer fields");
+    CHECK(mn_arch_has_training_layers(&b) && !mn_arch_has_training_layers(&a), "training layers flagged");
+    CHECK(mn_model_create(&b, &m, &err) == MN_OK, "create bn model");
+    /* conv 8*9+8, bn 4*8, dense 16*1352+16, bn 4*16, dense 10*16+10 */
+    CHECK(mn_model_param_count(m) == 80 + 32 + 21648 + 64 + 170, "bn parameters: %zu", mn_model_param_count(m));
+    mn_model_free(m);
     const char *bad[] = {
+        "conv8k3,dropout0,flatten,dense10,softmax",  /* dropout rate 0 */
+        "conv8k3,dropout95,flatten,dense10,softmax", /* dropout rate above 90 */
+        "conv8k3,bnx,flatten,dense10,softmax",       /* junk after bn */
         "conv32k3,relu",                      /* no softmax */
         "conv32,relu,dense10,softmax",         /* missing kernel */
         "conv32k3,softmax,dense10,softmax",    /* softmax not last */

@@ -1,6 +1,7 @@
 /* test_layers.c: every layer kernel against its naive twin, and every
  * backward pass against central finite differences of its forward pass
- * (inputs kept away from ReLU and max-pool kinks). */
+ * (inputs kept away from ReLU and max-pool kinks); batch norm, dropout,
+ * label smoothing and folding at the kernel and the model level. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,6 +297,196 @@ static void test_model_gradient(void)
     mn_model_free(m);
 }
 
+/* --- batch norm --- */
+typedef struct {
+    int N, C, HW;
+    float *in, *gamma, *beta, mean[8], var[8], invstd[8];
+} bn_ctx;
+
+static void bn_fwd(void *c, float *out)
+{
+    bn_ctx *x = c;
+    mn_batchnorm_forward_train(out, x->mean, x->var, x->invstd, x->in, x->gamma, x->beta, x->N, x->C,
+                               x->HW, MN_BATCHNORM_EPS);
+}
+
+static void test_batchnorm(int N, int C, int HW)
+{
+    bn_ctx x = {N, C, HW, rand_buf((size_t)N * C * HW, 2), rand_buf(C, 1), rand_buf(C, 1), {0}, {0}, {0}};
+    for (int c = 0; c < C; c++)
+        x.gamma[c] += 1.5f; /* away from zero */
+    size_t n = (size_t)N * C * HW;
+    float *out = rand_buf(n, 1), *R = rand_buf(n, 1), *din = rand_buf(n, 1);
+    float dgamma[8] = {0}, dbeta[8] = {0};
+    bn_fwd(&x, out);
+    /* the output of each channel has mean beta and variance gamma^2 v/(v+eps) */
+    int stats_ok = 1;
+    for (int c = 0; c < C; c++) {
+        double s = 0, ss = 0;
+        for (int k = 0; k < N; k++)
+            for (int i = 0; i < HW; i++)
+                s += out[((size_t)k * C + c) * HW + i];
+        double mu = s / (N * HW);
+        for (int k = 0; k < N; k++)
+            for (int i = 0; i < HW; i++) {
+                double d = out[((size_t)k * C + c) * HW + i] - mu;
+                ss += d * d;
+            }
+        double want = (double)x.gamma[c] * x.gamma[c] * x.var[c] / (x.var[c] + MN_BATCHNORM_EPS);
+        stats_ok &= fabs(mu - x.beta[c]) < 1e-4 && fabs(ss / (N * HW) - want) < 1e-3 * (1 + want);
+    }
+    CHECK(stats_ok, "batch norm output has mean beta, variance gamma^2 (N=%d C=%d HW=%d)", N, C, HW);
+    mn_batchnorm_backward(din, dgamma, dbeta, R, x.in, x.gamma, x.mean, x.invstd, N, C, HW);
+    /* the statistics are recomputed by each perturbed forward: the
+     * gradient includes the paths through mean and variance */
+    CHECK(grad_check("bn din", bn_fwd, &x, x.in, din, n, out, R, n) == 0, "batch norm din vs fd");
+    CHECK(grad_check("bn dgamma", bn_fwd, &x, x.gamma, dgamma, C, out, R, n) == 0, "batch norm dgamma vs fd");
+    CHECK(grad_check("bn dbeta", bn_fwd, &x, x.beta, dbeta, C, out, R, n) == 0, "batch norm dbeta vs fd");
+    /* inference with the batch's own statistics equals the training forward */
+    float *inf = rand_buf(n, 1);
+    bn_fwd(&x, out);
+    mn_batchnorm_forward_infer(inf, x.in, x.gamma, x.beta, x.mean, x.var, N, C, HW, MN_BATCHNORM_EPS);
+    CHECK(max_rel_diff(inf, out, n) < 1e-5, "inference with batch statistics == training forward");
+    free(x.in), free(x.gamma), free(x.beta), free(out), free(R), free(din), free(inf);
+}
+
+/* --- dropout --- */
+static void test_dropout(void)
+{
+    const int N = 4, D = 1000;
+    float *in = rand_buf((size_t)N * D, 1), *out = rand_buf((size_t)N * D, 1), *out2 = rand_buf((size_t)N * D, 1);
+    uint8_t *mask = malloc((size_t)N * D), *mask2 = malloc((size_t)N * D);
+    uint64_t keys[4] = {10, 11, 12, 13};
+    mn_dropout_forward(out, mask, in, N, D, 0.25f, 99, keys, 3);
+    size_t kept = 0;
+    int scaled = 1;
+    for (int i = 0; i < N * D; i++) {
+        kept += mask[i];
+        scaled &= mask[i] ? fabsf(out[i] - in[i] / 0.75f) < 1e-6f : out[i] == 0.0f;
+    }
+    CHECK(kept > 0.70 * N * D && kept < 0.80 * N * D, "dropout 25%% keeps about 75%%: %zu of %d", kept, N * D);
+    CHECK(scaled, "kept values scaled by 1/(1-rate), dropped ones zero");
+    /* sample 2 alone, with its key, gets the same mask: no dependence on batching */
+    mn_dropout_forward(out2, mask2, in + 2 * D, 1, D, 0.25f, 99, keys + 2, 3);
+    CHECK(!memcmp(mask2, mask + 2 * D, D), "a sample's mask depends on its key only");
+    mn_dropout_forward(out2, mask2, in, N, D, 0.25f, 99, keys, 4);
+    CHECK(memcmp(mask2, mask, (size_t)N * D) != 0, "another layer salt, another mask");
+    float *R = rand_buf((size_t)N * D, 1), *din = rand_buf((size_t)N * D, 1);
+    mn_dropout_backward(din, R, mask, N, D, 0.25f);
+    int ok = 1;
+    for (int i = 0; i < N * D; i++)
+        ok &= fabsf(din[i] - (mask[i] ? R[i] / 0.75f : 0.0f)) < 1e-6f;
+    CHECK(ok, "dropout backward routes through the kept values only");
+    free(in), free(out), free(out2), free(mask), free(mask2), free(R), free(din);
+}
+
+/* Sum of the training-mode loss of the model (fresh gradient scratch). */
+static double train_loss(const mn_model *m, mn_workspace *ws, const float *in, const uint8_t *labels,
+                         int N, const mn_train_opts *o, float *scratch)
+{
+    memset(scratch, 0, sizeof(float) * mn_model_param_count(m));
+    return mn_model_backward_train(m, ws, in, labels, N, o, scratch, NULL);
+}
+
+/* A model with batch norm, dropout and label smoothing: its training
+ * backward against finite differences of its training loss; the running
+ * statistics' slots; folding for serving. */
+static void test_model_bn_dropout(void)
+{
+    mn_arch a;
+    mn_error err;
+    CHECK(mn_arch_parse("1x9x9:conv3k3p1,bn,relu,pool2,dropout30,conv4k2,bn,relu,flatten,dense6,bn,relu,dense4,softmax",
+                        &a, &err) == MN_OK, "parse: %s", err.msg);
+    mn_model *m;
+    CHECK(mn_model_create(&a, &m, &err) == MN_OK, "create: %s", err.msg);
+    mn_model_init_glorot(m, 9);
+    float *P = mn_model_params(m);
+    size_t n = mn_model_param_count(m);
+    for (size_t i = 0; i < n; i++)
+        P[i] += 0.05f * (2 * mn_rng_uniform(&rng) - 1);
+    const int N = 4;
+    float *in = rand_buf((size_t)N * 81, 1);
+    uint8_t labels[4] = {0, 3, 1, 2};
+    uint64_t keys[4] = {5, 6, 7, 8};
+    mn_train_opts o = {1234, keys, 0.1f};
+    mn_workspace *ws;
+    CHECK(mn_workspace_create(m, N, 1, &ws, &err) == MN_OK, "workspace");
+    float *g = calloc(n, sizeof(float)), *scratch = calloc(n, sizeof(float));
+    float loss = mn_model_backward_train(m, ws, in, labels, N, &o, g, NULL);
+    CHECK(loss > 0 && isfinite(loss), "loss %g", loss);
+    const float eps = 5e-3f;
+    int bad = 0, kinks = 0, checked = 0;
+    for (uint32_t t = 0; t < mn_model_tensor_count(m); t++) {
+        const mn_tensor_info *ti = mn_model_tensor(m, t);
+        if (mn_model_tensor_is_statistic(m, t))
+            continue;
+        for (size_t i = ti->offset; i < ti->offset + ti->count; i++) {
+            float keep = P[i];
+            P[i] = keep + eps;
+            double lp = train_loss(m, ws, in, labels, N, &o, scratch);
+            P[i] = keep;
+            double l0 = train_loss(m, ws, in, labels, N, &o, scratch);
+            P[i] = keep - eps;
+            double lm = train_loss(m, ws, in, labels, N, &o, scratch);
+            P[i] = keep;
+            double fwd = (lp - l0) / eps, bwd = (l0 - lm) / eps, num = (lp - lm) / (2 * eps);
+            if (fabs(fwd - bwd) > 0.05 * (1 + fabs(num))) {
+                kinks++;
+                continue;
+            }
+            checked++;
+            if (fabs(num - g[i]) > 1e-2 * (1 + fabs(num))) {
+                if (bad < 3)
+                    fprintf(stderr, "bn model %s d[%zu] analytic %g numeric %g\n", ti->name,
+                            i - ti->offset, g[i], num);
+                bad++;
+            }
+        }
+    }
+    CHECK(bad == 0, "batch-norm/dropout model gradient vs finite differences: %d of %d differ", bad, checked);
+    CHECK(kinks < checked / 10, "too many kinks skipped (%d of %d)", kinks, checked);
+    /* bn1's mean slot carries N * the batch mean of conv1's output */
+    const mn_tensor_info *mean = mn_model_tensor(m, 4);
+    CHECK(!strcmp(mean->name, "bn1.mean") && mn_model_tensor_is_statistic(m, 4), "bn1.mean is a statistic");
+    float before = P[mean->offset], slot = g[mean->offset];
+    CHECK(slot != 0, "the statistic slot is filled");
+    mn_model_update_batch_stats(m, g, 0.75f);
+    CHECK(fabsf(P[mean->offset] - (0.75f * before + 0.25f * slot)) < 1e-6f && g[mean->offset] == 0,
+          "running mean moved by the momentum rule and its slot cleared");
+    /* the same keys give the same loss; other keys another dropout draw */
+    uint64_t keys2[4] = {50, 60, 70, 80};
+    mn_train_opts o2 = {1234, keys2, 0.1f};
+    CHECK(train_loss(m, ws, in, labels, N, &o, scratch) == train_loss(m, ws, in, labels, N, &o, scratch),
+          "training loss repeatable");
+    CHECK(train_loss(m, ws, in, labels, N, &o, scratch) != train_loss(m, ws, in, labels, N, &o2, scratch),
+          "dropout follows the keys");
+    /* folding: the served model computes the inference forward */
+    for (uint32_t t = 0; t < mn_model_tensor_count(m); t++)
+        if (mn_model_tensor_is_statistic(m, t)) { /* realistic statistics */
+            const mn_tensor_info *ti = mn_model_tensor(m, t);
+            for (size_t i = 0; i < ti->count; i++)
+                P[ti->offset + i] = strstr(ti->name, "var") ? 0.5f + mn_rng_uniform(&rng)
+                                                            : 0.3f * (2 * mn_rng_uniform(&rng) - 1);
+        }
+    mn_model *f;
+    CHECK(mn_model_fold(m, &f, &err) == MN_OK, "fold: %s", err.msg);
+    char spec[256];
+    mn_arch_format(mn_model_arch(f), spec, sizeof spec);
+    CHECK(!strcmp(spec, "1x9x9:conv3k3p1,relu,pool2,conv4k2,relu,flatten,dense6,relu,dense4,softmax"),
+          "folded table %s", spec);
+    mn_workspace *wf;
+    CHECK(mn_workspace_create(f, N, 0, &wf, &err) == MN_OK, "folded workspace");
+    float pm[16], pf[16];
+    mn_model_forward(m, ws, in, N, pm);
+    mn_model_forward(f, wf, in, N, pf);
+    CHECK(max_rel_diff(pf, pm, 16) < 1e-5, "folded model == inference forward (%g)", max_rel_diff(pf, pm, 16));
+    free(in), free(g), free(scratch);
+    mn_workspace_free(ws);
+    mn_workspace_free(wf);
+    mn_model_free(f);
+    mn_model_free(m);
+}
+
 int main(void)
 {
     mn_rng_seed(&rng, 42);
@@ -311,5 +502,9 @@ int main(void)
     test_pool(1, 1, 7, 7, 3, 2);
     test_relu_softmax();
     test_model_gradient();
+    test_batchnorm(3, 2, 5);
+    test_batchnorm(16, 3, 1);
+    test_dropout();
+    test_model_bn_dropout();
     return check_finish();
 }

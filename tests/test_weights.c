@@ -111,9 +111,13 @@ int main(void)
     buf[0] = 'X';
     CHECK(refused(buf, len, "magic", &err), "magic: %s", err.msg);
     buf[0] = 'M';
-    buf[8] = 2;
+    CHECK(buf[8] == 1, "a table without batch norm or dropout is written as version 1");
+    buf[8] = 3;
     reseal(buf, len);
-    CHECK(refused(buf, len, "format version 2", &err), "version: %s", err.msg);
+    CHECK(refused(buf, len, "format version 3", &err), "version: %s", err.msg);
+    buf[8] = 0;
+    reseal(buf, len);
+    CHECK(refused(buf, len, "format version 0", &err), "version 0: %s", err.msg);
     buf[8] = 1;
     /* a tensor whose shape disagrees with the layer table: conv1.w dims[0]
      * at directory entry 0 (after the 64-byte header and 5 x 20 layers) */
@@ -166,6 +170,45 @@ int main(void)
     CHECK(mn_model_load(path, &l, NULL, &err) == MN_OK, "a checkpoint loads as a model");
     mn_model_free(l);
     mn_adam_free(&ck.adam);
+    mn_model_free(m);
+    /* version 2: batch norm and dropout layers, their tensors, and the
+     * rules that keep them out of version 1 files */
+    const char *bn_spec = "conv4k3,bn,relu,pool2,dropout25,flatten,dense10,softmax";
+    m = make(bn_spec, 5);
+    float *pp = mn_model_params(m);
+    for (size_t i = 0; i < mn_model_param_count(m); i++)
+        pp[i] += 0.01f * (float)(i % 7); /* statistics away from their initial 0 and 1 */
+    CHECK(mn_model_save(m, path, NULL, &err) == MN_OK, "save batch-norm model: %s", err.msg);
+    CHECK(mn_model_load(path, &l, NULL, &err) == MN_OK, "load batch-norm model: %s", err.msg);
+    CHECK(l && !memcmp(mn_model_params(l), mn_model_params(m), 4 * mn_model_param_count(m)) &&
+              !memcmp(mn_model_arch(l), mn_model_arch(m), sizeof(mn_arch)),
+          "batch-norm model round trip bit-exact");
+    mn_model_free(l);
+    CHECK(mn_model_tensor_count(m) == 8 && !strcmp(mn_model_tensor(m, 2)->name, "bn1.gamma") &&
+              !strcmp(mn_model_tensor(m, 5)->name, "bn1.var"),
+          "batch-norm tensors named bn1.gamma .. bn1.var");
+    CHECK(mn_model_serialize(m, NULL, &buf, &len, &err) == MN_OK, "serialize v2");
+    CHECK(buf[8] == 2, "batch norm makes a version 2 file");
+    buf[8] = 1;
+    reseal(buf, len);
+    CHECK(refused(buf, len, "version 1", &err), "batch norm in a version 1 file: %s", err.msg);
+    buf[8] = 2;
+    /* bn1.var is tensor 5; its first element made negative */
+    size_t var0 = len - 32 - 4 * mn_model_param_count(m) + 4 * mn_model_tensor(m, 5)->offset;
+    float neg = -1.0f;
+    memcpy(buf + var0, &neg, 4);
+    reseal(buf, len);
+    CHECK(refused(buf, len, "bn1.var element 0 is negative", &err), "negative variance: %s", err.msg);
+    free(buf);
+    mn_model *folded;
+    CHECK(mn_model_fold(m, &folded, &err) == MN_OK, "fold: %s", err.msg);
+    char fs[256];
+    mn_arch_format(mn_model_arch(folded), fs, sizeof fs);
+    CHECK(!strcmp(fs, "1x28x28:conv4k3,relu,pool2,flatten,dense10,softmax"), "folded table: %s", fs);
+    CHECK(mn_model_serialize(folded, NULL, &buf, &len, &err) == MN_OK && buf[8] == 1,
+          "a folded model is a version 1 file");
+    free(buf);
+    mn_model_free(folded);
     mn_model_free(m);
     snprintf(bad_path, sizeof bad_path, "%s/missing.bin", dir);
     CHECK(mn_model_load(bad_path, &l, NULL, &err) == MN_ERR_IO && strstr(err.msg, "missing.bin"), "missing: %s", err.msg);

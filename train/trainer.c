@@ -2,8 +2,9 @@
  * fixed chunk per thread; each thread runs forward and backward into its
  * own gradient buffer and the buffers are summed in thread order, so the
  * same seed and thread count give bit-identical weights. Every random
- * choice derives from (seed, epoch), so a checkpoint needs only its
- * position to resume exactly. */
+ * choice (shuffle, augmentation, dropout) derives from (seed, epoch,
+ * sample), so a checkpoint needs only its position to resume exactly.
+ * The recipe and metadata live in recipe.c, image directories in images.c. */
 #define _POSIX_C_SOURCE 200809L
 #include <cjson/cJSON.h>
 #include <omp.h>
@@ -15,12 +16,17 @@
 #include <unistd.h>
 
 #include "evaluate.h"
-#include "json_out.h"
+#include "images.h"
 #include "mnist/mnist.h"
+#include "paths.h"
 #include "progress.h"
+#include "recipe.h"
 #include "trainer.h"
 
-#define TRAINER_VERSION "mnist-train 1.0.0"
+/* Stream tags: each kind of random choice gets its own family of streams. */
+#define TAG_SHUFFLE 0x5348554646ull /* "SHUFF" */
+#define TAG_AUGMENT 0x4155474dull   /* "AUGM" */
+#define TAG_DROPOUT 0x44524f50ull   /* "DROP" */
 
 static volatile sig_atomic_t stop_requested;
 
@@ -35,11 +41,17 @@ typedef struct {
     float *grad_sum;   /* [n_params] */
     float *batch_in;   /* [batch, input_size] */
     uint8_t *batch_labels;
+    uint64_t *batch_keys; /* [batch] epoch << 32 | sample index: dropout streams */
+    float *plain;      /* [batch, input_size] the unaugmented images */
     uint32_t *order;   /* permutation of the training indices */
+    char arch[1024];   /* the layer string being trained (before folding) */
     mn_dataset train, test;
     size_t n_train;    /* images used for training (after --limit and --val) */
     size_t val_begin, n_val;
     double seconds_before; /* training time of the run before a resume */
+    uint32_t first_dense;  /* index of the first dense layer (--freeze-conv) */
+    char final_version[9]; /* version of the folded final file */
+    int final_version_set;
 } run_state;
 
 static void run_free(run_state *s, int threads)
@@ -51,6 +63,8 @@ static void run_free(run_state *s, int threads)
     free(s->grad_sum);
     free(s->batch_in);
     free(s->batch_labels);
+    free(s->batch_keys);
+    free(s->plain);
     free(s->order);
     mn_adam_free(&s->adam);
     mn_model_free(s->model);
@@ -58,115 +72,66 @@ static void run_free(run_state *s, int threads)
     mn_dataset_free(&s->test);
 }
 
-/* The metadata JSON of the model being trained. test_acc/val_acc < 0 are
- * written as null. */
-static char *make_meta(const train_options *o, const mn_model *m, double test_acc, double val_acc,
-                       double seconds)
-{
-    char name[256], arch[1024], init[1200], created[32];
-    mn_arch_format(mn_model_arch(m), arch, sizeof arch);
-    json_quote(o->name, name, sizeof name);
-    if (o->init_path)
-        json_quote(o->init_path, init, sizeof init);
-    else
-        snprintf(init, sizeof init, "null");
-    time_t now = time(NULL);
-    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-    char labels[256] = "";
-    size_t n = 0;
-    for (uint32_t k = 0; k < mn_model_classes(m) && n + 8 < sizeof labels; k++)
-        n += (size_t)snprintf(labels + n, sizeof labels - n, "%s\"%u\"", k ? "," : "", k);
-    char test_s[32] = "null", val_s[32] = "null";
-    if (test_acc >= 0)
-        snprintf(test_s, sizeof test_s, "%.4f", test_acc);
-    if (val_acc >= 0)
-        snprintf(val_s, sizeof val_s, "%.4f", val_acc);
-    size_t cap = 4096 + sizeof arch + sizeof init;
-    char *json = malloc(cap);
-    if (!json)
-        return NULL;
-    snprintf(json, cap,
-             "{\"name\":%s,\"description\":\"Handwritten digit classifier trained from scratch on MNIST\","
-             "\"dataset\":\"mnist\",\"labels\":[%s],"
-             "\"recipe\":{\"epochs\":%d,\"batch\":%d,\"lr\":%g,\"optimizer\":\"adam\",\"beta1\":0.9,"
-             "\"beta2\":0.999,\"eps\":1e-7,\"seed\":%llu,\"threads\":%d,\"val\":%d,\"limit\":%d,"
-             "\"init\":%s,\"arch\":\"%s\"},"
-             "\"test_accuracy\":%s,\"val_accuracy\":%s,\"train_seconds\":%.1f,\"created\":\"%s\","
-             "\"trainer\":\"%s\"}",
-             name, labels, o->epochs, o->batch, (double)o->lr, (unsigned long long)o->seed,
-             o->threads, o->val, o->limit, init, arch, test_s, val_s, seconds, created,
-             TRAINER_VERSION);
-    return json;
-}
-
-/* Restores the recipe a checkpoint was made with, so the resumed run is
- * the same run. An explicit --epochs may extend it. */
-static int recipe_from_checkpoint(train_options *o, const mn_model *m, const char *path,
-                                  double *seconds)
-{
-    cJSON *root = cJSON_Parse(mn_model_meta(m));
-    cJSON *r = root ? cJSON_GetObjectItemCaseSensitive(root, "recipe") : NULL;
-    if (!cJSON_IsObject(r)) {
-        fprintf(stderr, "mnist-train: %s: checkpoint metadata has no training recipe\n", path);
-        cJSON_Delete(root);
-        return -1;
-    }
-    cJSON *e = cJSON_GetObjectItemCaseSensitive(r, "epochs"),
-          *b = cJSON_GetObjectItemCaseSensitive(r, "batch"),
-          *lr = cJSON_GetObjectItemCaseSensitive(r, "lr"),
-          *val = cJSON_GetObjectItemCaseSensitive(r, "val"),
-          *lim = cJSON_GetObjectItemCaseSensitive(r, "limit"),
-          *th = cJSON_GetObjectItemCaseSensitive(r, "threads"),
-          *secs = cJSON_GetObjectItemCaseSensitive(root, "train_seconds");
-    if (!cJSON_IsNumber(e) || !cJSON_IsNumber(b) || !cJSON_IsNumber(lr) || !cJSON_IsNumber(val) ||
-        !cJSON_IsNumber(lim)) {
-        fprintf(stderr, "mnist-train: %s: checkpoint recipe lacks epochs, batch, lr, val or limit\n", path);
-        cJSON_Delete(root);
-        return -1;
-    }
-    if (!o->epochs_given)
-        o->epochs = e->valueint;
-    o->batch = b->valueint;
-    o->lr = (float)lr->valuedouble;
-    o->val = val->valueint;
-    o->limit = lim->valueint;
-    if (cJSON_IsNumber(th) && th->valueint != o->threads)
-        fprintf(stderr, "mnist-train: note: the checkpoint was trained with %d threads, resuming with %d: "
-                        "the result will differ in the last bits from an uninterrupted run\n",
-                th->valueint, o->threads);
-    *seconds = cJSON_IsNumber(secs) ? secs->valuedouble : 0;
-    cJSON_Delete(root);
-    return 0;
-}
-
+/* Writes the model: a checkpoint (ck non-NULL) as trained, with batch norm
+ * and dropout; a final model (ck NULL) folded for serving, so it holds only
+ * the layer kinds of format version 1. */
 static int save(run_state *s, const train_options *o, const char *path, const mn_checkpoint *ck,
                 double test_acc, double val_acc, double seconds)
 {
     mn_error err;
-    char *meta = make_meta(o, s->model, test_acc, val_acc, seconds);
+    char *meta = recipe_meta(o, s->model, s->arch, test_acc, val_acc, seconds);
     if (!meta || mn_model_set_meta(s->model, meta, &err) != MN_OK) {
         fprintf(stderr, "mnist-train: cannot build metadata\n");
         free(meta);
         return -1;
     }
     free(meta);
-    if (mn_model_save(s->model, path, ck, &err) != MN_OK) {
+    mn_model *out = s->model, *folded = NULL;
+    if (!ck && mn_arch_has_training_layers(mn_model_arch(s->model))) {
+        if (mn_model_fold(s->model, &folded, &err) != MN_OK) {
+            fprintf(stderr, "mnist-train: %s\n", err.msg);
+            return -1;
+        }
+        out = folded;
+    }
+    mn_status st = mn_model_save(out, path, ck, &err);
+    if (st == MN_OK && folded)
+        s->final_version_set = 1, snprintf(s->final_version, sizeof s->final_version, "%s",
+                                           mn_model_version(folded));
+    mn_model_free(folded);
+    if (st != MN_OK) {
         fprintf(stderr, "mnist-train: %s\n", err.msg);
         return -1;
     }
     return 0;
 }
 
-/* Fills the batch buffers with samples order[first .. first+n). */
-static void fill_batch(run_state *s, size_t first, int n, size_t in_size)
+/* Fills the batch buffers with samples order[first .. first+n) of epoch
+ * `epoch`: pixels / 255, then (with augmentation) the sample's own random
+ * distortion, drawn from (seed, epoch, index) so that neither the batch
+ * split nor the thread count changes it. */
+static void fill_batch(run_state *s, const train_options *o, uint32_t epoch, size_t first, int n,
+                       size_t in_size, int threads)
 {
+    const mn_shape in = mn_model_arch(s->model)->input;
+#pragma omp parallel for num_threads(threads) schedule(static)
     for (int i = 0; i < n; i++) {
         uint32_t idx = s->order[first + (size_t)i];
         const uint8_t *px = s->train.images + (size_t)idx * in_size;
         float *dst = s->batch_in + (size_t)i * in_size;
+        float *src = o->augment ? s->plain + (size_t)i * in_size : dst;
         for (size_t k = 0; k < in_size; k++)
-            dst[k] = px[k] * (1.0f / 255.0f);
+            src[k] = px[k] * (1.0f / 255.0f);
+        if (o->augment) {
+            mn_rng r;
+            mn_rng_derive(&r, o->seed, (uint64_t)epoch << 32 | TAG_AUGMENT, idx);
+            mn_affine t = mn_augment_draw(&o->aug, &r);
+            for (uint32_t c = 0; c < in.c; c++)
+                mn_affine_warp(dst + (size_t)c * in.h * in.w, src + (size_t)c * in.h * in.w,
+                               (int)in.h, (int)in.w, &t);
+        }
         s->batch_labels[i] = s->train.labels[idx];
+        s->batch_keys[i] = (uint64_t)epoch << 32 | idx;
     }
 }
 
@@ -175,7 +140,7 @@ static void fill_batch(run_state *s, size_t first, int n, size_t in_size)
 static void shuffle(run_state *s, uint64_t seed, uint32_t epoch)
 {
     mn_rng r;
-    mn_rng_derive(&r, seed, epoch, 0x5348554646ull);
+    mn_rng_derive(&r, seed, epoch, TAG_SHUFFLE);
     for (size_t i = 0; i < s->n_train; i++)
         s->order[i] = (uint32_t)i;
     for (size_t i = s->n_train - 1; i > 0; i--) {
@@ -187,7 +152,8 @@ static void shuffle(run_state *s, uint64_t seed, uint32_t epoch)
 }
 
 /* One optimiser step on batch_in/batch_labels[0..n); returns summed loss. */
-static double step(run_state *s, int threads, int n, size_t in_size, size_t n_params, int *correct)
+static double step(run_state *s, const train_options *o, int threads, int n, size_t in_size,
+                   size_t n_params, int *correct)
 {
     double loss = 0;
     int hits = 0;
@@ -198,8 +164,9 @@ static double step(run_state *s, int threads, int n, size_t in_size, size_t n_pa
         memset(s->grads[t], 0, sizeof(float) * n_params);
         if (hi > lo) {
             int c = 0;
-            loss += mn_model_backward(s->model, s->ws[t], s->batch_in + (size_t)lo * in_size,
-                                      s->batch_labels + lo, hi - lo, s->grads[t], &c);
+            mn_train_opts to = {o->seed ^ TAG_DROPOUT, s->batch_keys + lo, o->label_smoothing};
+            loss += mn_model_backward_train(s->model, s->ws[t], s->batch_in + (size_t)lo * in_size,
+                                            s->batch_labels + lo, hi - lo, &to, s->grads[t], &c);
             hits += c;
         }
     }
@@ -211,6 +178,27 @@ static double step(run_state *s, int threads, int n, size_t in_size, size_t n_pa
         for (int t = 0; t < threads; t++)
             g += s->grads[t][i];
         s->grad_sum[i] = g * scale;
+    }
+    /* Running statistics start from the identity (mean 0, variance 1): a
+     * momentum of (1 + t) / (10 + t) early on, as TensorFlow's moving
+     * averages with num_updates, lets them track the batches from the first
+     * steps, so even a short run evaluates sensibly. */
+    const double t = (double)s->adam.t;
+    float mom = (float)((1.0 + t) / (10.0 + t));
+    mn_model_update_batch_stats(s->model, s->grad_sum, mom < o->bn_momentum ? mom : o->bn_momentum);
+    const float *w = mn_model_params(s->model);
+    const mn_arch *arch = mn_model_arch(s->model);
+    for (uint32_t t = 0; t < mn_model_tensor_count(s->model); t++) {
+        const mn_tensor_info *ti = mn_model_tensor(s->model, t);
+        float *g = s->grad_sum + ti->offset;
+        if (o->freeze_conv && ti->layer < s->first_dense) {
+            memset(g, 0, sizeof(float) * ti->count);
+        } else if (o->weight_decay > 0 && ti->ndim > 1 &&
+                   arch->layers[ti->layer].kind != MN_LAYER_BATCHNORM) {
+            /* L2 on the weights, as Keras' kernel_regularizer: g += wd * w */
+            for (size_t i = 0; i < ti->count; i++)
+                g[i] += o->weight_decay * w[ti->offset + i];
+        }
     }
     mn_adam_step(&s->adam, mn_model_params(s->model), s->grad_sum);
     *correct = hits;
@@ -272,19 +260,53 @@ int train_run(train_options *o)
         }
     }
     const size_t in_size = mn_model_input_size(s.model), n_params = mn_model_param_count(s.model);
+    mn_arch_format(mn_model_arch(s.model), s.arch, sizeof s.arch);
+    if (o->augment && mn_augment_config_check(&o->aug, &err) != MN_OK) {
+        fprintf(stderr, "mnist-train: --augment: %s\n", err.msg);
+        goto done;
+    }
+    const mn_arch *arch = mn_model_arch(s.model);
+    s.first_dense = arch->n_layers;
+    for (uint32_t i = 0; i < arch->n_layers; i++)
+        if (arch->layers[i].kind == MN_LAYER_DENSE) {
+            s.first_dense = i;
+            break;
+        }
+    if (o->bn_momentum <= 0 || o->bn_momentum >= 1)
+        o->bn_momentum = 0.99f;
 
-    /* The data. */
-    if (mn_dataset_load(o->data_dir, "train", &s.train, &err) != MN_OK) {
-        fprintf(stderr, "mnist-train: %s\n", err.msg);
+    /* The data: an image directory, or the IDX files of MNIST or Fashion-MNIST. */
+    char data_dir[4096];
+    if (o->data_dir) {
+        snprintf(data_dir, sizeof data_dir, "%s", o->data_dir);
+    } else if (o->dataset && !strcmp(o->dataset, "fashion-mnist")) {
+        const char *env = getenv("FASHION_MNIST_DIR");
+        snprintf(data_dir, sizeof data_dir, "%s", env && *env ? env : "/usr/share/datasets/fashion-mnist");
+    } else if (paths_default_data(data_dir, sizeof data_dir) != 0 && !o->images_dir) {
+        fprintf(stderr, "mnist-train: MNIST data not found (tried %s): run scripts/fetch-mnist.sh or pass --data DIR\n",
+                data_dir);
+        goto done;
+    }
+    const char *train_src = o->images_dir ? o->images_dir : data_dir;
+    if (o->images_dir) {
+        if (images_load(o->images_dir, mn_model_arch(s.model)->input, o->seed, &s.train, &err) != MN_OK) {
+            fprintf(stderr, "mnist-train: %s\n", err.msg);
+            goto done;
+        }
+    } else if (mn_dataset_load(data_dir, "train", &s.train, &err) != MN_OK) {
+        fprintf(stderr, "mnist-train: %s%s\n", err.msg,
+                o->dataset && !strcmp(o->dataset, "fashion-mnist")
+                    ? " (install Debian's dataset-fashion-mnist or run scripts/fetch-fashion-mnist.sh)"
+                    : "");
         goto done;
     }
     if ((size_t)s.train.rows * s.train.cols != in_size) {
-        fprintf(stderr, "mnist-train: %s: images are %ux%u, the model takes %zu values\n", o->data_dir,
+        fprintf(stderr, "mnist-train: %s: images are %ux%u, the model takes %zu values\n", train_src,
                 s.train.rows, s.train.cols, in_size);
         goto done;
     }
     if (s.train.classes > mn_model_classes(s.model)) {
-        fprintf(stderr, "mnist-train: %s: labels go up to %u, the model has %u classes\n", o->data_dir,
+        fprintf(stderr, "mnist-train: %s: labels go up to %u, the model has %u classes\n", train_src,
                 s.train.classes - 1, mn_model_classes(s.model));
         goto done;
     }
@@ -296,7 +318,8 @@ int train_run(train_options *o)
     s.n_val = (size_t)o->val;
     s.n_train = usable - s.n_val;
     s.val_begin = s.n_train; /* Keras' validation_split: the last images */
-    int have_test = mn_dataset_load(o->data_dir, "t10k", &s.test, &err) == MN_OK;
+    int have_test = mn_dataset_load(data_dir, "t10k", &s.test, &err) == MN_OK &&
+                    (size_t)s.test.rows * s.test.cols == in_size;
     if (!have_test)
         fprintf(stderr, "mnist-train: note: no test set (%s); reporting training figures only\n", err.msg);
 
@@ -312,8 +335,10 @@ int train_run(train_options *o)
     s.grad_sum = malloc(sizeof(float) * n_params);
     s.batch_in = malloc(sizeof(float) * o->batch * in_size);
     s.batch_labels = malloc((size_t)o->batch);
+    s.batch_keys = malloc(sizeof(uint64_t) * o->batch);
+    s.plain = malloc(sizeof(float) * o->batch * in_size);
     s.order = malloc(sizeof(uint32_t) * s.n_train);
-    if (!s.grad_sum || !s.batch_in || !s.batch_labels || !s.order) {
+    if (!s.grad_sum || !s.batch_in || !s.batch_labels || !s.batch_keys || !s.plain || !s.order) {
         fprintf(stderr, "mnist-train: out of memory\n");
         goto done;
     }
@@ -332,6 +357,7 @@ int train_run(train_options *o)
         double t0 = omp_get_wtime(), loss_sum = 0;
         size_t seen = 0, hits = 0;
         shuffle(&s, o->seed, epoch);
+        s.adam.lr = train_lr_at(o, epoch);
         progress_epoch_start(&prog, (int)epoch + 1, o->epochs, batches, t0);
         for (size_t b = (epoch == first_epoch ? first_batch : 0); b < batches; b++) {
             if (stop_requested) {
@@ -348,9 +374,9 @@ int train_run(train_options *o)
             }
             size_t first = b * (size_t)o->batch;
             int n = (int)(s.n_train - first < (size_t)o->batch ? s.n_train - first : (size_t)o->batch);
-            fill_batch(&s, first, n, in_size);
+            fill_batch(&s, o, epoch, first, n, in_size, threads);
             int correct;
-            loss_sum += step(&s, threads, n, in_size, n_params, &correct);
+            loss_sum += step(&s, o, threads, n, in_size, n_params, &correct);
             hits += (size_t)correct;
             seen += (size_t)n;
             progress_batch(&prog, b + 1, loss_sum / seen, seen, omp_get_wtime());
@@ -392,7 +418,8 @@ int train_run(train_options *o)
     }
     if (save(&s, o, o->out_path, NULL, test_acc, val_acc, seconds) != 0)
         goto done;
-    printf("wrote %s (version %s): ", o->out_path, mn_model_version(s.model));
+    printf("wrote %s (version %s): ", o->out_path,
+           s.final_version_set ? s.final_version : mn_model_version(s.model));
     if (test_acc >= 0)
         printf("test accuracy %.4f, ", test_acc);
     printf("%.1f s of training\n", seconds);

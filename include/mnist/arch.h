@@ -21,8 +21,16 @@ typedef enum {
     MN_LAYER_DENSE = 3,   /* out = units; flattens a [C,H,W] input */
     MN_LAYER_RELU = 4,
     MN_LAYER_FLATTEN = 5,
-    MN_LAYER_SOFTMAX = 6  /* must be last */
+    MN_LAYER_SOFTMAX = 6, /* must be last */
+    MN_LAYER_BATCHNORM = 7, /* per channel; parameters gamma, beta and the
+                             * running mean and variance; format version 2 */
+    MN_LAYER_DROPOUT = 8    /* out = rate in percent (1..90); identity at
+                             * inference; format version 2 */
 } mn_layer_kind;
+
+/* Batch normalisation's epsilon (Keras' default), fixed so a file needs
+ * not carry it. */
+#define MN_BATCHNORM_EPS 1e-3f
 
 typedef struct {
     uint32_t kind; /* mn_layer_kind */
@@ -47,7 +55,8 @@ void mn_arch_reference(mn_arch *a);
 
 /* Parses a layer string such as
  * "1x28x28:conv32k3,relu,pool2,conv64k3,relu,pool2,flatten,dense128,relu,dense10,softmax"
- * (convNkK[sS][pP], poolK[sS], denseN, relu, flatten, softmax; the input
+ * (convNkK[sS][pP], poolK[sS], denseN, relu, flatten, softmax, bn,
+ * dropoutN with N the rate in percent; the input
  * prefix CxHxW: is optional and defaults to 1x28x28). Validates the result
  * with mn_arch_check. */
 mn_status mn_arch_parse(const char *spec, mn_arch *a, mn_error *err);
@@ -66,6 +75,11 @@ mn_shape mn_arch_shape(const mn_arch *a, uint32_t i);
 
 /* Number of classes (the units of the last dense layer) of a checked arch. */
 uint32_t mn_arch_classes(const mn_arch *a);
+
+/* 1 when the table holds a batch-norm or dropout layer: layers only a
+ * training run needs (mn_model_fold removes them) and that need weights
+ * format version 2. */
+int mn_arch_has_training_layers(const mn_arch *a);
 
 /* A short name of a layer kind ("conv2d", "maxpool", ...), "?" if unknown. */
 const char *mn_layer_kind_name(uint32_t kind);

@@ -75,4 +75,35 @@ void mn_softmax_forward(float *probs, const float *logits, int N, int K);
 float mn_softmax_xent_backward(float *dlogits, const float *probs, const uint8_t *labels,
                                int N, int K);
 
+/* Batch normalisation (Ioffe & Szegedy, 2015) per channel of
+ * in [N,C,HW]: statistics over the N*HW values of each channel.
+ * Training: out = gamma * (in - mean) / sqrt(var + eps) + beta with the
+ * batch's own mean[C] and biased var[C], both written out, and
+ * invstd[C] = 1 / sqrt(var + eps) kept for backward. These kernels are the
+ * direct formulas (double accumulation): they are their own reference. */
+void mn_batchnorm_forward_train(float *out, float *mean, float *var, float *invstd,
+                                const float *in, const float *gamma, const float *beta,
+                                int N, int C, int HW, float eps);
+/* din[N,C,HW] (skipped when NULL); dgamma[C] += sum dout * xhat;
+ * dbeta[C] += sum dout; mean and invstd from the training forward. */
+void mn_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout,
+                           const float *in, const float *gamma, const float *mean,
+                           const float *invstd, int N, int C, int HW);
+/* Inference: the running statistics rmean[C], rvar[C] instead of the
+ * batch's. out may alias in. */
+void mn_batchnorm_forward_infer(float *out, const float *in, const float *gamma,
+                                const float *beta, const float *rmean, const float *rvar,
+                                int N, int C, int HW, float eps);
+
+/* Inverted dropout (Srivastava et al., 2014) on in [N,D]: each value kept
+ * with probability 1 - rate and scaled by 1 / (1 - rate), else zeroed.
+ * mask[N,D] records the kept values. The draw of sample n comes from
+ * mn_rng_derive(seed, keys[n], salt) alone (keys[n] = n when keys is
+ * NULL), so it does not depend on batching or threads. */
+void mn_dropout_forward(float *out, uint8_t *mask, const float *in, int N, int D, float rate,
+                        uint64_t seed, const uint64_t *keys, uint64_t salt);
+/* din = dout * mask / (1 - rate); din may alias dout. */
+void mn_dropout_backward(float *din, const float *dout, const uint8_t *mask, int N, int D,
+                         float rate);
+
 #endif

@@ -4,6 +4,7 @@
 
 #include "mnist/adam.h"
 #include "mnist/arch.h"
+#include "mnist/augment.h"
 #include "mnist/error.h"
 #include "mnist/idx.h"
 #include "mnist/layers.h"

@@ -77,4 +77,44 @@ void mn_model_forward(const mn_model *m, mn_workspace *ws, const float *in, int 
 float mn_model_backward(const mn_model *m, mn_workspace *ws, const float *in,
                         const uint8_t *labels, int N, float *grads, int *n_correct);
 
+/* What a training step needs beyond the samples. */
+typedef struct {
+    uint64_t seed;         /* the run's seed: dropout masks derive from it */
+    const uint64_t *keys;  /* [N] a key per sample (e.g. epoch << 32 | index):
+                            * sample n's dropout mask depends only on
+                            * (seed, keys[n], layer); NULL: keys[n] = n */
+    float label_smoothing; /* 0: plain cross-entropy; e: targets
+                            * (1 - e) one-hot + e / classes (Szegedy et al., 2016) */
+} mn_train_opts;
+
+/* mn_model_backward in training mode with options (opts NULL: seed 0,
+ * keys NULL, no smoothing; mn_model_backward is this with NULL). Batch-norm
+ * layers normalise with the statistics of these N samples and, instead of
+ * a gradient, ADD N * the batch mean and N * the unbiased batch variance
+ * into the gradient slots of their running mean and variance: after the
+ * caller's division by the batch size those slots hold the batch
+ * statistics, which mn_model_update_batch_stats then consumes. Dropout
+ * layers drop; the returned loss is the (smoothed) cross-entropy sum. */
+float mn_model_backward_train(const mn_model *m, mn_workspace *ws, const float *in,
+                              const uint8_t *labels, int N, const mn_train_opts *opts,
+                              float *grads, int *n_correct);
+
+/* After a step's gradients are averaged: moves every batch-norm layer's
+ * running statistics toward the batch statistics in their gradient slots
+ * (running = momentum * running + (1 - momentum) * batch) and zeroes those
+ * slots, so an optimiser step leaves them alone. No-op without batch norm. */
+void mn_model_update_batch_stats(mn_model *m, float *grads, float momentum);
+
+/* 1 when parameter tensor t is a running statistic (batch-norm mean or
+ * variance) rather than a trained weight. */
+int mn_model_tensor_is_statistic(const mn_model *m, uint32_t t);
+
+/* A copy of m for serving: every batch-norm layer that directly follows a
+ * convolution or dense layer is folded into it (w' = w * g, b' = (b - mean)
+ * * g + beta with g = gamma / sqrt(var + eps)), every dropout layer is
+ * removed; other batch-norm layers stay (inference mode). Metadata is
+ * copied. The result computes the same function as m's inference forward
+ * (up to rounding). *out owned by the caller. */
+mn_status mn_model_fold(const mn_model *m, mn_model **out, mn_error *err);
+
 #endif

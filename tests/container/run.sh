@@ -11,7 +11,9 @@ src=$(cd "${1:?source dir}" && pwd)
 work=${2:?work dir}
 data=${MNIST_DATA_DIR:-$src/data/mnist}
 here=$(cd "$(dirname "$0")" && pwd)
-image=localhost/mnist-digits:ctest
+# One tag per work directory, so two build trees testing at once do not
+# replace each other's image.
+image=localhost/mnist-digits:ctest-$(printf %s "$(cd "$work" 2>/dev/null && pwd || echo "$work")" | cksum | cut -d' ' -f1)
 name=mnist-ctest-$$
 max_bytes=100000000 # the runtime image's budget: 100 MB
 mkdir -p "$work"
@@ -27,7 +29,9 @@ finish() {
 }
 cleanup() {
   podman rm -f -t 0 "$name-serve" "$name-trained" >/dev/null 2>&1
-  rm -rf "$work/out" "$work/png"
+  [ -f "$work/kube.yaml" ] && podman kube down "$work/kube.yaml" >/dev/null 2>&1
+  podman volume rm -f "$name-tmp" >/dev/null 2>&1
+  rm -rf "$work/out" "$work/png" "$work/$name-"*.err "$work/kube.yaml"
 }
 trap cleanup EXIT
 
@@ -45,7 +49,7 @@ export CONTAINERS_CONF
 "$src/scripts/container-base.sh" || { fail "making the debian:bookworm-slim base image"; finish; }
 
 # --- build ----------------------------------------------------------------
-old_id=$(podman image inspect -f '{{.Id}}' "$image" 2>/dev/null)
+old_ids=$(podman image inspect -f '{{.Id}}' "$image" "$image-build" 2>/dev/null)
 t0=$(date +%s)
 if nice -n 10 podman build --format docker --pull=never --network host \
      -t "$image" -f "$src/Dockerfile" "$src" > "$work/build.log" 2>&1; then
@@ -54,9 +58,15 @@ else
   tail -30 "$work/build.log"
   fail "podman build of the Dockerfile (log in $work/build.log)"; finish
 fi
-new_id=$(podman image inspect -f '{{.Id}}' "$image")
-# The previous build of this tag is garbage now; its build cache stays.
-[ -n "$old_id" ] && [ "$old_id" != "$new_id" ] && podman rmi "$old_id" >/dev/null 2>&1
+# Tag the build stage too (all cached, a second): then the previous run's
+# images, runtime and build stage, can be removed by id instead of piling
+# up untagged, while the cache layers they share with this build stay.
+podman build --format docker --pull=never --network host --target build \
+  -t "$image-build" -f "$src/Dockerfile" "$src" >> "$work/build.log" 2>&1
+new_ids=$(podman image inspect -f '{{.Id}}' "$image" "$image-build" 2>/dev/null)
+for id in $old_ids; do
+  grep -q "$id" <<< "$new_ids" || podman rmi "$id" >/dev/null 2>&1
+done
 
 size=$(podman image inspect -f '{{.Size}}' "$image")
 base=$(podman image inspect -f '{{.Size}}' docker.io/library/debian:bookworm-slim)
@@ -70,7 +80,7 @@ cfg_out=$(/usr/bin/python3 - "$work/image.json" <<'EOF'
 import json, sys
 img = json.load(open(sys.argv[1]))[0]
 cfg = img.get("Config", {})
-hc = img.get("HealthCheck") or cfg.get("Healthcheck") or {}
+hc = img.get("Healthcheck") or cfg.get("Healthcheck") or {}
 user = (cfg.get("User") or "").split(":")[0]
 checks = [
     ('ENTRYPOINT is exec-form ["mnist-server"]', cfg.get("Entrypoint") == ["mnist-server"]),
@@ -116,8 +126,11 @@ wait_ready() { # wait_ready NAME -> prints the PID when /readyz answers 200
 }
 run_server() { # run_server NAME [podman run args...]
   local n=$1; shift
+  # Without systemd podman cannot schedule the periodic healthcheck and says
+  # so on stderr; "podman healthcheck run" below runs it on demand instead.
   podman run -d --name "$n" --network none --read-only --tmpfs /tmp:size=16m \
-    --cap-drop ALL --security-opt no-new-privileges "$@" "$image" > /dev/null
+    --cap-drop ALL --security-opt no-new-privileges "$@" "$image" > /dev/null 2> "$work/$n.err" \
+    || { cat "$work/$n.err"; return 1; }
 }
 
 if ! run_server "$name-serve"; then
@@ -201,6 +214,48 @@ if run_server "$name-trained" -v "$work/out:/models:ro" -e MNIST_MODEL=/models/s
 else
   podman logs "$name-trained" 2>&1 | tail -10
   fail "the trained model serves (MNIST_MODEL=/models/small.bin)"
+fi
+
+# --- the Deployment's pod spec, run by podman kube play ----------------------
+# Not a cluster: no Service, HPA, scheduler or probes run here (podman needs
+# systemd to schedule probes). What runs is the manifest's pod template with
+# its replicas, user, read-only root, /tmp volume, limits and environment.
+if spec=$(/usr/bin/python3 "$here/kube_adapt.py" "$src/deploy/k8s/deployment.yaml" \
+            "$work/kube.yaml" "$image" "$name"); then
+  read -r replicas mem nanocpus runas <<< "$spec"
+  if podman kube play --network none "$work/kube.yaml" > "$work/$name-kube.err" 2>&1; then
+    ok "podman kube play deploy/k8s/deployment.yaml ($replicas replicas)"
+    for i in $(seq 0 $((replicas - 1))); do
+      c=$name-pod-$i-server
+      if pid=$(wait_ready "$c"); then
+        d=${digits[1]}
+        r=$(probe "$pid" /predict -H 'Content-Type: image/png' --data-binary "@${d% *}")
+        got=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["prediction"])' "${r#* }" 2>/dev/null)
+        check "replica $i: ready, and predicts ${got:-nothing} for a ${d##* }" test "$got" = "${d##* }"
+      else
+        fail "replica $i: ready"; podman logs "$c" 2>&1 | tail -10
+        continue
+      fi
+      hc=$(podman inspect -f '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.ReadonlyRootfs}}' "$c")
+      check "replica $i: memory limit $mem B, CPU limit $nanocpus nCPU, read-only root (has: $hc)" \
+        test "$hc" = "$mem $nanocpus true"
+      uid=$(podman exec "$c" id -u)
+      check "replica $i: runs as uid ${uid:-?} (runAsUser $runas)" test "$uid" = "$runas"
+      check "replica $i: /tmp volume writable under the read-only root" podman exec "$c" touch /tmp/probe
+    done
+    t0=$(date +%s%N)
+    pods=$(for i in $(seq 0 $((replicas - 1))); do echo "$name-pod-$i"; done)
+    # shellcheck disable=SC2086
+    podman pod stop -t 10 $pods > /dev/null 2>&1
+    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    codes=$(for i in $(seq 0 $((replicas - 1))); do podman inspect -f '{{.State.ExitCode}}' "$name-pod-$i-server"; done | sort -u | tr '\n' ' ')
+    check "pods stopped (SIGTERM) in $ms ms, every replica exits ${codes% }" test "${codes% }" = 0
+  else
+    cat "$work/$name-kube.err"
+    fail "podman kube play deploy/k8s/deployment.yaml"
+  fi
+else
+  fail "adapting deploy/k8s/deployment.yaml for podman kube play"
 fi
 
 finish

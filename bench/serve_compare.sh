@@ -1,0 +1,96 @@
+#!/bin/sh
+# serve_compare.sh: requests/s and latency of raw 784-byte POSTs to
+# /predict (wrk on loopback, 2 threads, 64 connections, 10 s each), in the
+# same run: mnist-server; FastAPI + uvicorn (2 workers) + PyTorch serving
+# the same model (the baseline); and a libmicrohttpd server answering a
+# fixed JSON without any work (the ceiling). Prints our ratios to both.
+# wrk shares the machine's cores with the server under test.
+#
+# usage: bench/serve_compare.sh [--duration S] [--connections N]
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$ROOT/build}
+DUR=10
+CONNS=64
+while [ $# -gt 0 ]; do
+    case $1 in
+    --duration) DUR=$2; shift 2 ;;
+    --connections) CONNS=$2; shift 2 ;;
+    *) echo "usage: $0 [--duration S] [--connections N]" >&2; exit 2 ;;
+    esac
+done
+command -v wrk >/dev/null || { echo "serve_compare.sh: wrk not installed (apt-get install wrk)" >&2; exit 1; }
+OUT=$(mktemp -d)
+PIDS=""
+cleanup() {
+    for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+    rm -rf "$OUT"
+}
+trap cleanup EXIT INT TERM
+
+cmake -S "$ROOT" -B "$BUILD" >/dev/null
+cmake --build "$BUILD" -j2 --target mnist-server >/dev/null 2>&1 || true
+cc -std=c11 -O2 -Wall -Wextra "$ROOT/bench/serve_compare_fixed.c" \
+    $(pkg-config --cflags --libs libmicrohttpd) -o "$OUT/fixed"
+
+# wait_port FILE: the port a server printed into FILE, waiting up to 30 s.
+wait_port() {
+    i=0
+    while [ $i -lt 300 ]; do
+        p=$(sed -n 's/^port \([0-9]*\)$/\1/p; s/^listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$1" | head -n 1)
+        [ -n "$p" ] && { echo "$p"; return 0; }
+        sleep 0.1
+        i=$((i + 1))
+    done
+    echo "serve_compare.sh: no port in $1:" >&2
+    cat "$1" >&2
+    return 1
+}
+
+# bench NAME PORT: warm up, then the measured wrk run into $OUT/NAME.
+bench() {
+    url="http://127.0.0.1:$2/predict"
+    wrk -t2 -c"$CONNS" -d2s -s "$ROOT/bench/serve_compare_post.lua" "$url" >/dev/null 2>&1 || true
+    echo "== $1"
+    wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s "$ROOT/bench/serve_compare_post.lua" "$url" \
+        | tee "$OUT/$1"
+}
+rps() { awk '$1 == "Requests/sec:" { print $2 }' "$OUT/$1"; }
+p99() { awk '$1 == "99%" { print $2 }' "$OUT/$1"; }
+
+THREADS=$(nproc)
+"$OUT/fixed" "$THREADS" >"$OUT/fixed.port" &
+PIDS="$PIDS $!"
+bench fixed "$(wait_port "$OUT/fixed.port")"
+
+if [ -x "$BUILD/mnist-server" ]; then
+    "$BUILD/mnist-server" --host 127.0.0.1 --port 0 >"$OUT/ours.port" 2>"$OUT/ours.log" &
+    OURS=$!
+    PIDS="$PIDS $OURS"
+    bench ours "$(wait_port "$OUT/ours.port")"
+    echo "server RSS after the load: $(awk '/^VmRSS/ { print $2, $3 }' /proc/$OURS/status)"
+    echo "server peak RSS: $(awk '/^VmHWM/ { print $2, $3 }' /proc/$OURS/status)"
+else
+    echo "== ours: $BUILD/mnist-server not built"
+fi
+
+if /usr/bin/python3 -c 'import fastapi, uvicorn, torch' 2>/dev/null; then
+    MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=17179869184 \
+    MALLOC_TOP_PAD_=268435456 \
+        /usr/bin/python3 "$ROOT/bench/serve_compare_fastapi.py" 2 >"$OUT/fastapi.port" 2>"$OUT/fastapi.log" &
+    PIDS="$PIDS $!"
+    bench fastapi "$(wait_port "$OUT/fastapi.port")"
+else
+    echo "== FastAPI baseline: needs python3-fastapi python3-uvicorn python3-torch"
+fi
+
+echo "== summary (requests/s, p99)"
+for n in ours fastapi fixed; do
+    [ -f "$OUT/$n" ] && printf '%-8s %10s req/s  p99 %s\n' "$n" "$(rps $n)" "$(p99 $n)"
+done
+if [ -f "$OUT/ours" ]; then
+    [ -f "$OUT/fastapi" ] && awk -v o="$(rps ours)" -v f="$(rps fastapi)" \
+        'BEGIN { printf "ours / FastAPI+PyTorch: %.1fx  (target >= 8)\n", o / f }'
+    awk -v o="$(rps ours)" -v f="$(rps fixed)" \
+        'BEGIN { printf "ours / fixed-JSON libmicrohttpd: %.2f  (target >= 0.25)\n", o / f }'
+fi

@@ -1,0 +1,130 @@
+/* fuzz_predict.c: libFuzzer target for the whole POST /predict path as a
+ * pure function of (Content-Type, query, body): predict_run with the
+ * reference architecture. Input: the Content-Type line, a query line
+ * ("input=1&preprocess=none"), then the body. The answer must be valid
+ * JSON with a status API.md lists: a prediction with finite probabilities
+ * for 200, an error object carrying the same status otherwise. */
+#define _POSIX_C_SOURCE 200809L
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mnist/mnist.h"
+#include "predict.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define MAX_BATCH 8
+
+static model_set models;
+static predict_env env;
+static predict_scratch *scratch;
+static sbuf out;
+
+/* A reference-architecture model with seeded weights, loaded through the
+ * server's own model_set_load from a temporary file. */
+static void setup(void)
+{
+    char path[64], err[512];
+    snprintf(path, sizeof path, "/tmp/fuzz_predict_%ld.bin", (long)getpid());
+    mn_arch a;
+    mn_model *m;
+    mn_error me;
+    mn_arch_reference(&a);
+    if (mn_model_create(&a, &m, &me) != MN_OK)
+        abort();
+    mn_model_init_glorot(m, 1);
+    mn_model_set_meta(m, "{\"name\":\"fuzz\"}", &me);
+    if (mn_model_save(m, path, NULL, &me) != MN_OK)
+        abort();
+    mn_model_free(m);
+    if (model_set_load(&models, path, err, sizeof err) != 0) {
+        fprintf(stderr, "fuzz_predict: %s\n", err);
+        abort();
+    }
+    unlink(path);
+    env = (predict_env){&models, 1u << 20, MAX_BATCH};
+    scratch = predict_scratch_create(&env, 0, MAX_BATCH, err, sizeof err);
+    if (!scratch)
+        abort();
+}
+
+/* Copies the line starting at *p (up to '\n' or end) into a NUL-terminated
+ * buffer and advances *p past it; returns NULL when no '\n' ends it. */
+static char *take_line(const uint8_t **p, const uint8_t *end, char *buf, size_t cap)
+{
+    const uint8_t *nl = memchr(*p, '\n', (size_t)(end - *p));
+    if (!nl || (size_t)(nl - *p) >= cap || memchr(*p, 0, (size_t)(nl - *p)))
+        return NULL;
+    memcpy(buf, *p, (size_t)(nl - *p));
+    buf[nl - *p] = 0;
+    *p = nl + 1;
+    return buf;
+}
+
+static void check_answer(int status, const char *json, size_t len)
+{
+    if (status != 200 && status != 400 && status != 413 && status != 415 && status != 503)
+        abort();
+    cJSON *root = cJSON_ParseWithLength(json, len);
+    if (!root)
+        abort(); /* every answer is JSON */
+    if (status == 200) {
+        const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "predictions");
+        const cJSON *one = items ? cJSON_GetArrayItem(items, 0) : root;
+        const cJSON *probs = cJSON_GetObjectItemCaseSensitive(one, "probabilities");
+        const cJSON *pred = cJSON_GetObjectItemCaseSensitive(one, "prediction");
+        if (!cJSON_IsArray(probs) || cJSON_GetArraySize(probs) != 10 || !cJSON_IsNumber(pred) ||
+            pred->valueint < 0 || pred->valueint > 9)
+            abort();
+        const cJSON *p;
+        cJSON_ArrayForEach(p, probs)
+        {
+            if (!cJSON_IsNumber(p) || !isfinite(p->valuedouble) || p->valuedouble < 0 ||
+                p->valuedouble > 1)
+                abort();
+        }
+    } else {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
+        const cJSON *s = cJSON_GetObjectItemCaseSensitive(e, "status");
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "code");
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
+        if (!cJSON_IsNumber(s) || s->valueint != status || !cJSON_IsString(c) ||
+            !cJSON_IsString(m) || !m->valuestring[0])
+            abort();
+    }
+    cJSON_Delete(root);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (!scratch)
+        setup();
+    const uint8_t *p = data, *end = data + size;
+    char ct[256], query[256];
+    if (!take_line(&p, end, ct, sizeof ct) || !take_line(&p, end, query, sizeof query))
+        return 0;
+    predict_request r = {ct[0] ? ct : NULL, NULL, NULL, NULL, 0};
+    /* "input=V&preprocess=V", either part optional. */
+    for (char *tok = strtok(query, "&"); tok; tok = strtok(NULL, "&")) {
+        if (!strncmp(tok, "input=", 6))
+            r.q_input = tok + 6;
+        else if (!strncmp(tok, "preprocess=", 11))
+            r.q_preprocess = tok + 11;
+    }
+    size_t len = (size_t)(end - p);
+    uint8_t *body = malloc(len ? len : 1); /* its own block: overreads are caught */
+    if (!body)
+        return 0;
+    memcpy(body, p, len);
+    r.body = body;
+    r.len = len;
+    int status = predict_run(&env, scratch, &r, &out);
+    check_answer(status, out.p, out.len);
+    free(body);
+    sbuf_shrink(&out, 1 << 16);
+    return 0;
+}

@@ -1,0 +1,611 @@
+/* http_server.c: libmicrohttpd in its epoll internal-thread mode with
+ * suspend/resume: the HTTP thread parses requests and answers the cheap
+ * routes itself; /predict bodies go to the worker pool while the
+ * connection is suspended, and the worker resumes it when the answer is
+ * ready. Per-connection state (body and answer buffers) lives in the
+ * socket context, so keep-alive requests reuse it without allocating. */
+#include "http_server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http_log.h"
+#include "sbuf.h"
+
+#ifdef MNIST_HAVE_WEB_ASSETS
+#include "web_assets.h"
+#endif
+
+struct http_server {
+    http_deps d;
+    struct MHD_Daemon *daemon;
+    atomic_int ready;
+    atomic_int draining;
+    int port;
+    MHD_socket quiesced_fd; /* the listening socket after quiesce, closed at stop */
+};
+
+/* ST_FIRST: in the first call; ST_PENDING: answer decided, to be queued on
+ * the next call (libmicrohttpd closes a connection whose answer is queued
+ * before the request is complete, so only refusals of a body do that). */
+typedef enum { ST_IDLE, ST_FIRST, ST_PENDING, ST_BODY, ST_QUEUED, ST_DONE } conn_stage;
+
+typedef struct {
+    const char *allow;        /* Allow header (405, OPTIONS) */
+    int retry_after;          /* seconds, 0 for none */
+    int auth_challenge;       /* add WWW-Authenticate */
+    int no_store;             /* Cache-Control: no-store */
+} reply_opts;
+
+typedef struct {
+    int status;
+    const char *ctype;
+    const void *data;
+    size_t len;
+    reply_opts o;
+    int has_opts;
+} pending_reply;
+
+typedef struct conn {
+    http_server *srv;
+    struct MHD_Connection *mhd;
+    char remote[64];
+    /* the current request */
+    conn_stage stage;
+    route_id route;
+    char method[16];
+    char path[256];
+    double t0;
+    int status;
+    size_t bytes_out;
+    int has_body; /* Content-Length > 0 or chunked */
+    int too_large;
+    size_t discarded;
+    pending_reply pending;
+    sbuf body; /* the request body, up to --max-body */
+    sbuf out;  /* the answer; MHD sends it straight from here */
+    pool_job job;
+} conn;
+
+static const char JSON[] = "application/json";
+static const char ALLOW_GET[] = "GET, HEAD, OPTIONS";
+static const char ALLOW_POST[] = "POST, OPTIONS";
+
+/* Body buffers above these sizes are freed after their request, so an
+ * idle connection does not pin a large upload's memory. */
+#define KEEP_BODY (64u << 10)
+#define KEEP_OUT (256u << 10)
+
+static void add_cors(const http_server *s, struct MHD_Response *r, int preflight)
+{
+    const char *origin = s->d.cfg->cors_origin;
+    if (!origin[0])
+        return;
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
+    if (strcmp(origin, "*") != 0)
+        MHD_add_response_header(r, "Vary", "Origin");
+    if (preflight) {
+        MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS");
+        MHD_add_response_header(r, "Access-Control-Allow-Headers", "Content-Type, Authorization");
+        MHD_add_response_header(r, "Access-Control-Max-Age", "86400");
+    } else {
+        MHD_add_response_header(r, "Access-Control-Expose-Headers", "Retry-After");
+    }
+}
+
+/* Queues data[len] (which must outlive the response: static, or the
+ * connection's out buffer) with the given status. */
+static enum MHD_Result reply(conn *c, int status, const char *ctype, const void *data, size_t len,
+                             const reply_opts *o)
+{
+    if (c->stage == ST_FIRST && !c->has_body) {
+        pending_reply *p = &c->pending;
+        p->status = status;
+        p->ctype = ctype;
+        p->data = data;
+        p->len = len;
+        p->has_opts = o != NULL;
+        if (o)
+            p->o = *o;
+        c->stage = ST_PENDING;
+        return MHD_YES;
+    }
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    if (ctype)
+        MHD_add_response_header(r, "Content-Type", ctype);
+    if (o && o->allow)
+        MHD_add_response_header(r, "Allow", o->allow);
+    if (o && o->retry_after) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", o->retry_after);
+        MHD_add_response_header(r, "Retry-After", v);
+    }
+    if (o && o->auth_challenge)
+        MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"mnist-server\"");
+    if (!o || o->no_store)
+        MHD_add_response_header(r, "Cache-Control", "no-store");
+    add_cors(c->srv, r, status == 204);
+    if (atomic_load(&c->srv->draining))
+        MHD_add_response_header(r, "Connection", "close");
+    enum MHD_Result ok = MHD_queue_response(c->mhd, (unsigned)status, r);
+    MHD_destroy_response(r);
+    c->status = status;
+    c->bytes_out = len;
+    c->stage = ST_DONE;
+    return ok;
+}
+
+static enum MHD_Result reply_out(conn *c, int status, const reply_opts *o)
+{
+    return reply(c, status, JSON, c->out.p, c->out.len, o);
+}
+
+static enum MHD_Result reply_error(conn *c, int status, const char *code, const char *msg,
+                                   const reply_opts *o)
+{
+    sbuf_error_msg(&c->out, status, code, "%s", msg);
+    return reply_out(c, status, o);
+}
+
+/* Compares in time independent of where the strings differ. */
+static int same_secret(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    unsigned diff = (unsigned)(na ^ nb);
+    for (size_t i = 0; i < na; i++)
+        diff |= (unsigned char)a[i] ^ (unsigned char)b[nb ? i % nb : 0];
+    return diff == 0;
+}
+
+static int authorised(const http_server *s, struct MHD_Connection *mc)
+{
+    const char *key = s->d.cfg->api_key;
+    if (!key[0])
+        return 1;
+    const char *h = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return 0;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    return same_secret(h, key);
+}
+
+static void job_done(pool_job *j)
+{
+    conn *c = j->user;
+    MHD_resume_connection(c->mhd);
+}
+
+static enum MHD_Result serve_get(http_server *s, conn *c)
+{
+    static const char healthy[] = "{\"status\":\"ok\"}\n";
+    static const char ready[] = "{\"status\":\"ready\"}\n";
+    switch (c->route) {
+    case ROUTE_HEALTHZ:
+        return reply(c, 200, JSON, healthy, sizeof healthy - 1, NULL);
+    case ROUTE_READYZ:
+        if (atomic_load(&s->ready) && !atomic_load(&s->draining))
+            return reply(c, 200, JSON, ready, sizeof ready - 1, NULL);
+        return reply_error(c, 503, "not_ready",
+                           atomic_load(&s->draining) ? "shutting down" : "the model is not loaded yet",
+                           NULL);
+    case ROUTE_METRICS:
+        metrics_render(s->d.metrics, s->d.models,
+                       atomic_load(&s->ready) && !atomic_load(&s->draining),
+                       pool_depth(s->d.pool), pool_workers(s->d.pool), &c->out);
+        return reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", c->out.p, c->out.len, NULL);
+    case ROUTE_MODEL:
+        return reply(c, 200, JSON, s->d.model_json, s->d.model_json_len, NULL);
+    default:
+        break;
+    }
+    return reply_error(c, 404, "not_found", "not found", NULL);
+}
+
+/* The first call for a request: route it and refuse what can be refused
+ * before reading a body. Returns after queueing an answer, or with
+ * c->stage == ST_BODY to receive the /predict body. */
+static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, const char *method)
+{
+    struct MHD_Connection *mc = c->mhd;
+    int is_get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    int is_post = !strcmp(method, "POST");
+    int is_options = !strcmp(method, "OPTIONS");
+    const char *allow = NULL;
+    int allowed = 0;
+#ifdef MNIST_HAVE_WEB_ASSETS
+    const web_asset *asset = NULL;
+#endif
+
+    if (!strcmp(url, "/predict")) {
+        c->route = ROUTE_PREDICT;
+        allow = ALLOW_POST;
+        allowed = is_post;
+    } else if (!strcmp(url, "/healthz") || !strcmp(url, "/readyz") || !strcmp(url, "/metrics") ||
+               !strcmp(url, "/v1/model")) {
+        c->route = url[1] == 'h'   ? ROUTE_HEALTHZ
+                   : url[1] == 'r' ? ROUTE_READYZ
+                   : url[1] == 'm' ? ROUTE_METRICS
+                                   : ROUTE_MODEL;
+        allow = ALLOW_GET;
+        allowed = is_get;
+    } else {
+        c->route = ROUTE_OTHER;
+#ifdef MNIST_HAVE_WEB_ASSETS
+        asset = web_asset_find(url);
+        if (asset) {
+            c->route = ROUTE_ROOT;
+            allow = ALLOW_GET;
+            allowed = is_get;
+        }
+#endif
+        if (!strcmp(url, "/")) {
+            c->route = ROUTE_ROOT;
+            allow = ALLOW_GET;
+            allowed = is_get;
+        }
+    }
+
+    if (!allow) {
+        char msg[320];
+        snprintf(msg, sizeof msg, "no such path: %.200s (the API is POST /predict, GET /healthz, "
+                                  "/readyz, /metrics, /v1/model)", url);
+        return reply_error(c, 404, "not_found", msg, NULL);
+    }
+    if (is_options) {
+        reply_opts o = {.allow = allow};
+        return reply(c, 204, NULL, "", 0, &o);
+    }
+    if (!allowed) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "method %.16s is not allowed on %s; allowed: %s", method,
+                 c->route == ROUTE_ROOT ? "this page" : url, allow);
+        reply_opts o = {.allow = allow};
+        return reply_error(c, 405, "method_not_allowed", msg, &o);
+    }
+    if ((c->route == ROUTE_PREDICT || c->route == ROUTE_MODEL) && !authorised(s, mc)) {
+        reply_opts o = {.auth_challenge = 1};
+        return reply_error(c, 401, "unauthorized",
+                           "this server needs an API key: send 'Authorization: Bearer <key>'", &o);
+    }
+
+    if (c->route == ROUTE_ROOT) {
+#ifdef MNIST_HAVE_WEB_ASSETS
+        if (!asset)
+            asset = web_asset_find("/");
+        if (asset) {
+            reply_opts o = {.no_store = 0};
+            return reply(c, 200, asset->content_type, asset->data, asset->len, &o);
+        }
+#endif
+        return reply_error(c, 404, "not_found",
+                           "this build of mnist-server has no web page; the API is POST /predict",
+                           NULL);
+    }
+    if (c->route != ROUTE_PREDICT)
+        return serve_get(s, c);
+
+    /* POST /predict: everything checkable from the headers, now. */
+    if (!atomic_load(&s->ready))
+        return reply_error(c, 503, "not_ready", "the model is not loaded yet", NULL);
+    const char *ct = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    predict_media media = predict_media_of(ct);
+    if (media == MEDIA_NONE || media == MEDIA_UNSUPPORTED) {
+        char msg[400];
+        if (media == MEDIA_NONE)
+            snprintf(msg, sizeof msg, "missing Content-Type; accepted: %s", predict_accepted_types);
+        else
+            snprintf(msg, sizeof msg, "unsupported Content-Type \"%.60s\"; accepted: %s", ct,
+                     predict_accepted_types);
+        return reply_error(c, 415, "unsupported_media_type", msg, NULL);
+    }
+    const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+        char *end;
+        unsigned long long n = strtoull(cl, &end, 10);
+        size_t max = s->d.cfg->max_body;
+        if (end != cl && n > max) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "body of %llu bytes is over the limit of %zu bytes", n, max);
+            return reply_error(c, 413, "payload_too_large", msg, NULL);
+        }
+        if (end != cl && n > 0)
+            sbuf_reserve(&c->body, (size_t)n);
+    }
+    c->stage = ST_BODY;
+    return MHD_YES;
+}
+
+/* The whole body is in: hand it to a worker and suspend the connection. */
+static enum MHD_Result submit(http_server *s, conn *c)
+{
+    size_t max = s->d.cfg->max_body;
+    if (c->too_large) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "body is over the limit of %zu bytes", max);
+        return reply_error(c, 413, "payload_too_large", msg, NULL);
+    }
+    if (c->body.failed) {
+        reply_opts o = {.retry_after = 1};
+        return reply_error(c, 503, "overloaded", "out of memory for the request body", &o);
+    }
+    struct MHD_Connection *mc = c->mhd;
+    pool_job *j = &c->job;
+    memset(j, 0, sizeof *j);
+    j->req.content_type = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    j->req.q_input = MHD_lookup_connection_value(mc, MHD_GET_ARGUMENT_KIND, "input");
+    j->req.q_preprocess = MHD_lookup_connection_value(mc, MHD_GET_ARGUMENT_KIND, "preprocess");
+    j->req.body = (const uint8_t *)c->body.p;
+    j->req.len = c->body.len;
+    j->out = &c->out;
+    j->t_start = pool_now();
+    j->done = job_done;
+    j->user = c;
+    atomic_fetch_add_explicit(&s->d.metrics->bytes_in, c->body.len, memory_order_relaxed);
+    /* Suspend first: the worker may finish and resume before we return. */
+    c->stage = ST_QUEUED;
+    MHD_suspend_connection(mc);
+    if (pool_submit(s->d.pool, j) != 0) {
+        j->status = 503;
+        sbuf_error_msg(&c->out, 503, "overloaded",
+                       "the server is busy: %d requests are waiting; retry shortly",
+                       s->d.cfg->queue);
+        MHD_resume_connection(mc);
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size, void **req_cls)
+{
+    (void)version;
+    http_server *s = cls;
+    conn *c = *req_cls;
+    if (!c) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        c = ci ? ci->socket_context : NULL;
+        if (!c)
+            return MHD_NO;
+        *req_cls = c;
+        c->mhd = mc;
+        c->t0 = pool_now();
+        c->status = 0;
+        c->bytes_out = 0;
+        c->too_large = 0;
+        c->discarded = 0;
+        c->stage = ST_IDLE;
+        sbuf_reset(&c->body);
+        snprintf(c->method, sizeof c->method, "%s", method);
+        snprintf(c->path, sizeof c->path, "%s", url);
+        atomic_fetch_add(&s->d.metrics->in_flight, 1);
+        const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *te =
+            MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+        c->has_body = (cl && strtoull(cl, NULL, 10) > 0) || te;
+        c->stage = ST_FIRST;
+        return begin_request(s, c, url, method);
+    }
+    if (c->stage == ST_PENDING) {
+        if (*upload_data_size) { /* not expected without a declared body */
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        c->stage = ST_DONE;
+        pending_reply *p = &c->pending;
+        return reply(c, p->status, p->ctype, p->data, p->len, p->has_opts ? &p->o : NULL);
+    }
+    if (c->stage == ST_QUEUED) { /* resumed by a worker */
+        int st = c->job.status;
+        reply_opts o = {.retry_after = st == 503 ? 1 : 0};
+        return reply_out(c, st, &o);
+    }
+    if (c->stage != ST_BODY)
+        return MHD_YES;
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        size_t max = s->d.cfg->max_body;
+        if (c->too_large) {
+            /* A chunked upload past the limit: the answer can only be sent
+             * once the body ends, so drop what comes, but no more than
+             * another limit's worth before hanging up. */
+            c->discarded += n;
+            return c->discarded > max ? MHD_NO : MHD_YES;
+        }
+        if (n > max - c->body.len) {
+            c->too_large = 1;
+            c->discarded = n;
+            sbuf_shrink(&c->body, KEEP_BODY);
+            return MHD_YES;
+        }
+        sbuf_put(&c->body, upload_data, n);
+        return MHD_YES;
+    }
+    return submit(s, c);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *mc, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)mc;
+    http_server *s = cls;
+    conn *c = *req_cls;
+    if (!c)
+        return;
+    *req_cls = NULL;
+    double secs = pool_now() - c->t0;
+    const char *note = NULL;
+    int status = c->stage == ST_DONE ? c->status : 0;
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+        note = toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED       ? "timeout"
+               : toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT        ? "client closed"
+               : toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN     ? "shutdown"
+               : toe == MHD_REQUEST_TERMINATED_READ_ERROR          ? "read error"
+                                                                    : "error";
+        status = 0;
+    }
+    metrics_request(s->d.metrics, c->route, status, secs);
+    if (status)
+        atomic_fetch_add_explicit(&s->d.metrics->bytes_out, c->bytes_out, memory_order_relaxed);
+    http_log_entry e = {c->remote, c->method, c->path, status, note, status ? c->bytes_out : 0,
+                        secs * 1e3};
+    http_log_write(s->d.cfg->log, &e);
+    atomic_fetch_sub(&s->d.metrics->in_flight, 1);
+    c->stage = ST_IDLE;
+    sbuf_shrink(&c->body, KEEP_BODY);
+    sbuf_shrink(&c->out, KEEP_OUT);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    http_server *s = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        conn *c = calloc(1, sizeof *c);
+        if (!c)
+            return; /* on_request refuses the connection */
+        c->srv = s;
+        c->mhd = mc;
+        snprintf(c->remote, sizeof c->remote, "-");
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (ci && ci->client_addr) {
+            const struct sockaddr *sa = ci->client_addr;
+            if (sa->sa_family == AF_INET)
+                inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, c->remote,
+                          sizeof c->remote);
+            else if (sa->sa_family == AF_INET6)
+                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, c->remote,
+                          sizeof c->remote);
+        }
+        *socket_context = c;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        conn *c = *socket_context;
+        if (c) {
+            sbuf_free(&c->body);
+            sbuf_free(&c->out);
+            free(c);
+        }
+        *socket_context = NULL;
+    }
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    http_server *s = cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    char line[600];
+    snprintf(line, sizeof line, "libmicrohttpd: %s", msg);
+    http_log_event(s->d.cfg->log == LOG_JSON ? LOG_JSON : LOG_TEXT, line);
+}
+
+http_server *http_start(const http_deps *deps, char *err, size_t errlen)
+{
+    http_server *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->d = *deps;
+    s->quiesced_fd = MHD_INVALID_SOCKET;
+    const srv_config *cfg = deps->cfg;
+
+    struct sockaddr_in a4;
+    struct sockaddr_in6 a6;
+    struct sockaddr *addr;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    memset(&a4, 0, sizeof a4);
+    memset(&a6, 0, sizeof a6);
+    if (inet_pton(AF_INET, cfg->host, &a4.sin_addr) == 1) {
+        a4.sin_family = AF_INET;
+        a4.sin_port = htons((uint16_t)cfg->port);
+        addr = (struct sockaddr *)&a4;
+    } else if (inet_pton(AF_INET6, cfg->host, &a6.sin6_addr) == 1) {
+        a6.sin6_family = AF_INET6;
+        a6.sin6_port = htons((uint16_t)cfg->port);
+        addr = (struct sockaddr *)&a6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        snprintf(err, errlen, "--host: \"%s\" is not an IPv4 or IPv6 address", cfg->host);
+        free(s);
+        return NULL;
+    }
+
+    struct MHD_OptionItem opts[16];
+    int k = 0;
+    opts[k++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, s};
+    opts[k++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, addr};
+    opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)cfg->timeout, NULL};
+    opts[k++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
+    opts[k++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s};
+    opts[k++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL};
+    opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, 4096, NULL};
+    if (cfg->io_threads > 1)
+        opts[k++] =
+            (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)cfg->io_threads, NULL};
+    opts[k++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+
+    s->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, s,
+                                 MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    if (!s->daemon) {
+        snprintf(err, errlen, "cannot listen on %s port %d (in use, or not an address of this host?)",
+                 cfg->host, cfg->port);
+        free(s);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : cfg->port;
+    return s;
+}
+
+int http_port(const http_server *s) { return s->port; }
+
+void http_set_ready(http_server *s, int ready) { atomic_store(&s->ready, ready); }
+
+int http_drain(http_server *s, double max_seconds)
+{
+    atomic_store(&s->draining, 1);
+    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+    /* Stop the kernel completing new handshakes too; the descriptor itself
+     * stays open until MHD_stop_daemon, as libmicrohttpd requires. */
+    if (fd != MHD_INVALID_SOCKET) {
+        shutdown(fd, SHUT_RDWR);
+        s->quiesced_fd = fd;
+    }
+    double until = pool_now() + max_seconds;
+    int left;
+    while ((left = atomic_load(&s->d.metrics->in_flight)) > 0 && pool_now() < until) {
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return left;
+}
+
+void http_stop(http_server *s)
+{
+    if (!s)
+        return;
+    MHD_stop_daemon(s->daemon);
+    if (s->quiesced_fd != MHD_INVALID_SOCKET)
+        close(s->quiesced_fd);
+    free(s);
+}

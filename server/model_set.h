@@ -1,0 +1,52 @@
+/* model_set.h: the model(s) the server answers with: one weights file, or
+ * several (a comma-separated --model list) whose softmax outputs are
+ * averaged. Loaded once, then shared read-only by every worker; each
+ * worker owns a model_ws (its workspaces and scratch). */
+#ifndef SRV_MODEL_SET_H
+#define SRV_MODEL_SET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "mnist/model.h"
+
+#define MS_MAX_MODELS 8
+#define MS_MAX_CLASSES 256
+#define MS_LABEL_MAX 48
+
+typedef struct {
+    mn_model *m[MS_MAX_MODELS];
+    char path[MS_MAX_MODELS][1024];
+    int n;
+    uint32_t classes;
+    char name[256];    /* the model's "name" metadata, or "a+b" for an ensemble */
+    char version[16];  /* the weights' version, or a hash of the members' */
+    char labels[MS_MAX_CLASSES][MS_LABEL_MAX];
+} model_set;
+
+/* Loads every path of the comma-separated list `paths` (each must take a
+ * 1x28x28 input, and all must have the same classes). On failure writes a
+ * message naming the file into err and returns -1; ms is then empty. */
+int model_set_load(model_set *ms, const char *paths, char *err, size_t errlen);
+void model_set_free(model_set *ms);
+
+/* Finds the bundled model, mnist-cnn-large.bin or else mnist-cnn.bin, in:
+ * the executable's models/, ../models/, ../share/mnist/models/, then
+ * /usr/share/mnist/models/, then compiled_dir. Writes the path into out
+ * and returns 0, or -1 with the places tried in out. */
+int model_set_find_default(const char *compiled_dir, char *out, size_t outn);
+
+/* One worker's scratch for running the set on up to max_batch samples. */
+typedef struct {
+    mn_workspace *ws[MS_MAX_MODELS];
+    float *tmp; /* [max_batch, classes]: a member's output before averaging */
+    int max_batch;
+} model_ws;
+
+int model_ws_create(const model_set *ms, int max_batch, model_ws *w, char *err, size_t errlen);
+void model_ws_free(model_ws *w);
+
+/* probs[N, classes] = mean over the members of their softmax outputs for
+ * in[N, 784]; N <= w->max_batch. Allocates nothing. */
+void model_set_forward(const model_set *ms, model_ws *w, const float *in, int N, float *probs);
+
+#endif

@@ -1,0 +1,423 @@
+/* predict.c: POST /predict from bytes to JSON. Chooses the body parser by
+ * media type, decodes images, applies the MNIST normalisation of
+ * core/normalize.c, runs the model set and renders the answer. Knows
+ * nothing of sockets or threads; all memory is the caller's scratch. */
+#include "predict.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "base64.h"
+#include "body_json.h"
+#include "body_multipart.h"
+#include "image_decode.h"
+#include "mnist/normalize.h"
+
+const char predict_accepted_types[] =
+    "image/png, image/jpeg, image/gif, image/bmp, image/x-portable-graymap, "
+    "image/x-portable-pixmap, application/octet-stream (784 bytes), multipart/form-data, "
+    "application/json";
+
+enum { PRE_DEFAULT, PRE_NONE, PRE_MNIST };
+
+struct predict_scratch {
+    uint8_t *pixels;  /* [cap, 784] the model's view of each item */
+    float *probs;     /* [cap, classes] */
+    float *input;     /* [chunk, 784] */
+    size_t cap, n, forwarded;
+    int chunk;
+    uint8_t *b64;     /* base64 decode buffer, grown as needed */
+    size_t b64_cap;
+    model_ws ws;
+};
+
+static int media_is(const char *ct, size_t n, const char *type)
+{
+    return strlen(type) == n && strncasecmp(ct, type, n) == 0;
+}
+
+predict_media predict_media_of(const char *ct)
+{
+    if (!ct)
+        return MEDIA_NONE;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    size_t n = 0;
+    while (ct[n] && ct[n] != ';' && ct[n] != ' ' && ct[n] != '\t')
+        n++;
+    if (n == 0)
+        return MEDIA_NONE;
+    static const char *const images[] = {
+        "image/png", "image/x-png", "image/apng", "image/jpeg", "image/jpg", "image/pjpeg",
+        "image/gif", "image/bmp", "image/x-bmp", "image/x-ms-bmp", "image/x-portable-graymap",
+        "image/x-portable-pixmap", "image/x-portable-anymap", "image/x-portable-bitmap"};
+    for (size_t i = 0; i < sizeof images / sizeof images[0]; i++)
+        if (media_is(ct, n, images[i]))
+            return MEDIA_IMAGE;
+    if (media_is(ct, n, "application/octet-stream"))
+        return MEDIA_RAW;
+    if (media_is(ct, n, "multipart/form-data"))
+        return MEDIA_MULTIPART;
+    if (media_is(ct, n, "application/json"))
+        return MEDIA_JSON;
+    return MEDIA_UNSUPPORTED;
+}
+
+predict_scratch *predict_scratch_create(const predict_env *env, int extra_items, int chunk,
+                                        char *err, size_t errlen)
+{
+    predict_scratch *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->cap = (size_t)env->max_batch + (size_t)(extra_items > 0 ? extra_items : 0);
+    s->chunk = chunk < 1 ? 1 : chunk;
+    s->pixels = malloc(s->cap * MN_PIXELS);
+    s->probs = malloc(s->cap * env->models->classes * sizeof(float));
+    s->input = malloc((size_t)s->chunk * MN_PIXELS * sizeof(float));
+    if (!s->pixels || !s->probs || !s->input) {
+        snprintf(err, errlen, "out of memory for a worker's scratch (%zu items)", s->cap);
+        predict_scratch_free(s);
+        return NULL;
+    }
+    if (model_ws_create(env->models, s->chunk, &s->ws, err, errlen) != 0) {
+        predict_scratch_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void predict_scratch_free(predict_scratch *s)
+{
+    if (!s)
+        return;
+    model_ws_free(&s->ws);
+    free(s->pixels);
+    free(s->probs);
+    free(s->input);
+    free(s->b64);
+    free(s);
+}
+
+void predict_begin(predict_scratch *s) { s->n = s->forwarded = 0; }
+
+size_t predict_room(const predict_scratch *s) { return s->cap - s->n; }
+
+/* What the parsers need while handing items over. */
+typedef struct {
+    const predict_env *env;
+    predict_scratch *s;
+    int pre;
+} parse_ctx;
+
+static int normalize_status(mn_status st, const mn_error *me, const char *path, const char *code,
+                            reply_err *e)
+{
+    if (st == MN_ERR_NOINK)
+        return reply_fail(e, 400, code, "%sno ink found: the image is blank", path);
+    if (st == MN_ERR_NOMEM)
+        return reply_fail(e, 503, "overloaded", "%sout of memory while normalising", path);
+    return reply_fail(e, 400, code, "%s%s", path, me->msg);
+}
+
+/* Encoded image bytes -> the item's 784 pixels. */
+static int add_image(parse_ctx *c, const uint8_t *data, size_t len, const char *path,
+                     reply_err *e)
+{
+    img_decoded img;
+    int st = img_decode(data, len, c->env->max_pixels, &img, e);
+    if (st) {
+        reply_prefix(e, path); /* the item's position, if any */
+        return st;
+    }
+    uint8_t *out = c->s->pixels + c->s->n * MN_PIXELS;
+    mn_error me;
+    mn_status ms;
+    if (c->pre == PRE_NONE) {
+        if (img.w != MN_SIDE || img.h != MN_SIDE) {
+            reply_fail(e, 400, "invalid_image",
+                       "%spreprocess=none needs a 28x28 image, got %dx%d", path, img.w, img.h);
+            img_free(&img);
+            return 400;
+        }
+        ms = mn_image_to_mnist_plain(img.pix, img.w, img.h, img.channels, out, &me);
+    } else {
+        ms = mn_normalize_image(img.pix, img.w, img.h, img.channels, out, &me);
+    }
+    img_free(&img);
+    if (ms != MN_OK)
+        return normalize_status(ms, &me, path, "invalid_image", e);
+    c->s->n++;
+    return 0;
+}
+
+/* 784 pixels in MNIST convention -> the item (normalised on request). */
+static int add_pixels(parse_ctx *c, const uint8_t *px, const char *path, reply_err *e)
+{
+    uint8_t *out = c->s->pixels + c->s->n * MN_PIXELS;
+    if (c->pre == PRE_MNIST) {
+        mn_error me;
+        mn_status ms = mn_normalize_mnist(px, out, &me);
+        if (ms != MN_OK)
+            return normalize_status(ms, &me, path, "invalid_pixels", e);
+    } else if (out != px) {
+        memcpy(out, px, MN_PIXELS);
+    }
+    c->s->n++;
+    return 0;
+}
+
+static int json_item(void *ctx, size_t index, const char *path, const jbody_item *it,
+                     reply_err *e)
+{
+    (void)index;
+    parse_ctx *c = ctx;
+    if (!it->is_image)
+        return add_pixels(c, it->pixels, path, e);
+    const char *payload;
+    size_t plen;
+    int st = dataurl_payload(it->str, it->str_len, &payload, &plen, e);
+    if (st)
+        return st;
+    if (plen == 0)
+        return reply_fail(e, 400, "invalid_image", "%simage is an empty string", path);
+    size_t need = b64_decoded_max(plen);
+    if (need > c->s->b64_cap) {
+        uint8_t *nb = realloc(c->s->b64, need);
+        if (!nb)
+            return reply_fail(e, 503, "overloaded", "out of memory for a base64 image");
+        c->s->b64 = nb;
+        c->s->b64_cap = need;
+    }
+    size_t blen = 0;
+    st = b64_decode(payload, plen, c->s->b64, &blen, e);
+    if (st) {
+        char pre[64];
+        snprintf(pre, sizeof pre, "%simage: ", path);
+        reply_prefix(e, pre);
+        return st;
+    }
+    return add_image(c, c->s->b64, blen, path, e);
+}
+
+static int parse_query(const predict_request *r, predict_parsed *p, int *pre)
+{
+    *pre = PRE_DEFAULT;
+    p->want_input = 0;
+    if (r->q_input) {
+        const char *v = r->q_input;
+        if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcmp(v, ""))
+            p->want_input = 1;
+        else if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no"))
+            p->want_input = 0;
+        else
+            return reply_fail(&p->err, 400, "bad_request",
+                              "query parameter input must be 1 or 0, got \"%.40s\"", v);
+    }
+    if (r->q_preprocess) {
+        const char *v = r->q_preprocess;
+        if (!strcasecmp(v, "none"))
+            *pre = PRE_NONE;
+        else if (!strcasecmp(v, "mnist"))
+            *pre = PRE_MNIST;
+        else
+            return reply_fail(&p->err, 400, "bad_request",
+                              "query parameter preprocess must be none or mnist, got \"%.40s\"", v);
+    }
+    return 0;
+}
+
+int predict_parse(const predict_env *env, predict_scratch *s, const predict_request *r,
+                  predict_parsed *p)
+{
+    memset(p, 0, sizeof *p);
+    p->first = s->n;
+    parse_ctx c = {env, s, PRE_DEFAULT};
+    int st = parse_query(r, p, &c.pre);
+    if (st)
+        goto fail;
+    predict_media media = predict_media_of(r->content_type);
+    if (media == MEDIA_NONE || media == MEDIA_UNSUPPORTED) {
+        if (media == MEDIA_NONE)
+            st = reply_fail(&p->err, 415, "unsupported_media_type",
+                            "missing Content-Type; accepted: %s", predict_accepted_types);
+        else
+            st = reply_fail(&p->err, 415, "unsupported_media_type",
+                            "unsupported Content-Type \"%.60s\"; accepted: %s", r->content_type,
+                            predict_accepted_types);
+        goto fail;
+    }
+    if (r->len == 0) {
+        st = reply_fail(&p->err, 400, "empty_body",
+                        "the request body is empty: send an image, 784 raw bytes or JSON");
+        goto fail;
+    }
+    if (predict_room(s) < (size_t)env->max_batch) {
+        st = reply_fail(&p->err, 503, "overloaded", "no room left in this batch");
+        goto fail;
+    }
+    switch (media) {
+    case MEDIA_RAW:
+        if (r->len != MN_PIXELS) {
+            st = reply_fail(&p->err, 400, "invalid_pixels",
+                            "application/octet-stream body must be exactly 784 bytes (28x28 "
+                            "greyscale), got %zu",
+                            r->len);
+            goto fail;
+        }
+        st = add_pixels(&c, r->body, "", &p->err);
+        break;
+    case MEDIA_IMAGE:
+        st = add_image(&c, r->body, r->len, "", &p->err);
+        break;
+    case MEDIA_MULTIPART: {
+        const uint8_t *part;
+        size_t plen;
+        st = mpart_find_image(r->body, r->len, r->content_type, &part, &plen, &p->err);
+        if (!st) {
+            if (plen == 0)
+                st = reply_fail(&p->err, 400, "empty_body", "the image part is empty (0 bytes)");
+            else
+                st = add_image(&c, part, plen, "", &p->err);
+        }
+        break;
+    }
+    case MEDIA_JSON:
+        st = jbody_parse(r->body, r->len, env->max_batch, json_item, &c, &p->batched, &p->err);
+        break;
+    default:
+        break;
+    }
+    if (st)
+        goto fail;
+    p->count = s->n - p->first;
+    return 0;
+fail:
+    s->n = p->first; /* drop this request's partial items */
+    p->status = st;
+    return st;
+}
+
+void predict_forward(const predict_env *env, predict_scratch *s)
+{
+    uint32_t classes = env->models->classes;
+    while (s->forwarded < s->n) {
+        size_t k = s->n - s->forwarded;
+        if (k > (size_t)s->chunk)
+            k = (size_t)s->chunk;
+        for (size_t i = 0; i < k; i++)
+            mn_pixels_to_input(s->pixels + (s->forwarded + i) * MN_PIXELS, s->input + i * MN_PIXELS);
+        model_set_forward(env->models, &s->ws, s->input, (int)k,
+                          s->probs + s->forwarded * classes);
+        s->forwarded += k;
+    }
+}
+
+int predict_item_class(const predict_env *env, const predict_scratch *s, size_t i)
+{
+    uint32_t classes = env->models->classes;
+    const float *pr = s->probs + i * classes;
+    int best = 0;
+    for (uint32_t c = 1; c < classes; c++)
+        if (pr[c] > pr[best])
+            best = (int)c;
+    return best;
+}
+
+static void render_item(const predict_env *env, const predict_scratch *s, size_t i,
+                        int want_input, sbuf *out)
+{
+    uint32_t classes = env->models->classes;
+    const float *pr = s->probs + i * classes;
+    int best = predict_item_class(env, s, i);
+    sbuf_printf(out, "\"prediction\":%d,\"label\":", best);
+    const char *label = env->models->labels[best];
+    sbuf_json_str(out, label, strlen(label));
+    sbuf_puts(out, ",\"confidence\":");
+    sbuf_json_num(out, pr[best]);
+    sbuf_puts(out, ",\"probabilities\":[");
+    for (uint32_t c = 0; c < classes; c++) {
+        if (c)
+            sbuf_putc(out, ',');
+        sbuf_json_num(out, pr[c]);
+    }
+    sbuf_putc(out, ']');
+    if (want_input) {
+        sbuf_puts(out, ",\"input\":[");
+        const uint8_t *px = s->pixels + i * MN_PIXELS;
+        for (int j = 0; j < MN_PIXELS; j++) {
+            if (j)
+                sbuf_putc(out, ',');
+            sbuf_json_uint(out, px[j]);
+        }
+        sbuf_putc(out, ']');
+    }
+}
+
+int predict_render(const predict_env *env, const predict_scratch *s, const predict_parsed *p,
+                   double elapsed_ms, sbuf *out)
+{
+    if (p->status) {
+        sbuf_error(out, &p->err);
+        return p->status;
+    }
+    /* A model with absurd weights can produce NaN: never send it as JSON. */
+    size_t k = p->count * env->models->classes;
+    const float *pr = s->probs + p->first * env->models->classes;
+    for (size_t i = 0; i < k; i++) {
+        if (!isfinite(pr[i])) {
+            reply_err e;
+            reply_fail(&e, 500, "internal",
+                       "the model produced a non-finite output (item %zu); its weights are unusable",
+                       i / env->models->classes);
+            sbuf_error(out, &e);
+            return 500;
+        }
+    }
+    sbuf_reset(out);
+    sbuf_reserve(out, 256 + p->count * (200 + (p->want_input ? 3200 : 0)));
+    if (p->batched) {
+        sbuf_puts(out, "{\"predictions\":[");
+        for (size_t i = 0; i < p->count; i++) {
+            sbuf_puts(out, i ? ",{" : "{");
+            render_item(env, s, p->first + i, p->want_input, out);
+            sbuf_putc(out, '}');
+        }
+        sbuf_putc(out, ']');
+    } else {
+        sbuf_putc(out, '{');
+        render_item(env, s, p->first, p->want_input, out);
+    }
+    sbuf_puts(out, ",\"model\":{\"name\":");
+    sbuf_json_str(out, env->models->name, strlen(env->models->name));
+    sbuf_puts(out, ",\"version\":");
+    sbuf_json_str(out, env->models->version, strlen(env->models->version));
+    sbuf_printf(out, "},\"elapsed_ms\":%.3f}\n", elapsed_ms);
+    if (out->failed) {
+        reply_err e;
+        reply_fail(&e, 503, "overloaded", "out of memory while writing the answer");
+        out->failed = 0;
+        sbuf_error(out, &e);
+        return 503;
+    }
+    return 200;
+}
+
+int predict_run(const predict_env *env, predict_scratch *s, const predict_request *r, sbuf *out)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    predict_parsed p;
+    predict_begin(s);
+    if (predict_parse(env, s, r, &p) == 0)
+        predict_forward(env, s);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    return predict_render(env, s, &p, ms, out);
+}

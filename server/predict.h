@@ -1,0 +1,85 @@
+/* predict.h: the pure "request bytes -> response" path of POST /predict:
+ * given the Content-Type, the query parameters and the body, produce the
+ * status and the JSON answer of API.md. No HTTP library types, no globals:
+ * the server's workers call it, and so can a fuzzer or a test directly.
+ * It is split in phases (parse, forward, render) so that a worker can run
+ * the model once over the items of several waiting requests. */
+#ifndef SRV_PREDICT_H
+#define SRV_PREDICT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "model_set.h"
+#include "sbuf.h"
+
+typedef enum {
+    MEDIA_NONE,        /* no Content-Type */
+    MEDIA_IMAGE,       /* image/png, image/jpeg, ... */
+    MEDIA_RAW,         /* application/octet-stream: 784 bytes */
+    MEDIA_MULTIPART,   /* multipart/form-data */
+    MEDIA_JSON,        /* application/json */
+    MEDIA_UNSUPPORTED
+} predict_media;
+
+/* What a Content-Type value (parameters ignored, case-insensitive) is. */
+predict_media predict_media_of(const char *content_type);
+/* The accepted types, comma-separated, for 415 messages. */
+extern const char predict_accepted_types[];
+
+typedef struct {
+    const model_set *models;
+    uint64_t max_pixels; /* width x height of one image */
+    int max_batch;       /* instances in one request */
+} predict_env;
+
+typedef struct {
+    const char *content_type;  /* the header, NUL-terminated; NULL if absent */
+    const char *q_input;       /* ?input= value, NULL if absent */
+    const char *q_preprocess;  /* ?preprocess= value, NULL if absent */
+    const uint8_t *body;       /* not NUL-terminated */
+    size_t len;
+} predict_request;
+
+/* One worker's memory for the whole path: items' pixels and outputs, the
+ * model workspaces and the base64 buffer. Created once per worker. */
+typedef struct predict_scratch predict_scratch;
+
+/* extra_items: room for items beyond one full request (what a worker may
+ * batch from other requests); chunk: samples per model call. */
+predict_scratch *predict_scratch_create(const predict_env *env, int extra_items, int chunk,
+                                        char *err, size_t errlen);
+void predict_scratch_free(predict_scratch *s);
+
+/* Where one request's items sit in the scratch, or why it failed. */
+typedef struct {
+    int status;         /* 0 parsed; else the HTTP status of err */
+    reply_err err;
+    size_t first, count;
+    int batched, want_input;
+} predict_parsed;
+
+/* Empties the scratch for a new round of requests. */
+void predict_begin(predict_scratch *s);
+/* Items that can still be added; a caller parses another request only
+ * while this is at least env->max_batch. */
+size_t predict_room(const predict_scratch *s);
+/* Reads one request into the scratch: every item decoded, normalised and
+ * stored. Returns 0 or the error status (also in p->status / p->err). */
+int predict_parse(const predict_env *env, predict_scratch *s, const predict_request *r,
+                  predict_parsed *p);
+/* Runs the model over every item added since the last call. */
+void predict_forward(const predict_env *env, predict_scratch *s);
+/* Writes the answer of a parsed (and forwarded) request, or its error,
+ * into out (replacing its content); elapsed_ms is reported as is.
+ * Returns the HTTP status. */
+int predict_render(const predict_env *env, const predict_scratch *s, const predict_parsed *p,
+                   double elapsed_ms, sbuf *out);
+/* The predicted class of item i (after forward). */
+int predict_item_class(const predict_env *env, const predict_scratch *s, size_t i);
+
+/* The whole path for one request: begin, parse, forward, render.
+ * Returns the HTTP status; out holds the JSON body. */
+int predict_run(const predict_env *env, predict_scratch *s, const predict_request *r,
+                sbuf *out);
+
+#endif

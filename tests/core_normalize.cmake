@@ -1,0 +1,24 @@
+# The user-style evaluation set of the image normalisation (core/normalize*.c;
+# its unit test, test_normalize, is registered in core.cmake).
+# make_user_images writes digits from MNIST's test split in the forms users
+# send (transparent canvases, JPEG photos, coloured ink, tiny, huge, thin,
+# specks, GIF/BMP/PGM); eval_user_images measures a model on such a directory
+# per kind. test_user_images runs both on 30 test digits with the bundled
+# model, through the same decode + normalise + forward path as the server.
+if(TARGET PkgConfig::STB)
+  add_executable(make_user_images make_user_images.c)
+  target_link_libraries(make_user_images PRIVATE PkgConfig::STB m)
+
+  add_executable(eval_user_images eval_user_images.c)
+  target_link_libraries(eval_user_images PRIVATE mnist PkgConfig::STB)
+
+  if(EXISTS ${MNIST_MODELS_DIR}/mnist-cnn.bin)
+    add_test(NAME test_user_images_make
+      COMMAND make_user_images ${MNIST_DATA_DIR} ${CMAKE_BINARY_DIR}/user_images 30)
+    add_test(NAME test_user_images
+      COMMAND eval_user_images ${MNIST_MODELS_DIR}/mnist-cnn.bin ${CMAKE_BINARY_DIR}/user_images
+              -v --min-all 95 --min-kind 85)
+    set_tests_properties(test_user_images_make PROPERTIES FIXTURES_SETUP user_images TIMEOUT 600)
+    set_tests_properties(test_user_images PROPERTIES FIXTURES_REQUIRED user_images TIMEOUT 600)
+  endif()
+endif()

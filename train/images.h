@@ -1,0 +1,24 @@
+/* images.h: a training set from a directory of labelled image files,
+ * DIR/<label>/<file>, decoded (PNG, JPEG, GIF, BMP, PGM/PPM) and
+ * normalised exactly as the server normalises what it is sent. */
+#ifndef MNIST_TRAIN_IMAGES_H
+#define MNIST_TRAIN_IMAGES_H
+
+#include <stdint.h>
+
+#include "mnist/mnist.h"
+
+/* Most images one directory may hold, and the largest file read. */
+#define IMAGES_MAX_COUNT 1000000
+#define IMAGES_MAX_FILE_BYTES (32u * 1024u * 1024u)
+
+/* Loads every image under dir/<label>/ (label: a whole number 0..255;
+ * hidden entries skipped) into out (mn_dataset_free), 28x28 MNIST
+ * convention, in an order shuffled from seed so that a --val tail mixes
+ * the classes. input must be 1x28x28. Images that cannot be decoded or
+ * hold no ink are skipped with a note on stderr; no usable image at all
+ * is an error. Messages name the file. */
+mn_status images_load(const char *dir, mn_shape input, uint64_t seed, mn_dataset *out,
+                      mn_error *err);
+
+#endif

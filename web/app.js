@@ -1,0 +1,614 @@
+/* app.js: the drawing page's behaviour. Owns the strokes on the canvas
+ * (Pointer Events), the predictions (POST predict?input=1, at most one in
+ * flight, the latest drawing wins), the result, chart and 28x28 view,
+ * uploads, and the error states. Talks only to the server that served the
+ * page (relative URLs), uses no library, and stores nothing but an API key
+ * the user typed (sessionStorage). */
+'use strict';
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const canvas = $('canvas');
+  const pad = $('pad');
+  const resultBox = $('result');
+  const predictionEl = $('prediction');
+  const confidenceEl = $('confidence');
+  const timingEl = $('timing');
+  const inputView = $('input-view');
+  const chart = $('chart');
+  const announceEl = $('announce');
+  const statusBox = $('status');
+  const statusText = $('status-text');
+  const retryBtn = $('retry');
+  const keyForm = $('key-form');
+  const keyInput = $('api-key');
+  const undoBtn = $('undo');
+  const clearBtn = $('clear');
+  const fileInput = $('file');
+  const modelInfo = $('model-info');
+
+  // The PNG sent to the server: its size does not matter much, since the
+  // server crops to the ink and scales it to 20x20 as MNIST was made.
+  const EXPORT_SIDE = 280;
+  // Stroke width as a fraction of the canvas side: a digit drawn across
+  // most of the pad gets MNIST's proportions (a pen about 1/8 of its height).
+  const LINE_WIDTH = 0.06;
+  // Spacing of the predictions sent while the pen is still moving.
+  const THROTTLE_MS = 120;
+  const TIMEOUT_MS = 15000;
+  const KEY_STORE = 'mnist-api-key';
+
+  const state = {
+    strokes: [],      // each stroke: points [x, y] in 0..1 canvas units
+    current: null,    // the stroke being drawn
+    pointerId: null,  // the pointer drawing it (one pen at a time)
+    upload: null,     // {blob, type, name, bitmap} when showing a file
+    labels: null,     // class names when they are not the digits 0..9
+    gen: 0,           // bumped when the picture is replaced: older answers are dropped
+    dirty: false,     // the picture changed since the last request was sent
+    inFlight: false,
+    timer: 0,
+    lastFailed: false,
+  };
+
+  /* ---------- drawing ---------- */
+
+  const cssVar = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+
+  // A stroke as a quadratic spline through the midpoints of its samples:
+  // smooth curves from jittery pointer input, exact at both ends.
+  function traceStroke(ctx, pts, side) {
+    const x = (i) => pts[i][0] * side;
+    const y = (i) => pts[i][1] * side;
+    ctx.beginPath();
+    if (pts.length === 1) {
+      ctx.arc(x(0), y(0), ctx.lineWidth / 2, 0, 2 * Math.PI);
+      ctx.fill();
+      return;
+    }
+    ctx.moveTo(x(0), y(0));
+    for (let i = 1; i < pts.length - 1; i++)
+      ctx.quadraticCurveTo(x(i), y(i), (x(i) + x(i + 1)) / 2, (y(i) + y(i + 1)) / 2);
+    ctx.lineTo(x(pts.length - 1), y(pts.length - 1));
+    ctx.stroke();
+  }
+
+  function paintStrokes(ctx, side, ink) {
+    ctx.lineCap = 'round';
+    ctx.lineJoin = 'round';
+    ctx.lineWidth = LINE_WIDTH * side;
+    ctx.strokeStyle = ink;
+    ctx.fillStyle = ink;
+    for (const s of state.strokes) traceStroke(ctx, s, side);
+  }
+
+  function paint() {
+    const ctx = canvas.getContext('2d');
+    const side = canvas.width;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, side, canvas.height);
+    const up = state.upload;
+    if (up && up.bitmap) {
+      // The file as the user sees it, fitted into the pad.
+      const scale = Math.min(side / up.bitmap.width, side / up.bitmap.height);
+      const w = up.bitmap.width * scale;
+      const h = up.bitmap.height * scale;
+      // A small image (a 28x28 digit) is shown in crisp pixels, a photo smoothly.
+      ctx.imageSmoothingEnabled = scale < 4;
+      ctx.imageSmoothingQuality = 'high';
+      ctx.drawImage(up.bitmap, (side - w) / 2, (side - h) / 2, w, h);
+    }
+    paintStrokes(ctx, side, cssVar('--ink') || '#000');
+    pad.classList.toggle('has-ink', state.strokes.length > 0 || !!up);
+  }
+
+  let paintQueued = false;
+  function schedulePaint() {
+    if (paintQueued) return;
+    paintQueued = true;
+    requestAnimationFrame(() => { paintQueued = false; paint(); });
+  }
+
+  // The backing store follows the pad's size and the screen's pixel ratio,
+  // so strokes stay sharp; strokes are kept in 0..1 units and re-rendered.
+  function fitCanvas() {
+    const side = Math.max(1, Math.round(pad.clientWidth * (window.devicePixelRatio || 1)));
+    if (canvas.width !== side || canvas.height !== side) {
+      canvas.width = side;
+      canvas.height = side;
+    }
+    paint();
+  }
+
+  // Black ink on white, opaque: the one reading every normaliser agrees on.
+  const exportCanvas = document.createElement('canvas');
+  exportCanvas.width = exportCanvas.height = EXPORT_SIDE;
+  function drawingPng() {
+    const ctx = exportCanvas.getContext('2d');
+    ctx.fillStyle = '#ffffff';
+    ctx.fillRect(0, 0, EXPORT_SIDE, EXPORT_SIDE);
+    paintStrokes(ctx, EXPORT_SIDE, '#000000');
+    return new Promise((resolve, reject) =>
+      exportCanvas.toBlob((b) => (b ? resolve(b) : reject(new Error('the canvas could not be encoded'))),
+        'image/png'));
+  }
+
+  function pointOf(e) {
+    const r = canvas.getBoundingClientRect();
+    const clamp = (v) => Math.min(1, Math.max(0, v));
+    return [clamp((e.clientX - r.left) / r.width), clamp((e.clientY - r.top) / r.height)];
+  }
+
+  function addPoint(p) {
+    const pts = state.current;
+    const last = pts[pts.length - 1];
+    if (Math.hypot(p[0] - last[0], p[1] - last[1]) < 0.002) return;
+    pts.push(p);
+  }
+
+  function changed() {
+    schedulePaint();
+    updateControls();
+    requestPrediction(false);
+  }
+
+  canvas.addEventListener('pointerdown', (e) => {
+    if (state.pointerId !== null) return;
+    if (e.pointerType === 'mouse' && e.button !== 0) return;
+    e.preventDefault();
+    try { canvas.setPointerCapture(e.pointerId); } catch (_) { /* capture is a nicety */ }
+    if (state.upload) {
+      // Drawing starts a new picture: the uploaded file goes.
+      state.upload = null;
+      state.gen++;
+    }
+    state.pointerId = e.pointerId;
+    state.current = [pointOf(e)];
+    state.strokes.push(state.current);
+    changed();
+  });
+
+  canvas.addEventListener('pointermove', (e) => {
+    if (e.pointerId !== state.pointerId || !state.current) return;
+    const evs = typeof e.getCoalescedEvents === 'function' ? e.getCoalescedEvents() : [];
+    for (const ev of evs.length ? evs : [e]) addPoint(pointOf(ev));
+    changed();
+  });
+
+  function endStroke(e) {
+    if (e.pointerId !== state.pointerId) return;
+    state.pointerId = null;
+    state.current = null;
+    requestPrediction(true);
+  }
+  canvas.addEventListener('pointerup', endStroke);
+  canvas.addEventListener('pointercancel', endStroke);
+  canvas.addEventListener('lostpointercapture', endStroke);
+  // Where capture is refused, the pen may be lifted outside the canvas.
+  window.addEventListener('pointerup', endStroke);
+
+  /* ---------- predictions ---------- */
+
+  function apiKey() {
+    try { return sessionStorage.getItem(KEY_STORE) || ''; } catch (_) { return ''; }
+  }
+  function authHeaders() {
+    const key = apiKey();
+    return key ? { Authorization: 'Bearer ' + key } : {};
+  }
+
+  function setBusy() {
+    const busy = state.dirty || state.inFlight || state.timer !== 0 || state.pointerId !== null;
+    resultBox.setAttribute('aria-busy', String(busy));
+  }
+
+  // Asks for a prediction of the current picture: now (stroke end, upload,
+  // undo) or within THROTTLE_MS (while drawing). One request at a time; a
+  // change made meanwhile is sent when it returns, so the latest wins.
+  function requestPrediction(now) {
+    state.dirty = true;
+    if (!state.inFlight) {
+      if (now) {
+        clearTimeout(state.timer);
+        state.timer = 0;
+        send();
+      } else if (!state.timer) {
+        state.timer = setTimeout(() => { state.timer = 0; send(); }, THROTTLE_MS);
+      }
+    }
+    setBusy();
+  }
+
+  async function send() {
+    if (state.inFlight || !state.dirty) { setBusy(); return; }
+    if (!state.upload && state.strokes.length === 0) { state.dirty = false; setBusy(); return; }
+    state.dirty = false;
+    state.inFlight = true;
+    setBusy();
+    const gen = state.gen;
+    let outcome;
+    try {
+      const up = state.upload;
+      const body = up ? up.blob : await drawingPng();
+      outcome = await post(body, up ? up.type : 'image/png');
+    } catch (err) {
+      outcome = { network: true, message: err && err.name === 'AbortError' ? 'no answer within ' + TIMEOUT_MS / 1000 + ' s' : '' };
+    }
+    state.inFlight = false;
+    if (gen === state.gen) handleOutcome(outcome);
+    if (state.dirty) {
+      if (state.pointerId !== null) requestPrediction(false);
+      else send();
+    }
+    setBusy();
+  }
+
+  async function post(body, type) {
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), TIMEOUT_MS);
+    try {
+      const res = await fetch('predict?input=1', {
+        method: 'POST',
+        headers: Object.assign({ 'Content-Type': type }, authHeaders()),
+        body,
+        cache: 'no-store',
+        signal: ctl.signal,
+      });
+      let data = null;
+      try { data = await res.json(); } catch (_) { data = null; }
+      return { status: res.status, data };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function handleOutcome(o) {
+    state.lastFailed = false;
+    if (o.network) {
+      state.lastFailed = true;
+      resultBox.classList.add('stale');
+      showStatus('error', 'Cannot reach the server' + (o.message ? ' (' + o.message + ')' : '') +
+        '. Is it running?', { retry: true });
+      return;
+    }
+    const err = (o.data && o.data.error) || {};
+    const message = err.message || '';
+    if (o.status === 200 && o.data && Array.isArray(o.data.probabilities)) {
+      hideStatus();
+      showResult(o.data);
+      return;
+    }
+    if (o.status === 400 && err.code === 'invalid_image' && /ink/i.test(message)) {
+      resetResult('hint');
+      showStatus('hint', state.upload
+        ? 'No ink found in this image. Try a dark digit on a plain light background, or draw one.'
+        : 'No ink found yet: draw a digit.');
+      return;
+    }
+    state.lastFailed = true;
+    resultBox.classList.add('stale');
+    if (o.status === 401) {
+      showStatus('warn', 'This server needs an API key to make predictions.', { key: true });
+    } else if (o.status === 503) {
+      showStatus('warn', 'The server is not ready' + (message ? ': ' + message : '') + '.', { retry: true });
+    } else if (o.status === 413) {
+      showStatus('error', 'This image is too large for the server' + (message ? ': ' + message : '') + '.');
+    } else if (o.status >= 400 && o.status < 500) {
+      showStatus('error', 'The server could not read this image' + (message ? ': ' + message : '') + '.');
+    } else {
+      showStatus('error', 'The server answered ' + o.status + (message ? ': ' + message : '') + '.', { retry: true });
+    }
+  }
+
+  function retry() {
+    state.dirty = true;
+    send();
+  }
+
+  /* ---------- result, chart and the model's view ---------- */
+
+  const labelOf = (k) => (state.labels && state.labels[k] !== undefined ? String(state.labels[k]) : String(k));
+
+  function formatPct(p) {
+    // Rounded answers never claim certainty: 1.0 reads ">99.9%", 0.0 "<0.1%".
+    if (p > 0.999) return '>99.9%';
+    if (p < 0.001) return '<0.1%';
+    return (p * 100).toFixed(1) + '%';
+  }
+
+  function buildChart(n) {
+    chart.textContent = '';
+    for (let k = 0; k < n; k++) {
+      const li = document.createElement('li');
+      const label = document.createElement('span');
+      label.className = 'label';
+      label.textContent = labelOf(k);
+      label.title = labelOf(k);
+      const track = document.createElement('span');
+      track.className = 'track';
+      track.setAttribute('aria-hidden', 'true');
+      const fill = document.createElement('span');
+      fill.className = 'fill';
+      fill.style.display = 'block';
+      track.appendChild(fill);
+      const pct = document.createElement('span');
+      pct.className = 'pct';
+      li.append(label, track, pct);
+      chart.appendChild(li);
+    }
+    const longest = Math.max(...Array.from({ length: n }, (_, k) => labelOf(k).length));
+    chart.style.setProperty('--label-width', longest > 2 ? Math.min(longest * 0.62, 8) + 'em' : '1.5em');
+  }
+
+  function setBars(probs, winner) {
+    const rows = chart.children;
+    for (let k = 0; k < rows.length; k++) {
+      const p = probs ? Number(probs[k]) || 0 : 0;
+      rows[k].classList.toggle('win', k === winner);
+      rows[k].querySelector('.fill').style.transform = 'scaleX(' + Math.max(0, Math.min(1, p)) + ')';
+      rows[k].querySelector('.pct').textContent = probs ? formatPct(p) : '';
+    }
+  }
+
+  function drawInput(pixels) {
+    const ctx = inputView.getContext('2d');
+    ctx.fillStyle = '#000';
+    ctx.fillRect(0, 0, 28, 28);
+    if (!Array.isArray(pixels) || pixels.length !== 784) return;
+    const img = ctx.createImageData(28, 28);
+    for (let i = 0; i < 784; i++) {
+      const v = Math.max(0, Math.min(255, pixels[i] | 0));
+      img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = v;
+      img.data[4 * i + 3] = 255;
+    }
+    ctx.putImageData(img, 0, 0);
+  }
+
+  function showPrediction(text) {
+    predictionEl.textContent = text;
+    predictionEl.classList.toggle('long', text.length > 2);
+  }
+
+  function showResult(d) {
+    const k = d.prediction | 0;
+    const label = typeof d.label === 'string' ? d.label : labelOf(k);
+    if (chart.children.length !== d.probabilities.length) buildChart(d.probabilities.length);
+    resultBox.classList.remove('stale');
+    resultBox.dataset.state = 'ok';
+    resultBox.dataset.class = String(k);
+    showPrediction(label);
+    const conf = typeof d.confidence === 'number' ? d.confidence : Number(d.probabilities[k]) || 0;
+    confidenceEl.textContent = formatPct(conf) + ' confident';
+    timingEl.textContent = typeof d.elapsed_ms === 'number' ? 'answered in ' + d.elapsed_ms.toFixed(2) + ' ms' : '\u00a0';
+    setBars(d.probabilities, k);
+    drawInput(d.input);
+    // Announce settled answers only, not every update while the pen moves.
+    if (state.pointerId === null && !state.dirty)
+      announceEl.textContent = 'Prediction: ' + label + ', ' + formatPct(conf) + ' confidence';
+  }
+
+  function resetResult(how) {
+    resultBox.classList.remove('stale');
+    resultBox.dataset.state = how;
+    delete resultBox.dataset.class;
+    showPrediction('?');
+    confidenceEl.textContent = how === 'hint' ? 'Nothing to read yet' : 'Draw to start';
+    timingEl.textContent = '\u00a0';
+    setBars(null, -1);
+    drawInput(null);
+    announceEl.textContent = '';
+  }
+
+  /* ---------- status line: hints, errors, API key ---------- */
+
+  function showStatus(kind, text, opts) {
+    const o = opts || {};
+    statusBox.className = 'status ' + kind;
+    statusText.textContent = text;
+    retryBtn.hidden = !o.retry;
+    keyForm.hidden = !o.key;
+    if (o.key) {
+      keyInput.value = apiKey();
+      keyInput.focus();
+    }
+  }
+  function hideStatus() {
+    statusBox.className = 'status empty';
+    statusText.textContent = '';
+    retryBtn.hidden = true;
+    keyForm.hidden = true;
+  }
+
+  /* ---------- actions ---------- */
+
+  function hasPicture() { return state.strokes.length > 0 || !!state.upload; }
+
+  function updateControls() {
+    undoBtn.disabled = state.strokes.length === 0;
+    clearBtn.disabled = !hasPicture();
+  }
+
+  // Forgets the pending work for the old picture; an answer in flight for it
+  // is dropped when it arrives (its generation is old).
+  function dropPending() {
+    state.gen++;
+    state.dirty = false;
+    clearTimeout(state.timer);
+    state.timer = 0;
+    state.pointerId = null;
+    state.current = null;
+  }
+
+  function clearAll() {
+    dropPending();
+    state.strokes = [];
+    state.upload = null;
+    paint();
+    resetResult('empty');
+    hideStatus();
+    updateControls();
+    setBusy();
+  }
+
+  function undo() {
+    if (state.strokes.length === 0) return;
+    dropPending();
+    state.strokes.pop();
+    paint();
+    updateControls();
+    if (hasPicture()) {
+      requestPrediction(true);
+    } else {
+      resetResult('empty');
+      hideStatus();
+      setBusy();
+    }
+  }
+
+  // The Content-Type for a file: the browser's guess, else its extension.
+  // Never application/octet-stream, which the server takes as raw 28x28 pixels.
+  function imageType(file) {
+    if (file.type && file.type.startsWith('image/')) return file.type;
+    const ext = (/\.([a-z0-9]+)$/i.exec(file.name || '') || [])[1];
+    const byExt = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', bmp: 'image/bmp',
+      pgm: 'image/x-portable-graymap', ppm: 'image/x-portable-pixmap', pnm: 'image/x-portable-anymap' };
+    return byExt[(ext || '').toLowerCase()] || 'image/png';
+  }
+
+  async function classifyFile(file) {
+    if (!file) return;
+    if (file.type && !file.type.startsWith('image/')) {
+      showStatus('error', '"' + file.name + '" is not an image (' + file.type + ').');
+      return;
+    }
+    dropPending();
+    state.strokes = [];
+    // Busy from now on: the answer for this file is on its way.
+    state.dirty = true;
+    setBusy();
+    const gen = state.gen;
+    let bitmap = null;
+    try { bitmap = await createImageBitmap(file); } catch (_) { bitmap = null; /* the server may still read it */ }
+    if (gen !== state.gen) return; // cleared or replaced while the file was read
+    state.upload = { blob: file, type: imageType(file), name: file.name, bitmap };
+    paint();
+    updateControls();
+    hideStatus();
+    requestPrediction(true);
+  }
+
+  undoBtn.addEventListener('click', undo);
+  clearBtn.addEventListener('click', () => { clearAll(); canvas.focus(); });
+  $('upload').addEventListener('click', () => fileInput.click());
+  fileInput.addEventListener('change', () => {
+    const f = fileInput.files && fileInput.files[0];
+    fileInput.value = '';
+    classifyFile(f);
+  });
+  retryBtn.addEventListener('click', retry);
+  keyForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const key = keyInput.value.trim();
+    if (!key) return;
+    try { sessionStorage.setItem(KEY_STORE, key); } catch (_) { /* kept for this request only */ }
+    hideStatus();
+    loadModel();
+    if (hasPicture()) retry();
+  });
+
+  document.addEventListener('keydown', (e) => {
+    const t = e.target;
+    if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable)) return;
+    if (e.key === 'Escape' && hasPicture()) {
+      e.preventDefault();
+      clearAll();
+    } else if ((e.ctrlKey || e.metaKey) && !e.shiftKey && !e.altKey && (e.key === 'z' || e.key === 'Z')) {
+      e.preventDefault();
+      undo();
+    }
+  });
+
+  // Drag and drop anywhere on the page, and paste from the clipboard.
+  const carriesFiles = (e) => e.dataTransfer && Array.from(e.dataTransfer.types || []).includes('Files');
+  window.addEventListener('dragover', (e) => {
+    if (!carriesFiles(e)) return;
+    e.preventDefault();
+    e.dataTransfer.dropEffect = 'copy';
+    document.body.classList.add('dragging');
+  });
+  window.addEventListener('dragleave', (e) => {
+    if (!e.relatedTarget) document.body.classList.remove('dragging');
+  });
+  window.addEventListener('drop', (e) => {
+    if (!carriesFiles(e)) return;
+    e.preventDefault();
+    document.body.classList.remove('dragging');
+    classifyFile(e.dataTransfer.files[0]);
+  });
+  document.addEventListener('paste', (e) => {
+    const items = (e.clipboardData && e.clipboardData.files) || [];
+    const f = Array.from(items).find((x) => x.type.startsWith('image/'));
+    if (f) { e.preventDefault(); classifyFile(f); }
+  });
+
+  /* ---------- model details in the footer ---------- */
+
+  function firstNumber(...vals) {
+    for (const v of vals) if (typeof v === 'number' && isFinite(v)) return v;
+    return null;
+  }
+
+  async function loadModel() {
+    let res;
+    try {
+      res = await fetch('v1/model', { headers: authHeaders(), cache: 'no-store' });
+    } catch (_) {
+      modelInfo.textContent = 'Model: the server cannot be reached.';
+      return;
+    }
+    if (res.status === 401) {
+      modelInfo.textContent = 'Model: details need an API key.';
+      if (keyForm.hidden) showStatus('warn', 'This server needs an API key.', { key: true });
+      return;
+    }
+    let m = null;
+    try { m = await res.json(); } catch (_) { m = null; }
+    if (!res.ok || !m || typeof m !== 'object') {
+      modelInfo.textContent = 'Model: details unavailable (HTTP ' + res.status + ').';
+      return;
+    }
+    const meta = m.metadata || m.meta || {};
+    const training = m.training || m.recipe || meta.recipe || {};
+    let name = m.name || meta.name;
+    if (!name && Array.isArray(m.models)) name = m.models.map((x) => x && x.name).filter(Boolean).join(' + ');
+    const version = m.version || meta.version;
+    let acc = firstNumber(m.test_accuracy, training.test_accuracy, meta.test_accuracy,
+      m.accuracy && m.accuracy.test);
+    if (acc !== null && acc <= 1) acc *= 100;
+    const parts = ['Model ' + (name || 'unnamed')];
+    if (version) parts.push('version ' + version);
+    if (acc !== null) parts.push(acc.toFixed(2) + '% test accuracy');
+    modelInfo.textContent = parts.join(' · ');
+
+    const labels = [m.labels, m.class_labels, meta.labels, m.output && m.output.labels].find(Array.isArray);
+    const digits = labels && labels.every((l, i) => String(l) === String(i));
+    if (labels && !digits) {
+      state.labels = labels.map(String);
+      $('draw-title').textContent = 'Your drawing';
+      document.querySelector('.tagline').textContent = 'Classes: ' + state.labels.join(', ') + '.';
+      pad.querySelector('.pad-hint').textContent = 'Draw here, or drop an image';
+      buildChart(state.labels.length);
+      if (resultBox.dataset.state !== 'ok') resetResult(resultBox.dataset.state || 'empty');
+    }
+  }
+
+  /* ---------- start ---------- */
+
+  buildChart(10);
+  resetResult('empty');
+  updateControls();
+  if (typeof ResizeObserver === 'function') new ResizeObserver(fitCanvas).observe(pad);
+  else window.addEventListener('resize', fitCanvas);
+  window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', paint);
+  fitCanvas();
+  loadModel();
+})();
