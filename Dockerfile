@@ -14,6 +14,8 @@ RUN BUILD_DIR=/build BUILD_TARGETS="mnist-server mnist-train mnist-eval" scripts
  && strip --strip-debug /build/mnist-server /build/mnist-train /build/mnist-eval
 
 FROM debian:bookworm-slim
+LABEL org.opencontainers.image.title="mnist-digits" \
+      org.opencontainers.image.description="Handwritten-digit recognition over HTTP: a CNN trained from scratch on MNIST, served by mnist-server"
 # Runtime libraries only: what ldd shows the binaries need.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
@@ -26,10 +28,11 @@ COPY --from=build /build/mnist-server /build/mnist-train /build/mnist-eval /usr/
 COPY --from=build /src/models/*.bin /usr/share/mnist/models/
 
 # Every setting is an MNIST_* variable (see mnist-server --help); these are
-# the ones a container needs to differ from a workstation.
+# the ones a container needs to differ from a workstation. MNIST_DATA_DIR is
+# where mnist-train and mnist-eval look for a mounted MNIST directory.
 ENV MNIST_HOST=0.0.0.0 \
     MNIST_PORT=8080 \
-    MNIST_MODEL=/usr/share/mnist/models/mnist-cnn.bin \
+    MNIST_MODEL=/usr/share/mnist/models/mnist-cnn-large.bin \
     MNIST_DATA_DIR=/data
 # Numeric, so Kubernetes' runAsNonRoot can verify it without /etc/passwd.
 USER 10001:10001

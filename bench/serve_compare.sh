@@ -22,8 +22,14 @@ done
 command -v wrk >/dev/null || { echo "serve_compare.sh: wrk not installed (apt-get install wrk)" >&2; exit 1; }
 OUT=$(mktemp -d)
 PIDS=""
+# stop PID: stops a server we started and waits for it to exit.
+stop() {
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
 cleanup() {
-    for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+    for p in $PIDS; do stop "$p"; done
     rm -rf "$OUT"
 }
 trap cleanup EXIT INT TERM
@@ -31,7 +37,7 @@ trap cleanup EXIT INT TERM
 cmake -S "$ROOT" -B "$BUILD" >/dev/null
 cmake --build "$BUILD" -j2 --target mnist-server >/dev/null 2>&1 || true
 cc -std=c11 -O2 -Wall -Wextra "$ROOT/bench/serve_compare_fixed.c" \
-    $(pkg-config --cflags --libs libmicrohttpd) -o "$OUT/fixed"
+    $(pkg-config --cflags --libs libmicrohttpd) -o "$OUT/fixed_server"
 
 # wait_port FILE: the port a server printed into FILE, waiting up to 30 s.
 wait_port() {
@@ -47,8 +53,25 @@ wait_port() {
     return 1
 }
 
+# wait_ready PORT: until /predict answers a raw image with 200 (up to 90 s:
+# PyTorch's workers take a while to import).
+wait_ready() {
+    i=0
+    while [ $i -lt 900 ]; do
+        code=$(curl -s -o /dev/null -w '%{http_code}' -m 2 -X POST \
+            -H 'Content-Type: application/octet-stream' --data-binary @"$OUT/body" \
+            "http://127.0.0.1:$1/predict" || true)
+        [ "$code" = 200 ] && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    echo "serve_compare.sh: server on port $1 never answered 200" >&2
+    return 1
+}
+
 # bench NAME PORT: warm up, then the measured wrk run into $OUT/NAME.
 bench() {
+    wait_ready "$2"
     url="http://127.0.0.1:$2/predict"
     wrk -t2 -c"$CONNS" -d2s -s "$ROOT/bench/serve_compare_post.lua" "$url" >/dev/null 2>&1 || true
     echo "== $1"
@@ -58,10 +81,14 @@ bench() {
 rps() { awk '$1 == "Requests/sec:" { print $2 }' "$OUT/$1"; }
 p99() { awk '$1 == "99%" { print $2 }' "$OUT/$1"; }
 
+command -v curl >/dev/null || { echo "serve_compare.sh: curl not installed" >&2; exit 1; }
+head -c 784 /dev/zero >"$OUT/body"
 THREADS=$(nproc)
-"$OUT/fixed" "$THREADS" >"$OUT/fixed.port" &
-PIDS="$PIDS $!"
+"$OUT/fixed_server" "$THREADS" >"$OUT/fixed.port" &
+FIXED=$!
+PIDS="$PIDS $FIXED"
 bench fixed "$(wait_port "$OUT/fixed.port")"
+stop "$FIXED"
 
 if [ -x "$BUILD/mnist-server" ]; then
     "$BUILD/mnist-server" --host 127.0.0.1 --port 0 >"$OUT/ours.port" 2>"$OUT/ours.log" &
@@ -70,6 +97,7 @@ if [ -x "$BUILD/mnist-server" ]; then
     bench ours "$(wait_port "$OUT/ours.port")"
     echo "server RSS after the load: $(awk '/^VmRSS/ { print $2, $3 }' /proc/$OURS/status)"
     echo "server peak RSS: $(awk '/^VmHWM/ { print $2, $3 }' /proc/$OURS/status)"
+    stop "$OURS"
 else
     echo "== ours: $BUILD/mnist-server not built"
 fi
@@ -78,8 +106,10 @@ if /usr/bin/python3 -c 'import fastapi, uvicorn, torch' 2>/dev/null; then
     MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=17179869184 \
     MALLOC_TOP_PAD_=268435456 \
         /usr/bin/python3 "$ROOT/bench/serve_compare_fastapi.py" 2 >"$OUT/fastapi.port" 2>"$OUT/fastapi.log" &
-    PIDS="$PIDS $!"
+    FASTAPI=$!
+    PIDS="$PIDS $FASTAPI"
     bench fastapi "$(wait_port "$OUT/fastapi.port")"
+    stop "$FASTAPI"
 else
     echo "== FastAPI baseline: needs python3-fastapi python3-uvicorn python3-torch"
 fi

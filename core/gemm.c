@@ -7,7 +7,9 @@
 #include <assert.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GNUC__)
+/* x86-64 SIMD kernels unless built with -DMN_NO_SIMD (which also shows
+ * what a non-x86 build compiles). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(MN_NO_SIMD)
 #define GEMM_X86 1
 #else
 #define GEMM_X86 0
@@ -37,22 +39,37 @@ void mn_gemm_ref(int ta, int tb, int M, int N, int K, const float *A, int lda,
 #define P_MR 4
 #define P_NR 16
 
+/* The full P_MR x P_NR tile with constant bounds, which the compiler keeps
+ * in vector registers (SSE2 on any x86-64, NEON on ARM). */
+static void tile_portable_full(int kc, const float *a, long ais, long aks, const float *b,
+                               long ldbk, const long *boff, float acc[P_MR][P_NR])
+{
+    for (int k = 0; k < kc; k++) {
+        const float *bk = b + (boff ? boff[k] : (long)k * ldbk);
+        for (int i = 0; i < P_MR; i++) {
+            float ai = a[i * ais + k * aks];
+            for (int j = 0; j < P_NR; j++)
+                acc[i][j] += ai * bk[j];
+        }
+    }
+}
+
 static void tile_portable(int m, int n, int kc, const float *a, long ais, long aks,
                           const float *b, long ldbk, const long *boff, float *c, long ldc,
                           int accumulate)
 {
     float acc[P_MR][P_NR];
     memset(acc, 0, sizeof acc);
-    for (int k = 0; k < kc; k++) {
-        const float *bk = b + (boff ? boff[k] : (long)k * ldbk);
-        for (int i = 0; i < m; i++) {
-            float ai = a[i * ais + k * aks];
-            if (n == P_NR) /* fixed trip count: the compiler vectorises it */
-                for (int j = 0; j < P_NR; j++)
-                    acc[i][j] += ai * bk[j];
-            else
+    if (m == P_MR && n == P_NR) {
+        tile_portable_full(kc, a, ais, aks, b, ldbk, boff, acc);
+    } else {
+        for (int k = 0; k < kc; k++) {
+            const float *bk = b + (boff ? boff[k] : (long)k * ldbk);
+            for (int i = 0; i < m; i++) {
+                float ai = a[i * ais + k * aks];
                 for (int j = 0; j < n; j++)
                     acc[i][j] += ai * bk[j];
+            }
         }
     }
     for (int i = 0; i < m; i++) {
@@ -82,32 +99,23 @@ static void isa_portable(mn_gemm_isa *isa)
  * driver fits the stack of any OpenMP worker and allocates nothing. The B
  * micro-panel (KC x NR) is meant to stay in L1 across the A panels. */
 #define BP_FLOATS 40960
-#ifndef KC_MAX
 #define KC_MAX 256
-#endif
 #define NR_MAX 64
 
-/* bp[(q*kc + k)*nr + j] = B'(pc + k, jc + q*nr + j), q = micro-panel; the
- * rows of B at brow[] offsets when brow is not NULL. */
-static void pack_b(float *bp, int tb, const float *B, int ldb, const long *brow, int jc, int nc,
-                   int pc, int kc, int nr)
+/* bp[(q*kc + k)*nr + j] = B[jc + q*nr + j][pc + k] for a transposed B:
+ * its nc x kc block packed into nr-column micro-panels; row r of B at
+ * B + brow[r] when brow is not NULL. The scalar fallback of isa->pack_bt. */
+static void pack_bt(float *bp, const float *B, int ldb, const long *brow, int jc, int nc,
+                    int pc, int kc, int nr)
 {
     for (int q0 = 0; q0 < nc; q0 += nr) {
         int n = nc - q0 < nr ? nc - q0 : nr;
         float *dst = bp + (long)q0 * kc;
-        if (tb) {
-            for (int j = 0; j < n; j++) {
-                long r = jc + q0 + j;
-                const float *src = B + (brow ? brow[r] : r * ldb) + pc;
-                for (int k = 0; k < kc; k++)
-                    dst[(long)k * nr + j] = src[k];
-            }
-        } else {
-            for (int k = 0; k < kc; k++) {
-                long r = pc + k;
-                memcpy(dst + (long)k * nr, B + (brow ? brow[r] : r * ldb) + jc + q0,
-                       (size_t)n * sizeof(float));
-            }
+        for (int j = 0; j < n; j++) {
+            long r = jc + q0 + j;
+            const float *src = B + (brow ? brow[r] : r * ldb) + pc;
+            for (int k = 0; k < kc; k++)
+                dst[(long)k * nr + j] = src[k];
         }
     }
 }
@@ -169,7 +177,7 @@ static void gemm_blocked(const mn_gemm_isa *isa, int ta, int tb, int M, int N, i
                 isa->pack_bt(bp, brow ? B + pc : B + (long)jc * ldb + pc, ldb,
                              brow ? brow + jc : NULL, nc, kc);
             else if (tb)
-                pack_b(bp, tb, B, ldb, brow, jc, nc, pc, kc, nr);
+                pack_bt(bp, B, ldb, brow, jc, nc, pc, kc, nr);
             for (int jr = 0; jr < nc; jr += nr) {
                 int n = nc - jr < nr ? nc - jr : nr;
                 const float *bpan;

@@ -5,7 +5,7 @@
  * checking the CPU. */
 #include "gemm.h"
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(MN_NO_SIMD)
 #include <immintrin.h>
 
 #define T256 __attribute__((target("avx2,fma")))
@@ -30,9 +30,10 @@ INL void tile_mv(const int m, const int nv, const int arow, const int rows, int 
     const float *b = b0p;
     const __m256i lm = lanes(nl);
     const int full = nl == 8;
-    const float *ar[MR];
-    for (int i = 0; i < MR; i++)
-        ar[i] = ap + (arow ? i * ais : 0);
+    /* Row-major A through two row pointers and base + index*{4,8}
+     * addressing, as in gemm_avx512.c. */
+    const float *a0 = ap, *a3 = arow && m > 3 ? ap + 3 * ais : ap;
+#define AR(i) ((i) < 3 ? a0 : a3)[((i) % 3) * ais]
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
 
@@ -49,18 +50,23 @@ INL void tile_mv(const int m, const int nv, const int arow, const int rows, int 
         }
 #define ROW(i)                                                                                 \
     if (m > i) {                                                                               \
-        __m256 a = _mm256_broadcast_ss(arow ? &ar[i][k] : &ap[i]);                             \
+        __m256 a = _mm256_broadcast_ss(arow ? &AR(i) : &ap[i]);                               \
         c##i##0 = _mm256_fmadd_ps(a, b0, c##i##0);                                             \
         if (nv > 1)                                                                            \
             c##i##1 = _mm256_fmadd_ps(a, b1, c##i##1);                                         \
     }
         ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
 #undef ROW
-        if (!arow)
+        if (arow) {
+            a0++;
+            a3++;
+        } else {
             ap += aks;
+        }
         if (!rows)
             b += ldbk;
     }
+#undef AR
 #define OUT(i, v)                                                                              \
     if (m > i && nv > v) {                                                                     \
         float *p = c + (long)i * ldc + 8 * v;                                                  \

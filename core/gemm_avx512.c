@@ -4,7 +4,7 @@
  * attributes; gemm.c calls them only after checking the CPU. */
 #include "gemm.h"
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(MN_NO_SIMD)
 #include <immintrin.h>
 
 #define T512 __attribute__((target("avx512f,fma")))
@@ -27,11 +27,15 @@ INL void tile_mv(const int m, const int nv, const int arow, const int rows, int 
 {
     /* rows: B's row k at b0p + boff[k]; else rows ldbk apart. */
     const float *b = b0p;
-    /* arow: A(i,k) = ap[i*ais + k] (row-major A read in place); else
-     * A(i,k) = ap[i + k*aks] (A transposed, or packed). */
-    const float *ar[MR];
-    for (int i = 0; i < MR; i++)
-        ar[i] = ap + (arow ? i * ais : 0);
+    /* arow: A(i,k) = ap[i*ais + k] (row-major A read in place), through
+     * three row pointers and base + index*{4,8} addressing: eight row
+     * pointers would not fit the general registers. Else A(i,k) =
+     * ap[i + k*aks] (A transposed). */
+    const float *a0 = ap, *a3 = arow && m > 3 ? ap + 3 * ais : ap;
+    const float *a6 = arow && m > 6 ? ap + 6 * ais : ap;
+#define AR(i)                                                                                  \
+    ((i) % 3 == 0 ? ((i) == 0 ? a0 : (i) == 3 ? a3 : a6)[0]                                    \
+                  : ((i) < 3 ? a0 : (i) < 6 ? a3 : a6)[((i) % 3) * ais])
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
     __m512 c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
     __m512 c40 = c00, c41 = c00, c42 = c00, c50 = c00, c51 = c00, c52 = c00;
@@ -46,7 +50,7 @@ INL void tile_mv(const int m, const int nv, const int arow, const int rows, int 
         __m512 b2 = nv > 2 ? _mm512_maskz_loadu_ps(m2, b + 32) : b0;
 #define ROW(i)                                                                                 \
     if (m > i) {                                                                               \
-        __m512 a = _mm512_set1_ps(arow ? ar[i][k] : ap[i]);                                     \
+        __m512 a = _mm512_set1_ps(arow ? AR(i) : ap[i]);                                       \
         c##i##0 = _mm512_fmadd_ps(a, b0, c##i##0);                                             \
         if (nv > 1)                                                                            \
             c##i##1 = _mm512_fmadd_ps(a, b1, c##i##1);                                         \
@@ -55,11 +59,17 @@ INL void tile_mv(const int m, const int nv, const int arow, const int rows, int 
     }
         ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7)
 #undef ROW
-        if (!arow)
+        if (arow) {
+            a0++;
+            a3++;
+            a6++;
+        } else {
             ap += aks;
+        }
         if (!rows)
             b += ldbk;
     }
+#undef AR
 #define OUT(i, v)                                                                              \
     if (m > i && nv > v) {                                                                     \
         float *p = c + (long)i * ldc + 16 * v;                                                 \

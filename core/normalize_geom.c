@@ -138,21 +138,23 @@ static void measure(const ink_view *v, int x0, int y0, int x1, int y1, ink_stats
     int peak = 0;
     for (int y = y0; y <= y1; y++) {
         const uint8_t *row = v->p + (size_t)y * v->stride;
-        uint64_t rmass = 0;
-        int rx0 = -1, rx1 = -1;
+        /* Branch-free sum and maximum (the compiler vectorises them);
+         * the ends are found by scanning in from both sides. */
+        uint32_t rmass = 0;
+        uint8_t rpeak = 0;
         for (int x = x0; x <= x1; x++) {
-            int p = row[x];
-            if (!p)
-                continue;
-            rmass += (uint64_t)p;
-            peak = p > peak ? p : peak;
-            if (rx0 < 0)
-                rx0 = x;
-            rx1 = x;
+            rmass += row[x];
+            rpeak = row[x] > rpeak ? row[x] : rpeak;
         }
-        if (rx0 < 0)
+        if (!rmass)
             continue;
+        int rx0 = x0, rx1 = x1;
+        while (!row[rx0])
+            rx0++;
+        while (!row[rx1])
+            rx1--;
         mass += rmass;
+        peak = rpeak > peak ? rpeak : peak;
         if (rx0 < st->x0) st->x0 = rx0;
         if (rx1 > st->x1) st->x1 = rx1;
         if (y < st->y0) st->y0 = y;
@@ -164,13 +166,13 @@ static void measure(const ink_view *v, int x0, int y0, int x1, int y1, ink_stats
 
 /* Stroke width in pixels of v as 2 * area / perimeter of the pixels at
  * half the peak or more (exact for a long straight stroke). Area and
- * perimeter are counted along every k-th row and column, which estimates
- * them without bias and keeps a huge crop cheap. */
+ * perimeter are counted along every k-th row and column (64 or more of
+ * each), which estimates them without bias and keeps a big crop cheap. */
 static double stroke_width(const ink_view *v, const ink_stats *st)
 {
     int on = (st->peak + 1) / 2;
     int bw = st->x1 - st->x0 + 1, bh = st->y1 - st->y0 + 1, side = bw > bh ? bw : bh;
-    int k = side / 256 > 1 ? side / 256 : 1;
+    int k = side / 64 > 1 ? side / 64 : 1;
     uint64_t area = 0, edges = 0;
     for (int y = st->y0; y <= st->y1; y += k) {
         const uint8_t *row = v->p + (size_t)y * v->stride;
@@ -387,17 +389,20 @@ static void resample_down(const ink_view *v, const ink_stats *st, uint8_t *line,
     weights_down(bw, ox, s, idx, wa, wb);
     for (int y = 0; y < bh; y++) {
         const uint8_t *row = v->p + (size_t)(st->y0 + y) * v->stride + st->x0;
-        float tmp[MN_SIDE + 1] = {0};
-        int any = 0;
+        float tmp[MN_SIDE + 2] = {0};
+        /* Neighbouring source pixels mostly land in the same result
+         * pixel: sum in registers, store when the result pixel changes. */
+        int cj = idx[0];
+        float sa = 0, sb = 0;
         for (int x = 0; x < bw; x++) {
-            if (!row[x])
-                continue;
-            tmp[idx[x]] += wa[x] * row[x];
-            tmp[idx[x] + 1] += wb[x] * row[x];
-            any = 1;
+            if (idx[x] != cj) {
+                tmp[cj] += sa, tmp[cj + 1] += sb;
+                cj = idx[x], sa = 0, sb = 0;
+            }
+            sa += wa[x] * row[x];
+            sb += wb[x] * row[x];
         }
-        if (!any)
-            continue;
+        tmp[cj] += sa, tmp[cj + 1] += sb;
         uint8_t j;
         float a, b;
         weights_down(1, oy + y * s, s, &j, &a, &b);
@@ -499,23 +504,41 @@ mn_status nz_geometry(nz_work *wk, uint8_t out[MN_PIXELS], mn_error *err)
     else
         resample_up(&v, &st, s, ox, oy, acc);
 
-    /* Centre of mass to the centre by a whole-pixel shift, as MNIST did:
-     * its digits' centres of mass (row, column indices) average 14.0 with
-     * the 0.29 spread of rounding. */
-    double m = 0, mx = 0, my = 0;
+    /* MNIST strokes reach full intensity; so does the result. */
     float peak = 0;
     for (int j = 0; j < MN_SIDE; j++)
-        for (int i = 0; i < MN_SIDE; i++) {
-            float v = acc[j][i];
-            m += v, mx += (double)v * i, my += (double)v * j;
-            if (v > peak)
-                peak = v;
-        }
-    if (m <= 0 || peak <= 0)
+        for (int i = 0; i < MN_SIDE; i++)
+            peak = acc[j][i] > peak ? acc[j][i] : peak;
+    if (peak <= 0)
         return mn_error_set(err, MN_ERR_NOINK, "no ink found");
-    int dx = (int)lround(14.0 - mx / m), dy = (int)lround(14.0 - my / m);
-    /* MNIST strokes reach full intensity; so does the result. */
     float gain = 255.0f / peak;
+    uint8_t q[MN_SIDE][MN_SIDE];
+    for (int j = 0; j < MN_SIDE; j++)
+        for (int i = 0; i < MN_SIDE; i++) {
+            float v = acc[j][i] * gain + 0.5f;
+            q[j][i] = (uint8_t)(v >= 255.0f ? 255 : v);
+        }
+
+    /* Centre of mass to the centre by a whole-pixel shift, as MNIST did:
+     * its digits' centres of mass (row, column indices) average 14.0 with
+     * the 0.29 spread of rounding. Taken on the rounded pixels, so that
+     * haze too faint to survive rounding cannot pull the digit aside. */
+    double m = 0, mx = 0, my = 0;
+    int ix0 = MN_SIDE, iy0 = MN_SIDE, ix1 = -1, iy1 = -1;
+    for (int j = 0; j < MN_SIDE; j++)
+        for (int i = 0; i < MN_SIDE; i++) {
+            int v = q[j][i];
+            if (!v)
+                continue;
+            m += v, mx += (double)v * i, my += (double)v * j;
+            ix0 = i < ix0 ? i : ix0, ix1 = i > ix1 ? i : ix1;
+            iy0 = j < iy0 ? j : iy0, iy1 = j > iy1 ? j : iy1;
+        }
+    int dx = (int)lround(14.0 - mx / m), dy = (int)lround(14.0 - my / m);
+    /* A lopsided crop (most ink at one end) would be pushed partly out of
+     * the field; keep all of it in, slightly off-centre, instead. */
+    dx = dx < -ix0 ? -ix0 : dx > MN_SIDE - 1 - ix1 ? MN_SIDE - 1 - ix1 : dx;
+    dy = dy < -iy0 ? -iy0 : dy > MN_SIDE - 1 - iy1 ? MN_SIDE - 1 - iy1 : dy;
     memset(out, 0, MN_PIXELS);
     for (int j = 0; j < MN_SIDE; j++) {
         int tj = j + dy;
@@ -523,10 +546,8 @@ mn_status nz_geometry(nz_work *wk, uint8_t out[MN_PIXELS], mn_error *err)
             continue;
         for (int i = 0; i < MN_SIDE; i++) {
             int ti = i + dx;
-            if (ti < 0 || ti >= MN_SIDE)
-                continue;
-            float v = acc[j][i] * gain + 0.5f;
-            out[tj * MN_SIDE + ti] = (uint8_t)(v >= 255.0f ? 255 : v);
+            if (ti >= 0 && ti < MN_SIDE)
+                out[tj * MN_SIDE + ti] = q[j][i];
         }
     }
     return MN_OK;

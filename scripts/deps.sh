@@ -6,9 +6,15 @@
 #   container: only what the container tests drive (podman, debootstrap, yamllint...)
 set -euo pipefail
 what=${1:-build}
+# python3: configuring the project looks for it (the test fragments drive
+# Python scripts), even when only the binaries are built.
 build_pkgs=(build-essential cmake pkg-config ca-certificates
-  libmicrohttpd-dev libcjson-dev libstb-dev zlib1g-dev)
-test_pkgs=(npm nodejs chromium curl wrk)
+  libmicrohttpd-dev libcjson-dev libstb-dev zlib1g-dev python3)
+test_pkgs=(chromium curl wrk valgrind python3 python3-pil dataset-fashion-mnist)
+# Node.js and npm drive the browser test. A machine that already has them
+# (from another repository, which Debian's npm would conflict with) keeps
+# its own.
+command -v npm >/dev/null 2>&1 || test_pkgs+=(nodejs npm)
 # Build and run the image with podman (runc: crun refuses hybrid cgroups),
 # catatonit for the pods of "podman kube play", make the base image with
 # debootstrap, lint the manifests with yamllint + PyYAML.

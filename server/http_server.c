@@ -215,6 +215,20 @@ static enum MHD_Result serve_get(http_server *s, conn *c)
     return reply_error(c, 404, "not_found", "not found", NULL);
 }
 
+/* Request headers larger than this get a JSON 431. libmicrohttpd's pool
+ * (MHD_POOL_SIZE) must hold them for the handler to see them at all: past
+ * the pool, libmicrohttpd answers its own 431. */
+#define MAX_HEADER_BYTES (64u << 10)
+#define MHD_POOL_SIZE (1u << 20)
+
+static enum MHD_Result add_header_bytes(void *cls, enum MHD_ValueKind kind, const char *key,
+                                        const char *value)
+{
+    (void)kind;
+    *(size_t *)cls += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": " and CRLF */
+    return MHD_YES;
+}
+
 /* The first call for a request: route it and refuse what can be refused
  * before reading a body. Returns after queueing an answer, or with
  * c->stage == ST_BODY to receive the /predict body. */
@@ -229,6 +243,15 @@ static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, c
 #ifdef MNIST_HAVE_WEB_ASSETS
     const web_asset *asset = NULL;
 #endif
+
+    size_t header_bytes = 0;
+    MHD_get_connection_values(mc, MHD_HEADER_KIND, add_header_bytes, &header_bytes);
+    if (header_bytes > MAX_HEADER_BYTES) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "request headers of %zu bytes are over the limit of %u bytes",
+                 header_bytes, MAX_HEADER_BYTES);
+        return reply_error(c, 431, "headers_too_large", msg, NULL);
+    }
 
     if (!strcmp(url, "/predict")) {
         c->route = ROUTE_PREDICT;
@@ -360,9 +383,12 @@ static enum MHD_Result submit(http_server *s, conn *c)
     MHD_suspend_connection(mc);
     if (pool_submit(s->d.pool, j) != 0) {
         j->status = 503;
-        sbuf_error_msg(&c->out, 503, "overloaded",
-                       "the server is busy: %d requests are waiting; retry shortly",
-                       s->d.cfg->queue);
+        if (atomic_load(&s->draining))
+            sbuf_error_msg(&c->out, 503, "not_ready", "the server is shutting down");
+        else
+            sbuf_error_msg(&c->out, 503, "overloaded",
+                           "the server is busy: %d requests are waiting; retry shortly",
+                           s->d.cfg->queue);
         MHD_resume_connection(mc);
     }
     return MHD_YES;
@@ -559,6 +585,8 @@ http_server *http_start(const http_deps *deps, char *err, size_t errlen)
     opts[k++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s};
     opts[k++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL};
     opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, 4096, NULL};
+    /* The pool is mmap'd: an idle connection costs only the pages it uses. */
+    opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, MHD_POOL_SIZE, NULL};
     if (cfg->io_threads > 1)
         opts[k++] =
             (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)cfg->io_threads, NULL};

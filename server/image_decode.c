@@ -3,6 +3,7 @@
  * allocator and a dimension cap), and the checks around it. stb's failure
  * reason is thread-local, so concurrent decodes do not mix messages. */
 #include "image_decode.h"
+#include "image_check.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -78,6 +79,8 @@ static void *dec_realloc(void *p, size_t n)
 #pragma GCC diagnostic ignored "-Wunused-function"
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+/* GCC 12 at -O3 misreads stb's format conversion as writing out of bounds. */
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
 #endif
 #include <stb_image.h>
 /* -Wunused-function stays off to the end of this file: with
@@ -85,7 +88,15 @@ static void *dec_realloc(void *p, size_t n)
 #if defined(__GNUC__)
 #pragma GCC diagnostic warning "-Wsign-compare"
 #pragma GCC diagnostic warning "-Wimplicit-fallthrough"
+#pragma GCC diagnostic warning "-Wstringop-overflow"
 #endif
+
+/* stb's reason for the last failure on this thread; some paths give none. */
+static const char *reason(void)
+{
+    const char *r = stbi_failure_reason();
+    return r && r[0] ? r : "truncated or corrupt data";
+}
 
 const char *img_format(const uint8_t *d, size_t n)
 {
@@ -147,6 +158,9 @@ int img_decode(const uint8_t *data, size_t len, uint64_t max_pixels, img_decoded
     if (len > INT_MAX)
         return reply_fail(e, 413, "payload_too_large", "image of %zu bytes is too large", len);
 
+    int st = img_check_safe(data, len, fmt, e);
+    if (st)
+        return st;
     int w = 0, h = 0, comp = 0;
     dec_budget = SIZE_MAX;
     dec_used = 0;
@@ -159,9 +173,10 @@ int img_decode(const uint8_t *data, size_t len, uint64_t max_pixels, img_decoded
                               "may exceed %d)",
                               hw, hh, (unsigned long long)px, (unsigned long long)max_pixels,
                               STBI_MAX_DIMENSIONS);
-        return reply_fail(e, 400, "invalid_image", "could not decode %s: %s", fmt,
-                          stbi_failure_reason());
+        return reply_fail(e, 400, "invalid_image", "could not decode %s: %s", fmt, reason());
     }
+    if (fmt[0] == 'B' && h < 0 && h != INT_MIN)
+        h = -h; /* stb's info reports a top-down BMP's height as stored */
     if (w <= 0 || h <= 0 || comp < 1 || comp > 4)
         return reply_fail(e, 400, "invalid_image", "could not decode %s: bad header (%dx%d, %d channels)",
                           fmt, w, h, comp);
@@ -171,6 +186,10 @@ int img_decode(const uint8_t *data, size_t len, uint64_t max_pixels, img_decoded
                           "image is %dx%d = %llu pixels, over the limit of %llu", w, h,
                           (unsigned long long)pixels, (unsigned long long)max_pixels);
 
+    st = img_check_complete(data, len, fmt, e);
+    if (st)
+        return st;
+
     /* The largest legitimate need (GIF: three RGBA frames; progressive
      * JPEG: coefficients) stays well under 24 bytes a pixel, plus slack
      * for tables and PNG's compressed stream. */
@@ -179,8 +198,7 @@ int img_decode(const uint8_t *data, size_t len, uint64_t max_pixels, img_decoded
     int dw = 0, dh = 0, dc = 0;
     uint8_t *pix = stbi_load_from_memory(data, (int)len, &dw, &dh, &dc, 0);
     if (!pix)
-        return reply_fail(e, 400, "invalid_image", "could not decode %s: %s", fmt,
-                          stbi_failure_reason());
+        return reply_fail(e, 400, "invalid_image", "could not decode %s: %s", fmt, reason());
     if (dw != w || dh != h || dc < 1 || dc > 4) {
         stbi_image_free(pix);
         return reply_fail(e, 400, "invalid_image",

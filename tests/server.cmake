@@ -19,12 +19,7 @@ if(TARGET mnist-server)
 
   find_program(MNIST_TEST_PYTHON NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
   if(NOT MNIST_TEST_PYTHON)
-    # The pure request path, without HTTP.
-  mnist_c_test(test_predict ${CMAKE_SOURCE_DIR}/tests/http/test_predict.c)
-  target_link_libraries(test_predict PRIVATE mnist_predict)
-  set_tests_properties(test_predict PROPERTIES LABELS http)
-
-  find_program(MNIST_TEST_PYTHON NAMES python3)
+    find_program(MNIST_TEST_PYTHON NAMES python3)
   endif()
   set(_http_env
     "MNIST_DATA_DIR=${MNIST_DATA_DIR}"

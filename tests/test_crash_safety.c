@@ -189,8 +189,13 @@ int main(void)
          * came before the first one. */
         if (from)
             resumed++;
-        CHECK(wait_exit(start(out, from, log)) == 0, "trial %d: %s exits 0", trials,
-              from ? "resume" : "rerun");
+        int rc = wait_exit(start(out, from, log));
+        if (rc != 0) {
+            char cmd[400];
+            snprintf(cmd, sizeof cmd, "tail -n 20 '%s' >&2", log);
+            system(cmd);
+        }
+        CHECK(rc == 0, "trial %d: %s exits 0 (got %d; its log is above)", trials, from ? "resume" : "rerun", rc);
         weights_hash(out, h_out, NULL);
         CHECK(!strcmp(h_out, h_ref), "trial %d: %s ends with the uninterrupted weights: %s vs %s",
               trials, from ? "resumed run" : "rerun", h_out, h_ref);

@@ -155,6 +155,58 @@ done:
     free(D);
 }
 
+/* mn_gemm_rows: B's rows at offsets into one buffer (overlapping windows,
+ * as a stride-1 convolution reads its input) must give what mn_gemm_ref
+ * gives on the same rows copied out. planes x (side x side) input, 3x3
+ * windows; rows = planes*9 windows of n = (side-3)*side + side-2 floats. */
+static void run_rows_offsets(int k, int ta, int tb, int M, int planes, int side, float beta)
+{
+    const int R = planes * 9, n = (side - 3) * side + side - 2;
+    const size_t in_n = (size_t)planes * side * side;
+    /* !tb: B'[K=R, N=n]; tb: B'^T, i.e. B[N=R rows, K=n]. */
+    const int K = tb ? n : R, N = tb ? R : n, lda = ta ? M : K;
+    float *img = malloc(in_n * sizeof *img), *Bm = malloc((size_t)R * n * sizeof *Bm);
+    float *A = malloc((size_t)M * K * sizeof *A), *C = malloc((size_t)M * N * sizeof *C);
+    float *Rf = malloc((size_t)M * N * sizeof *Rf);
+    long *brow = malloc((size_t)R * sizeof *brow);
+    if (!img || !Bm || !A || !C || !Rf || !brow) {
+        CHECK(0, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < in_n; i++)
+        img[i] = next_float();
+    for (size_t i = 0; i < (size_t)M * K; i++)
+        A[i] = next_float();
+    for (int r = 0; r < R; r++) {
+        brow[r] = (long)(r / 9) * side * side + (r % 9) / 3 * side + r % 3;
+        memcpy(Bm + (size_t)r * n, img + brow[r], (size_t)n * sizeof *Bm);
+    }
+    for (size_t i = 0; i < (size_t)M * N; i++)
+        C[i] = Rf[i] = beta == 0.0f ? NAN : next_float();
+    for (size_t i = 0; i < (size_t)M * N; i++)
+        if (beta != 0.0f)
+            Rf[i] = C[i];
+    mn_gemm_ref(ta, tb, M, N, K, A, lda, Bm, n, beta, Rf, N);
+    if (k < 0)
+        mn_gemm_rows(ta, tb, M, N, K, A, lda, img, brow, beta, C, N);
+    else
+        mn_gemm_rows_with((mn_gemm_kernel)k, ta, tb, M, N, K, A, lda, img, brow, beta, C, N);
+    int bad = 0;
+    for (size_t i = 0; i < (size_t)M * N; i++)
+        if (!(fabs((double)C[i] - Rf[i]) <= (K + 2) * 1.2e-7 * (K + fabs((double)Rf[i]))))
+            bad++;
+    CHECK(bad == 0, "%s rows ta=%d tb=%d M=%d planes=%d side=%d beta=%g: %d elements off",
+          k < 0 ? "mn_gemm_rows" : mn_gemm_kernel_label((mn_gemm_kernel)k), ta, tb, M, planes,
+          side, beta, bad);
+done:
+    free(img);
+    free(Bm);
+    free(A);
+    free(C);
+    free(Rf);
+    free(brow);
+}
+
 /* The shapes the reference model issues (per-sample im2col convolutions
  * and dense layers), with the transposes they use. */
 static const int MODEL[][5] = {
@@ -202,6 +254,10 @@ static void run_kernel(int k)
         run_rows(k, t >> 1, t & 1, 64, 128, 1600);
         run_rows(k, t >> 1, t & 1, 37, 121, 288);
         run_rows(k, t >> 1, t & 1, 29, 10, 128);
+        run_rows_offsets(k, t >> 1, t & 1, 64, 32, 13, 0.0f); /* conv2, implicit im2col */
+        run_rows_offsets(k, t >> 1, t & 1, 32, 1, 28, 1.0f);  /* conv1 */
+        run_rows_offsets(k, t >> 1, t & 1, 7, 3, 6, 1.0f);
+        run_rows_offsets(k, t >> 1, t & 1, 1, 2, 5, 0.0f);
         /* Empty products: K = 0 gives beta C, and M or N = 0 touches nothing. */
         run_case(k, t >> 1, t & 1, 5, 7, 0, 0.0f, 0, 0);
         run_case(k, t >> 1, t & 1, 5, 7, 0, 1.0f, 2, 1);

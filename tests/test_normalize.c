@@ -344,6 +344,28 @@ static void test_robustness(void)
     free(thin);
 }
 
+/* A heavy blob at one end of the crop and a lighter dot at the other: the
+ * centre of mass is near the blob, and centring it must not push the dot
+ * out of the field. */
+static void test_lopsided(void)
+{
+    int w = 100, h = 40;
+    uint8_t *g = calloc((size_t)w * h, 1), out[MN_PIXELS];
+    for (int y = 18; y < 22; y++)
+        for (int x = 10; x < 14; x++)
+            g[y * w + x] = 255;
+    g[20 * w + 90] = g[20 * w + 91] = 255;
+    mn_error err = {{0}};
+    CHECK(mn_normalize_image(g, w, h, 1, out, &err) == MN_OK, "lopsided: %s", err.msg);
+    summary s = summarize(out);
+    CHECK(s.x1 - s.x0 + 1 == 20, "blob and dot both kept, 20 apart (%d..%d)", s.x0, s.x1);
+    int dot = 0;
+    for (int y = 0; y < MN_SIDE; y++)
+        dot += out[y * MN_SIDE + s.x1] > 0;
+    CHECK(dot > 0, "the dot is in the field");
+    free(g);
+}
+
 static void test_errors(void)
 {
     uint8_t out[MN_PIXELS], px[64 * 64 * 4];
@@ -374,6 +396,41 @@ static void test_errors(void)
     CHECK(mn_image_to_mnist_plain(px, 27, 28, 1, out, &err) == MN_ERR_ARG, "plain needs 28x28");
     CHECK(mn_image_to_mnist_plain(px, 28, 28, 7, out, &err) == MN_ERR_ARG, "plain channels");
     CHECK(mn_normalize_image(px, 1, 1, 1, out, NULL) == MN_ERR_NOINK, "1x1 is blank, err NULL ok");
+}
+
+/* Arbitrary small images of every shape, channel count and kind of
+ * content (noise, sparse dots, stripes): always OK or "no ink", and every
+ * OK result is full-intensity ink inside a 20x20 box (its centre of mass
+ * can be anywhere: a crop of scattered dots need not have it near its
+ * middle). */
+static void test_arbitrary_inputs(void)
+{
+    uint32_t rng = 99;
+    int bad_status = 0, bad_shape = 0, ok = 0;
+    uint8_t *p = malloc(70 * 70 * 4);
+    for (int it = 0; it < 3000; it++) {
+        rng = rng * 1664525u + 1013904223u;
+        int w = 1 + (int)(rng >> 8) % 70, h = 1 + (int)(rng >> 16) % 70, ch = 1 + (int)(rng >> 4) % 4;
+        int mode = (int)(rng >> 28) % 4;
+        for (int i = 0; i < w * h * ch; i++) {
+            rng = rng * 1664525u + 1013904223u;
+            uint8_t r = (uint8_t)(rng >> 24);
+            p[i] = mode == 0 ? r : mode == 1 ? (r < 3 ? r * 80 : 200) : mode == 2 ? (i % 7 ? 255 : 0) : r & 0x80;
+        }
+        uint8_t out[MN_PIXELS];
+        mn_status st = mn_normalize_image(p, w, h, ch, out, NULL);
+        if (st != MN_OK) {
+            bad_status += st != MN_ERR_NOINK;
+            continue;
+        }
+        ok++;
+        summary sm = summarize(out);
+        bad_shape += sm.peak != 255 || sm.x1 - sm.x0 >= 20 || sm.y1 - sm.y0 >= 20;
+    }
+    free(p);
+    CHECK(bad_status == 0, "%d arbitrary images gave a status other than OK or NOINK", bad_status);
+    CHECK(bad_shape == 0, "%d of %d results out of shape", bad_shape, ok);
+    CHECK(ok > 100, "some arbitrary images have ink (%d)", ok);
 }
 
 static void test_plain_and_input(void)
@@ -469,7 +526,9 @@ int main(void)
     test_input_forms();
     test_scale_invariance();
     test_robustness();
+    test_lopsided();
     test_errors();
+    test_arbitrary_inputs();
     test_plain_and_input();
     test_mnist_round_trip();
     return check_finish();

@@ -173,6 +173,17 @@ int main(void)
     weights_hash(p("c.bin"), hc);
     CHECK(strcmp(ha, hc) != 0, "another seed, other weights");
 
+    /* an ensemble: mnist-eval averages the members' probabilities */
+    snprintf(cmd, sizeof cmd, "%s %s,%s --data %s > %s 2>&1", eval_bin, p("a.bin"), p("c.bin"), data, p("ens.log"));
+    CHECK(system(cmd) == 0, "mnist-eval on an ensemble");
+    log = slurp(p("ens.log"));
+    acc = strstr(log, "\naccuracy: ");
+    a = acc ? atof(acc + 11) : 0;
+    CHECK(strstr(log, "ensemble member: ") && strstr(strstr(log, "ensemble member: ") + 1, "ensemble member: ") &&
+              a >= 0.85 && strstr(log, "standard error: "),
+          "two members listed, accuracy %g:\n%s", a, log);
+    free(log);
+
     /* 3. resume from an epoch checkpoint */
     CHECK(train(p("d.bin"), "5", "1", NULL, p("d.log")) == 0, "one epoch");
     struct stat sb;

@@ -1,6 +1,10 @@
-/* eval_main.c: mnist-eval: accuracy of a weights file on the 10,000 MNIST
- * test images, with the confusion matrix and per-class precision, recall
- * and F1. The last line is "accuracy: 0.XXXX" for scripts. */
+/* eval_main.c: mnist-eval: accuracy of a weights file (or of an ensemble,
+ * a comma-separated list averaging the members' probabilities) on the
+ * 10,000 test images of its dataset, with the confusion matrix and
+ * per-class precision, recall and F1. The last line is "accuracy: 0.XXXX"
+ * for scripts. */
+#include <cjson/cJSON.h>
+#include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,22 +15,44 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: mnist-eval [MODEL] [--data DIR] [--threads N]\n"
-               "  MODEL        weights file (default: the bundled models/mnist-cnn.bin)\n"
-               "  --data DIR   directory of the t10k IDX files (default: $MNIST_DATA_DIR or data/mnist)\n"
+    fprintf(f, "usage: mnist-eval [MODEL[,MODEL...]] [--data DIR] [--threads N]\n"
+               "  MODEL        weights file (default: the bundled model); several, comma-separated,\n"
+               "               are evaluated as an ensemble averaging their probabilities\n"
+               "  --data DIR   directory of the t10k IDX files (default: $MNIST_DATA_DIR or data/mnist;\n"
+               "               for a Fashion-MNIST model $FASHION_MNIST_DIR or /usr/share/datasets/fashion-mnist)\n"
                "  --threads N  worker threads (default: the number of CPUs)\n");
+}
+
+#define MAX_MODELS 16
+
+/* The class names in m's metadata ("labels"), else numbers; and whether
+ * its dataset is Fashion-MNIST. */
+static void meta_labels(const mn_model *m, uint32_t K, char (*names)[32], int *fashion)
+{
+    cJSON *root = cJSON_Parse(mn_model_meta(m));
+    const cJSON *labels = root ? cJSON_GetObjectItemCaseSensitive(root, "labels") : NULL;
+    const cJSON *ds = root ? cJSON_GetObjectItemCaseSensitive(root, "dataset") : NULL;
+    *fashion = cJSON_IsString(ds) && !strcmp(ds->valuestring, "fashion-mnist");
+    for (uint32_t k = 0; k < K; k++) {
+        const cJSON *l = cJSON_IsArray(labels) ? cJSON_GetArrayItem(labels, (int)k) : NULL;
+        snprintf(names[k], 32, "%s", cJSON_IsString(l) ? l->valuestring : "");
+        if (!names[k][0])
+            snprintf(names[k], 32, "%u", k);
+    }
+    cJSON_Delete(root);
 }
 
 int main(int argc, char **argv)
 {
     char model_path[4096] = "", data_dir[4096] = "";
-    int threads = omp_get_num_procs();
+    int threads = omp_get_num_procs(), data_dir_given = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 0;
         } else if (!strcmp(argv[i], "--data") && i + 1 < argc) {
             snprintf(data_dir, sizeof data_dir, "%s", argv[++i]);
+            data_dir_given = 1;
         } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
             char *end;
             long v = strtol(argv[++i], &end, 10);
@@ -48,21 +74,43 @@ int main(int argc, char **argv)
                 model_path);
         return 1;
     }
-    if (!data_dir[0] && paths_default_data(data_dir, sizeof data_dir) != 0) {
+    mn_error err;
+    mn_model *models[MAX_MODELS];
+    int n_models = 0;
+    const char *member[MAX_MODELS];
+    char list[4096];
+    snprintf(list, sizeof list, "%s", model_path);
+    for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (n_models == MAX_MODELS) {
+            fprintf(stderr, "mnist-eval: more than %d models\n", MAX_MODELS);
+            return 2;
+        }
+        member[n_models] = tok;
+        if (mn_model_load(tok, &models[n_models], NULL, &err) != MN_OK) {
+            fprintf(stderr, "mnist-eval: %s\n", err.msg);
+            return 1;
+        }
+        n_models++;
+    }
+    if (n_models == 0) {
+        fprintf(stderr, "mnist-eval: no model in '%s'\n", model_path);
+        return 2;
+    }
+    mn_model *m = models[0];
+    static char names[256][32];
+    int fashion;
+    meta_labels(m, mn_model_classes(m), names, &fashion);
+    if (!data_dir_given && fashion) {
+        const char *env = getenv("FASHION_MNIST_DIR");
+        snprintf(data_dir, sizeof data_dir, "%s", env && *env ? env : "/usr/share/datasets/fashion-mnist");
+    } else if (!data_dir_given && paths_default_data(data_dir, sizeof data_dir) != 0) {
         fprintf(stderr, "mnist-eval: MNIST data not found (tried %s); run scripts/fetch-mnist.sh or pass --data DIR\n",
                 data_dir);
-        return 1;
-    }
-    mn_error err;
-    mn_model *m;
-    if (mn_model_load(model_path, &m, NULL, &err) != MN_OK) {
-        fprintf(stderr, "mnist-eval: %s\n", err.msg);
         return 1;
     }
     mn_dataset test;
     if (mn_dataset_load(data_dir, "t10k", &test, &err) != MN_OK) {
         fprintf(stderr, "mnist-eval: %s\n", err.msg);
-        mn_model_free(m);
         return 1;
     }
     if ((size_t)test.rows * test.cols != mn_model_input_size(m)) {
@@ -72,14 +120,17 @@ int main(int argc, char **argv)
     }
     eval_result r;
     double t0 = omp_get_wtime();
-    if (evaluate(m, test.images, test.labels, test.count, threads, &r, &err) != MN_OK) {
+    if (evaluate_ensemble((const mn_model *const *)models, n_models, test.images, test.labels, test.count,
+                          threads, &r, &err) != MN_OK) {
         fprintf(stderr, "mnist-eval: %s\n", err.msg);
         return 1;
     }
     double secs = omp_get_wtime() - t0;
     const uint32_t K = r.classes;
-    printf("model: %s (version %s, %zu parameters)\n", model_path, mn_model_version(m),
-           mn_model_param_count(m));
+    for (int j = 0; j < n_models; j++)
+        printf("%s %s (version %s, %zu parameters)\n", n_models > 1 ? "ensemble member:" : "model:",
+               member[j], mn_model_version(models[j]),
+               mn_model_param_count(models[j]));
     printf("data: %s, %zu test images, %.2f s (%.0f images/s, %d threads)\n\n", data_dir, r.count,
            secs, r.count / secs, threads);
     printf("confusion matrix (rows: true class, columns: predicted)\n      ");
@@ -92,7 +143,7 @@ int main(int argc, char **argv)
             printf("%6zu", r.confusion[(size_t)t * K + p]);
         printf("\n");
     }
-    printf("\nclass  precision  recall      f1  support\n");
+    printf("\nclass  precision  recall      f1  support  name\n");
     for (uint32_t k = 0; k < K; k++) {
         size_t tp = r.confusion[(size_t)k * K + k], pred = 0, support = 0;
         for (uint32_t j = 0; j < K; j++) {
@@ -101,12 +152,16 @@ int main(int argc, char **argv)
         }
         double p = pred ? (double)tp / pred : 0, rc = support ? (double)tp / support : 0;
         double f1 = p + rc > 0 ? 2 * p * rc / (p + rc) : 0;
-        printf("%5u  %9.4f  %6.4f  %6.4f  %7zu\n", k, p, rc, f1, support);
+        printf("%5u  %9.4f  %6.4f  %6.4f  %7zu  %s\n", k, p, rc, f1, support, names[k]);
     }
+    double acc = eval_accuracy(&r);
     printf("\ncorrect: %zu of %zu\n", r.correct, r.count);
-    printf("accuracy: %.4f\n", eval_accuracy(&r));
+    /* the binomial standard error of an accuracy measured on r.count images */
+    printf("standard error: %.4f\n", r.count ? sqrt(acc * (1 - acc) / (double)r.count) : 0.0);
+    printf("accuracy: %.4f\n", acc);
     eval_result_free(&r);
     mn_dataset_free(&test);
-    mn_model_free(m);
+    for (int j = 0; j < n_models; j++)
+        mn_model_free(models[j]);
     return 0;
 }

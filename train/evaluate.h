@@ -1,5 +1,6 @@
-/* evaluate.h: accuracy and confusion matrix of a model on a labelled set,
- * run in parallel over fixed chunks of the set. */
+/* evaluate.h: accuracy and confusion matrix of a model, or of an
+ * ensemble averaging its members' probabilities, on a labelled set, run
+ * in parallel over fixed chunks of the set. */
 #ifndef MNIST_TRAIN_EVALUATE_H
 #define MNIST_TRAIN_EVALUATE_H
 
@@ -18,6 +19,11 @@ typedef struct {
  * Labels must be < the model's classes. */
 mn_status evaluate(const mn_model *m, const uint8_t *images, const uint8_t *labels, size_t count,
                    int threads, eval_result *r, mn_error *err);
+/* The same for an ensemble: the mean of the n models' softmax outputs
+ * (every model with the same input size and classes). */
+mn_status evaluate_ensemble(const mn_model *const *models, int n, const uint8_t *images,
+                            const uint8_t *labels, size_t count, int threads, eval_result *r,
+                            mn_error *err);
 void eval_result_free(eval_result *r);
 double eval_accuracy(const eval_result *r);
 

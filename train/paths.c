@@ -34,18 +34,23 @@ int paths_default_model(char *out, size_t len)
 {
     char dir[PATH_MAX];
     exe_dir(dir, sizeof dir);
-    const char *forms[] = {"%s/models/mnist-cnn.bin", "%s/../models/mnist-cnn.bin",
-                           "%s/../share/mnist/models/mnist-cnn.bin"};
-    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
-        snprintf(out, len, forms[i], dir);
+    /* the best single model first, then the reference model */
+    static const char *const files[] = {"mnist-cnn-large.bin", "mnist-cnn.bin"};
+    const char *forms[] = {"%s/models/%s", "%s/../models/%s", "%s/../share/mnist/models/%s"};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+            snprintf(out, len, forms[i], dir, files[f]);
+            if (exists(out))
+                return 0;
+        }
+        snprintf(out, len, "/usr/share/mnist/models/%s", files[f]);
+        if (exists(out))
+            return 0;
+        snprintf(out, len, "%s/%s", MNIST_SOURCE_MODELS_DIR, files[f]);
         if (exists(out))
             return 0;
     }
-    snprintf(out, len, "/usr/share/mnist/models/mnist-cnn.bin");
-    if (exists(out))
-        return 0;
-    snprintf(out, len, "%s/mnist-cnn.bin", MNIST_SOURCE_MODELS_DIR);
-    return exists(out) ? 0 : -1;
+    return -1;
 }
 
 int paths_default_data(char *out, size_t len)

@@ -5,10 +5,11 @@
 
 #include <stddef.h>
 
-/* Writes into out the first existing of: <exe dir>/models/mnist-cnn.bin,
- * <exe dir>/../models/..., <exe dir>/../share/mnist/models/...,
- * /usr/share/mnist/models/..., the source tree's models/. Returns 0 when
- * one exists, -1 (out holds the last candidate) otherwise. */
+/* Writes into out the first existing of: <exe dir>/models/F,
+ * <exe dir>/../models/F, <exe dir>/../share/mnist/models/F,
+ * /usr/share/mnist/models/F, the source tree's models/F, for F the best
+ * single model mnist-cnn-large.bin, then the reference mnist-cnn.bin.
+ * Returns 0 when one exists, -1 (out holds the last candidate) otherwise. */
 int paths_default_model(char *out, size_t len);
 
 /* Writes the MNIST directory to use: $MNIST_DATA_DIR, else the first

@@ -108,11 +108,15 @@ const char *recipe_label(const char *dataset, uint32_t k, char *buf, size_t len)
     return buf;
 }
 
-/* A number as JSON, written with %g so 0.001 stays 0.001. */
+/* A number as JSON: whole numbers exactly, others with %.7g, the
+ * precision of the float they came from, so 0.001f stays 0.001. */
 static void add_num(cJSON *o, const char *key, double v)
 {
     char s[64];
-    snprintf(s, sizeof s, "%.9g", v);
+    if (v == floor(v) && fabs(v) < 1e15)
+        snprintf(s, sizeof s, "%.0f", v);
+    else
+        snprintf(s, sizeof s, "%.7g", v);
     cJSON_AddItemToObject(o, key, cJSON_CreateRaw(s));
 }
 
@@ -125,7 +129,7 @@ static void add_str_or_null(cJSON *o, const char *key, const char *s)
 }
 
 char *recipe_meta(const train_options *o, const mn_model *m, const char *arch_trained,
-                  double test_acc, double val_acc, double seconds)
+                  double test_acc, double val_acc, double seconds, double cpu_seconds)
 {
     int fashion = o->dataset && !strcmp(o->dataset, "fashion-mnist");
     cJSON *root = cJSON_CreateObject(), *labels = cJSON_CreateArray(), *r = cJSON_CreateObject();
@@ -182,6 +186,7 @@ char *recipe_meta(const train_options *o, const mn_model *m, const char *arch_tr
     else
         cJSON_AddNullToObject(root, "val_accuracy");
     add_num(root, "train_seconds", round(seconds * 10) / 10);
+    add_num(root, "train_cpu_seconds", round(cpu_seconds * 10) / 10);
     char created[32];
     time_t now = time(NULL);
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
@@ -192,12 +197,15 @@ char *recipe_meta(const train_options *o, const mn_model *m, const char *arch_tr
     return json;
 }
 
-/* A string member copied for the rest of the process (options point into
- * it), or NULL when absent or null. */
-static const char *keep_string(const cJSON *o, const char *key)
+/* A string member copied into the options' own storage slot (options
+ * point into it), or NULL when absent, null or too long. */
+static const char *keep_string(train_options *opts, int slot, const cJSON *o, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
+    if (!cJSON_IsString(v) || strlen(v->valuestring) >= sizeof opts->restored[slot])
+        return NULL;
+    memcpy(opts->restored[slot], v->valuestring, strlen(v->valuestring) + 1);
+    return opts->restored[slot];
 }
 
 static double num_or(const cJSON *o, const char *key, double dflt)
@@ -206,7 +214,8 @@ static double num_or(const cJSON *o, const char *key, double dflt)
     return cJSON_IsNumber(v) ? v->valuedouble : dflt;
 }
 
-int recipe_from_checkpoint(train_options *o, const mn_model *m, const char *path, double *seconds)
+int recipe_from_checkpoint(train_options *o, const mn_model *m, const char *path, double *seconds,
+                           double *cpu_seconds)
 {
     cJSON *root = cJSON_Parse(mn_model_meta(m));
     cJSON *r = root ? cJSON_GetObjectItemCaseSensitive(root, "recipe") : NULL;
@@ -243,13 +252,13 @@ int recipe_from_checkpoint(train_options *o, const mn_model *m, const char *path
     if (o->augment)
         o->aug = (mn_augment_config){(float)num_or(aug, "rotate_deg", 0), (float)num_or(aug, "scale", 0),
                                      (float)num_or(aug, "shift", 0), (float)num_or(aug, "shear_deg", 0)};
-    o->preset = keep_string(r, "preset");
-    o->images_dir = keep_string(r, "images");
+    o->preset = keep_string(o, 0, r, "preset");
+    o->images_dir = keep_string(o, 1, r, "images");
     o->freeze_conv = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "freeze_conv"));
-    const char *ds = keep_string(root, "dataset");
+    const char *ds = keep_string(o, 2, root, "dataset");
     if (ds)
         o->dataset = ds;
-    const char *name = keep_string(root, "name");
+    const char *name = keep_string(o, 3, root, "name");
     if (name)
         o->name = name;
     double th = num_or(r, "threads", o->threads);
@@ -258,6 +267,7 @@ int recipe_from_checkpoint(train_options *o, const mn_model *m, const char *path
                         "the result will differ in the last bits from an uninterrupted run\n",
                 (int)th, o->threads);
     *seconds = num_or(root, "train_seconds", 0);
+    *cpu_seconds = num_or(root, "train_cpu_seconds", 0);
     cJSON_Delete(root);
     return 0;
 }

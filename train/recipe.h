@@ -24,13 +24,14 @@ const char *recipe_label(const char *dataset, uint32_t k, char *buf, size_t len)
 
 /* The metadata JSON (malloc'd) of a model trained by o; accuracies < 0
  * are written as null; arch_trained is the layer string that was trained
- * (before folding). */
+ * (before folding); seconds of wall time and of CPU time (all threads). */
 char *recipe_meta(const train_options *o, const mn_model *m, const char *arch_trained,
-                  double test_acc, double val_acc, double seconds);
+                  double test_acc, double val_acc, double seconds, double cpu_seconds);
 
 /* Restores o's recipe from a checkpoint's metadata; an explicit --epochs
- * may extend it. *seconds gets the training time so far. Returns 0, or -1
- * with a message on stderr. */
-int recipe_from_checkpoint(train_options *o, const mn_model *m, const char *path, double *seconds);
+ * may extend it. *seconds and *cpu_seconds get the training time so far.
+ * Returns 0, or -1 with a message on stderr. */
+int recipe_from_checkpoint(train_options *o, const mn_model *m, const char *path, double *seconds,
+                           double *cpu_seconds);
 
 #endif

@@ -39,6 +39,7 @@ typedef struct {
     int freeze_conv;         /* train only the layers from the first dense layer on */
     uint64_t seed;
     int epochs_given;        /* --epochs was given (a resumed run may extend) */
+    char restored[4][1024];  /* storage of the strings a resumed recipe restores */
 } train_options;
 
 /* Runs the training; returns the process exit status (0 done, 1 error,

@@ -2,8 +2,9 @@
 # End-to-end test of the container image: builds the real Dockerfile with
 # podman, runs the image with no network but its own loopback (reached via
 # nsenter), and checks what users rely on: readiness, a right prediction for
-# a PNG, the HEALTHCHECK, non-root, a clean SIGTERM exit, the size, and
-# training, evaluating and serving a model inside the container.
+# a PNG, the HEALTHCHECK, non-root, a clean SIGTERM exit, the size,
+# training, evaluating and serving a model inside the container, and the
+# Kubernetes Deployment's pod spec run by "podman kube play".
 # Needs root and a Debian mirror; makes the base image locally when absent.
 # Usage: tests/container/run.sh SOURCE_DIR WORK_DIR   (MNIST_DATA_DIR: IDX files)
 set -uo pipefail
@@ -11,13 +12,13 @@ src=$(cd "${1:?source dir}" && pwd)
 work=${2:?work dir}
 data=${MNIST_DATA_DIR:-$src/data/mnist}
 here=$(cd "$(dirname "$0")" && pwd)
-# One tag per work directory, so two build trees testing at once do not
-# replace each other's image.
-image=localhost/mnist-digits:ctest-$(printf %s "$(cd "$work" 2>/dev/null && pwd || echo "$work")" | cksum | cut -d' ' -f1)
-name=mnist-ctest-$$
-max_bytes=100000000 # the runtime image's budget: 100 MB
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
+# One tag per work directory, so two build trees testing at once do not
+# replace each other's image.
+image=localhost/mnist-digits:ctest-$(printf %s "$work" | cksum | cut -d' ' -f1)
+name=mnist-ctest-$$
+max_bytes=100000000 # the runtime image's budget: 100 MB
 
 passed=0 failed=0
 ok()   { passed=$((passed + 1)); echo "ok   $*"; }
@@ -34,6 +35,7 @@ cleanup() {
   rm -rf "$work/out" "$work/png" "$work/$name-"*.err "$work/kube.yaml"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM
 
 # --- tools, configuration, base image -----------------------------------
 if [ "$(id -u)" -ne 0 ]; then
@@ -58,11 +60,11 @@ else
   tail -30 "$work/build.log"
   fail "podman build of the Dockerfile (log in $work/build.log)"; finish
 fi
-# Tag the build stage too (all cached, a second): then the previous run's
-# images, runtime and build stage, can be removed by id instead of piling
-# up untagged, while the cache layers they share with this build stay.
-podman build --format docker --pull=never --network host --target build \
-  -t "$image-build" -f "$src/Dockerfile" "$src" >> "$work/build.log" 2>&1
+# Tag the build stage too (its last step's id, from the log): then the
+# previous run's images, runtime and build stage, can be removed by id
+# instead of piling up untagged, while the cache layers they share stay.
+build_id=$(awk '/^\[2\/2\] STEP 1\//{ print last; exit } /^--> [0-9a-f]+$/{ last = $2 }' "$work/build.log")
+[ -n "$build_id" ] && podman tag "$build_id" "$image-build"
 new_ids=$(podman image inspect -f '{{.Id}}' "$image" "$image-build" 2>/dev/null)
 for id in $old_ids; do
   grep -q "$id" <<< "$new_ids" || podman rmi "$id" >/dev/null 2>&1

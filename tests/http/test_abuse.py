@@ -17,7 +17,8 @@ from httpkit import Conn, Server, check, finish, mnist_test, png, predict, reque
 
 digits = mnist_test(16)
 raw, label = digits[0]
-srv = Server("--timeout", "2", "--max-body", "10000")
+# One worker, so concurrent requests queue up and get batched together.
+srv = Server("--timeout", "2", "--max-body", "10000", "--threads", "1")
 port = srv.port
 
 
@@ -201,6 +202,11 @@ check(not errors, "concurrent clients: %r" % errors[:3])
 same = all(all(x == solo[i] for x in results.get(i, [])) for i in range(len(forms)))
 check(same and sum(len(v) for v in results.values()) == 8 * 3 * len(forms),
       "8 concurrent clients x %d requests: every answer identical to one at a time" % (3 * len(forms)))
+metrics = request(port, "GET", "/metrics").body.decode()
+val = {l.split()[0]: float(l.split()[1]) for l in metrics.splitlines()
+       if l.startswith("mnist_batch_requests_sum") or l.startswith("mnist_batch_requests_count")}
+check(val.get("mnist_batch_requests_sum", 0) > val.get("mnist_batch_requests_count", 0),
+      "some concurrent requests were run through the model together: %r" % val)
 check(srv.stop() == 0, "exit 0")
 
 # --- a full queue answers 503 overloaded with Retry-After, and recovers

@@ -113,6 +113,24 @@ for name, res in per_kind.items():
     print("  %-40s %d/%d" % (name, sum(res), len(res)))
     check(sum(res) >= len(res) - 2, "%s: %d/%d correct" % (name, sum(res), len(res)))
 
+# --- images cut short are refused, never decoded into partly blank pixels
+w, h, g = transform(digits[0][0], scale=3, invert=True)
+whole = {"png": (png(w, h, g), "image/png"), "jpeg": (jpeg(w, h, g), "image/jpeg"),
+         "gif": (gif(w, h, g), "image/gif"), "bmp": (bmp(w, h, g), "image/bmp"),
+         "pgm": (pgm(w, h, g), "image/x-portable-graymap")}
+for name, (data, ctype) in whole.items():
+    for cut in (len(data) // 2, len(data) - 10, 30):
+        r = predict(port, data[:cut], ctype)
+        e = r.json().get("error", {}) if r.status != 200 else {}
+        check(r.status == 400 and e.get("code") == "invalid_image" and e.get("message", "").split(": ", 1)[-1],
+              "%s cut to %d of %d bytes: %d %r" % (name, cut, len(data), r.status, e.get("message")))
+    check(predict(port, data, ctype).status == 200, "%s whole is fine" % name)
+big_claim = bytearray(bmp(28, 28, digits[0][0]))
+big_claim[18:22] = (1000).to_bytes(4, "little")
+big_claim[22:26] = (1000).to_bytes(4, "little")
+r = predict(port, bytes(big_claim), "image/bmp")
+check(r.status == 400 and "truncated" in r.json()["error"]["message"], "BMP claiming 1000x1000 with 28x28 data")
+
 # --- content types: case and parameters ignored; declared type vs. bytes
 data = png(*transform(digits[3][0], scale=2, invert=True)[:2], transform(digits[3][0], scale=2, invert=True)[2])
 a = ok(predict(port, data, "IMAGE/PNG; foo=bar"), "upper-case content type")
