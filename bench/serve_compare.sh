@@ -39,11 +39,16 @@ cmake --build "$BUILD" -j2 --target mnist-server >/dev/null 2>&1 || true
 cc -std=c11 -O2 -Wall -Wextra "$ROOT/bench/serve_compare_fixed.c" \
     $(pkg-config --cflags --libs libmicrohttpd) -o "$OUT/fixed_server"
 
+# port_in FILE: the port a server printed into FILE, if it has yet.
+port_in() {
+    sed -n 's/^port \([0-9]*\)$/\1/p; s/^listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$1" | head -n 1
+}
+
 # wait_port FILE: the port a server printed into FILE, waiting up to 30 s.
 wait_port() {
     i=0
     while [ $i -lt 300 ]; do
-        p=$(sed -n 's/^port \([0-9]*\)$/\1/p; s/^listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$1" | head -n 1)
+        p=$(port_in "$1")
         [ -n "$p" ] && { echo "$p"; return 0; }
         sleep 0.1
         i=$((i + 1))
@@ -91,9 +96,18 @@ bench fixed "$(wait_port "$OUT/fixed.port")"
 stop "$FIXED"
 
 if [ -x "$BUILD/mnist-server" ]; then
+    # Start-up: from the exec to the first 200 from /readyz (polled without
+    # pause; each poll's curl start-up counts against us).
+    t0=$(date +%s%N)
     "$BUILD/mnist-server" --host 127.0.0.1 --port 0 >"$OUT/ours.port" 2>"$OUT/ours.log" &
     OURS=$!
     PIDS="$PIDS $OURS"
+    code=
+    while [ "$code" != 200 ] && [ $(( $(date +%s%N) - t0 )) -lt 10000000000 ]; do
+        p=$(port_in "$OUT/ours.port")
+        [ -n "$p" ] && code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$p/readyz" || true)
+    done
+    echo "server ready after $(( ($(date +%s%N) - t0) / 1000000 )) ms (start to first /readyz 200; target <= 100)"
     bench ours "$(wait_port "$OUT/ours.port")"
     echo "server RSS after the load: $(awk '/^VmRSS/ { print $2, $3 }' /proc/$OURS/status)"
     echo "server peak RSS: $(awk '/^VmHWM/ { print $2, $3 }' /proc/$OURS/status)"

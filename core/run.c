@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "convblock.h"
 #include "mnist/layers.h"
 #include "model_internal.h"
 
@@ -34,6 +35,15 @@ static mn_conv2d_dims conv_dims(const mn_model *m, uint32_t i, int N)
     return d;
 }
 
+/* Layer i starts a conv -> ReLU -> max-pool block, run fused (convblock.h):
+ * the conv's and ReLU's outputs are then never stored. */
+static int is_block(const mn_model *m, uint32_t i)
+{
+    const mn_layer *l = m->arch.layers;
+    return i + 2 < m->arch.n_layers && l[i].kind == MN_LAYER_CONV2D &&
+           l[i + 1].kind == MN_LAYER_RELU && l[i + 2].kind == MN_LAYER_MAXPOOL;
+}
+
 mn_status mn_workspace_create(const mn_model *m, int max_batch, int training,
                               mn_workspace **out, mn_error *err)
 {
@@ -54,6 +64,12 @@ mn_status mn_workspace_create(const mn_model *m, int max_batch, int training,
             largest = shape_size(m->out_shape[i]);
         if ((l->kind == MN_LAYER_RELU || l->kind == MN_LAYER_FLATTEN) && i > 0) {
             ws->act[i] = ws->act[i - 1];
+            continue;
+        }
+        if (is_block(m, i)) { /* no output buffer: see is_block */
+            mn_conv2d_dims d = conv_dims(m, i, 1);
+            size_t s = mn_convblock_scratch_floats(&d);
+            scratch = s > scratch ? s : scratch;
             continue;
         }
         ws->act[i] = malloc(n * sizeof(float));
@@ -122,6 +138,16 @@ static void forward(const mn_model *m, mn_workspace *ws, const float *in, int N,
         const mn_layer *l = &m->arch.layers[i];
         mn_shape o = m->out_shape[i];
         float *y = ws->act[i];
+        if (is_block(m, i)) {
+            const mn_layer *pool = &m->arch.layers[i + 2];
+            mn_conv2d_dims d = conv_dims(m, i, N);
+            mn_convblock_forward(ws->act[i + 2], ws->argmax[i + 2], x, P + m->w_off[i],
+                                 P + m->b_off[i], &d, (int)pool->k, (int)pool->s, ws->scratch);
+            i += 2;
+            x = ws->act[i];
+            s = m->out_shape[i];
+            continue;
+        }
         switch (l->kind) {
         case MN_LAYER_CONV2D: {
             mn_conv2d_dims d = conv_dims(m, i, N);
@@ -236,6 +262,18 @@ float mn_model_backward_train(const mn_model *m, mn_workspace *ws, const float *
         const float *x = i ? ws->act[i - 1] : in;
         mn_shape s = i ? m->out_shape[i - 1] : m->arch.input;
         float *din = i ? other : NULL; /* the input needs no gradient */
+        if (i >= 2 && is_block(m, (uint32_t)i - 2)) {
+            const int c = i - 2; /* the block's conv layer */
+            mn_conv2d_dims d = conv_dims(m, (uint32_t)c, N);
+            mn_convblock_backward(c ? other : NULL, grads + m->w_off[c], grads + m->b_off[c], g,
+                                  ws->act[i], ws->argmax[i], c ? ws->act[c - 1] : in,
+                                  P + m->w_off[c], &d, (int)l->k, (int)l->s, ws->scratch);
+            float *t = g;
+            g = other;
+            other = t;
+            i = c;
+            continue;
+        }
         switch (l->kind) {
         case MN_LAYER_CONV2D: {
             mn_conv2d_dims d = conv_dims(m, (uint32_t)i, N);

@@ -199,6 +199,42 @@ static void test_pool(int N, int C, int H, int W, int K, int S)
     free(x.in), free(x.argmax), free(out), free(R), free(din);
 }
 
+/* Ties and NaN: each window's output and winner equal a direct loop's (the
+ * first maximum by strict >, which NaN never wins), on the 2x2 fast path
+ * and the general one. */
+static void test_pool_ties(int N, int C, int H, int W, int K, int S)
+{
+    const int OH = (H - K) / S + 1, OW = (W - K) / S + 1;
+    const size_t n_in = (size_t)N * C * H * W, n_out = (size_t)N * C * OH * OW;
+    float *in = malloc(sizeof(float) * n_in), *out = malloc(sizeof(float) * n_out);
+    int32_t *am = malloc(sizeof(int32_t) * n_out);
+    mn_rng own; /* its own stream: the other tests' data stays as it was */
+    mn_rng_seed(&own, (uint64_t)(H * 100 + K));
+    for (size_t i = 0; i < n_in; i++) { /* three values: many ties; some NaN */
+        uint32_t r = mn_rng_below(&own, 16);
+        in[i] = r == 0 ? NAN : (float)(r % 3) - 1.0f;
+    }
+    mn_maxpool_forward(out, am, in, N, C, H, W, K, S);
+    int ok = 1;
+    for (int nc = 0; nc < N * C; nc++)
+        for (int oh = 0; oh < OH; oh++)
+            for (int ow = 0; ow < OW; ow++) {
+                const float *plane = in + (size_t)nc * H * W;
+                int best = oh * S * W + ow * S;
+                for (int kh = 0; kh < K; kh++)
+                    for (int kw = 0; kw < K; kw++) {
+                        int i = (oh * S + kh) * W + ow * S + kw;
+                        if (plane[i] > plane[best])
+                            best = i;
+                    }
+                size_t o = (size_t)nc * OH * OW + oh * OW + ow;
+                ok &= am[o] == best;
+                ok &= isnan(plane[best]) ? isnan(out[o]) : out[o] == plane[best];
+            }
+    CHECK(ok, "maxpool %dx%d/%d on %dx%d: ties and NaN as the direct loop", K, K, S, H, W);
+    free(in), free(out), free(am);
+}
+
 static void test_relu_softmax(void)
 {
     float in[6] = {-2, -0.5f, 0.5f, 3, -1, 2}, out[6], dout[6] = {1, 2, 3, 4, 5, 6}, din[6];
@@ -500,6 +536,9 @@ int main(void)
     test_pool(2, 3, 8, 8, 2, 2);
     test_pool(1, 2, 11, 11, 2, 2);
     test_pool(1, 1, 7, 7, 3, 2);
+    test_pool_ties(2, 3, 8, 8, 2, 2);
+    test_pool_ties(1, 4, 13, 13, 2, 2);
+    test_pool_ties(1, 2, 9, 9, 3, 2);
     test_relu_softmax();
     test_model_gradient();
     test_batchnorm(3, 2, 5);

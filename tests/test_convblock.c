@@ -1,0 +1,123 @@
+/* test_convblock.c: the fused conv -> ReLU -> max-pool block against the
+ * three naive layers run in turn (mn_conv2d_*_ref, ReLU, mn_maxpool_*),
+ * forward and backward, on the wide (stride 1, no padding) path and the
+ * im2col path, with gradients accumulating across calls; and its forward
+ * against the unfused fast layers, bit for bit. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "convblock.h"
+#include "mnist/mnist.h"
+
+static mn_rng rng;
+
+static float *rand_buf(size_t n)
+{
+    float *p = malloc(sizeof(float) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++)
+        p[i] = 2 * mn_rng_uniform(&rng) - 1;
+    return p;
+}
+
+static float *zeros(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
+
+static double max_diff(const float *a, const float *b, size_t n)
+{
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]) / (1.0 + fabs((double)b[i]));
+        if (!(d <= worst))
+            worst = d;
+    }
+    return worst;
+}
+
+static void test_block(int N, int C, int H, int W, int OC, int K, int S, int P, int PK, int PS)
+{
+    mn_conv2d_dims d = {N, C, H, W, OC, K, S, P, 0, 0};
+    CHECK(mn_conv2d_dims_finish(&d) == 0, "dims");
+    const int PH = (d.OH - PK) / PS + 1, PW = (d.OW - PK) / PS + 1;
+    CHECK(mn_convblock_ph(&d, PK, PS) == PH && mn_convblock_pw(&d, PK, PS) == PW, "pooled size");
+    const size_t n_in = (size_t)N * C * H * W, n_w = (size_t)OC * C * K * K;
+    const size_t n_y = (size_t)N * OC * d.OH * d.OW, n_out = (size_t)N * OC * PH * PW;
+    float *in = rand_buf(n_in), *w = rand_buf(n_w), *b = rand_buf(OC), *g = rand_buf(n_out);
+    float *scratch = zeros(mn_convblock_scratch_floats(&d));
+
+    /* reference: conv, relu, pool; backward in reverse */
+    float *y = zeros(n_y), *out_r = zeros(n_out), *dpool = zeros(n_y), *din_r = zeros(n_in);
+    float *dw_r = zeros(n_w), *db_r = zeros(OC);
+    int32_t *am_r = calloc(n_out, sizeof(int32_t));
+    mn_conv2d_forward_ref(y, in, w, b, &d);
+    mn_relu_forward(y, y, n_y);
+    mn_maxpool_forward(out_r, am_r, y, N, OC, d.OH, d.OW, PK, PS);
+    mn_maxpool_backward(dpool, g, am_r, N, OC, d.OH, d.OW, PK, PS);
+    mn_relu_backward(dpool, dpool, y, n_y);
+    mn_conv2d_backward_ref(din_r, dw_r, db_r, dpool, in, w, &d);
+
+    /* fused */
+    float *out_f = zeros(n_out), *din_f = zeros(n_in), *dw_f = zeros(n_w), *db_f = zeros(OC);
+    int32_t *am_f = calloc(n_out, sizeof(int32_t));
+    mn_convblock_forward(out_f, am_f, in, w, b, &d, PK, PS, scratch);
+    CHECK(max_diff(out_f, out_r, n_out) < 1e-5, "forward N%d C%d %dx%d OC%d K%d S%d P%d pool%d/%d: %g",
+          N, C, H, W, OC, K, S, P, PK, PS, max_diff(out_f, out_r, n_out));
+    /* wherever the output is positive the winner is the same element */
+    int same = 1;
+    for (size_t i = 0; i < n_out; i++)
+        if (out_r[i] > 0)
+            same &= am_f[i] == am_r[i];
+    CHECK(same, "argmax of positive windows");
+
+    /* the unfused fast layers (GEMM conv, ReLU, pool) give the same bits:
+     * fusing changes no served probability */
+    float *y_u = zeros(n_y), *out_u = zeros(n_out);
+    float *cs = zeros(mn_conv2d_scratch_floats(&d));
+    int32_t *am_u = calloc(n_out, sizeof(int32_t));
+    mn_conv2d_forward(y_u, in, w, b, &d, cs);
+    mn_relu_forward(y_u, y_u, n_y);
+    mn_maxpool_forward(out_u, am_u, y_u, N, OC, d.OH, d.OW, PK, PS);
+    CHECK(memcmp(out_f, out_u, sizeof(float) * n_out) == 0, "forward bit-identical to unfused");
+    same = 1;
+    for (size_t i = 0; i < n_out; i++)
+        if (out_u[i] > 0)
+            same &= am_f[i] == am_u[i];
+    CHECK(same, "argmax identical to unfused");
+    free(y_u), free(out_u), free(cs), free(am_u);
+    mn_convblock_backward(din_f, dw_f, db_f, g, out_f, am_f, in, w, &d, PK, PS, scratch);
+    CHECK(max_diff(din_f, din_r, n_in) < 1e-4, "din: %g", max_diff(din_f, din_r, n_in));
+    CHECK(max_diff(dw_f, dw_r, n_w) < 1e-4, "dw: %g", max_diff(dw_f, dw_r, n_w));
+    CHECK(max_diff(db_f, db_r, OC) < 1e-4, "db: %g", max_diff(db_f, db_r, OC));
+
+    /* dw, db accumulate; din is overwritten; din NULL skips it */
+    for (size_t i = 0; i < n_in; i++)
+        din_f[i] = NAN;
+    mn_convblock_backward(din_f, dw_f, db_f, g, out_f, am_f, in, w, &d, PK, PS, scratch);
+    for (size_t i = 0; i < n_w; i++)
+        dw_r[i] *= 2;
+    for (int i = 0; i < OC; i++)
+        db_r[i] *= 2;
+    CHECK(max_diff(din_f, din_r, n_in) < 1e-4, "din overwritten");
+    CHECK(max_diff(dw_f, dw_r, n_w) < 1e-4, "dw accumulates");
+    CHECK(max_diff(db_f, db_r, OC) < 1e-4, "db accumulates");
+    mn_convblock_backward(NULL, dw_f, db_f, g, out_f, am_f, in, w, &d, PK, PS, scratch);
+    for (size_t i = 0; i < n_w; i++)
+        dw_r[i] *= 1.5f;
+    CHECK(max_diff(dw_f, dw_r, n_w) < 1e-4, "dw without din");
+
+    free(in), free(w), free(b), free(g), free(scratch), free(y), free(out_r), free(dpool);
+    free(din_r), free(dw_r), free(db_r), free(am_r), free(out_f), free(din_f), free(dw_f);
+    free(db_f), free(am_f);
+}
+
+int main(void)
+{
+    mn_rng_seed(&rng, 7);
+    test_block(3, 1, 28, 28, 32, 3, 1, 0, 2, 2);  /* the reference model's conv1 block */
+    test_block(2, 32, 13, 13, 64, 3, 1, 0, 2, 2); /* conv2: odd size, the pool drops a row */
+    test_block(2, 3, 9, 11, 5, 2, 1, 0, 3, 2);    /* overlapping 3x3/2 windows */
+    test_block(2, 2, 8, 8, 4, 3, 1, 1, 2, 2);     /* padding: the im2col path */
+    test_block(1, 2, 9, 9, 3, 3, 2, 0, 2, 1);     /* stride 2, overlapping pool */
+    test_block(1, 1, 5, 5, 1, 5, 1, 0, 1, 1);     /* 1x1 output */
+    return check_finish();
+}
