@@ -198,12 +198,15 @@ static int check_jpeg_tables(const uint8_t *d, size_t n, reply_err *e)
         if (seg < 2)
             return reply_fail(e, 400, "invalid_image", "could not decode JPEG: bad segment length");
         if (m == 0xC4) {
-            size_t j = i + 4, end = i + 2 + seg < n ? i + 2 + seg : n;
-            while (j + 17 <= end) {
+            /* As stb reads it: tables follow one another while the
+             * segment has bytes left, a table's own bytes may run past the
+             * segment, and bytes past the end of the data read as 0. */
+            size_t j = i + 4, end = i + 2 + seg;
+            while (j < end && j < n) {
                 uint8_t tc = d[j] >> 4, th = d[j] & 15;
                 size_t codes = 0;
-                for (int k = 1; k <= 16; k++)
-                    codes += d[j + k];
+                for (size_t k = j + 1; k <= j + 16 && k < n; k++)
+                    codes += d[k];
                 if (tc > 1 || th > 3 || codes > 256)
                     return reply_fail(e, 400, "invalid_image",
                                       "could not decode JPEG: corrupt Huffman table "

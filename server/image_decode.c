@@ -24,7 +24,10 @@ static void *dec_malloc(size_t n)
 {
     if (n > dec_budget - dec_used || n > SIZE_MAX - sizeof(dec_hdr))
         return NULL;
-    dec_hdr *h = malloc(sizeof(dec_hdr) + n);
+    /* Zeroed: stb 2.27 reads parts of its decoder state it never wrote
+     * (a JPEG scan may name a Huffman table no DHT defined), and must
+     * find zeros there, not an earlier request's bytes. */
+    dec_hdr *h = calloc(1, sizeof(dec_hdr) + n);
     if (!h)
         return NULL;
     h->n = n;
