@@ -82,6 +82,8 @@ static void *dec_realloc(void *p, size_t n)
 #pragma GCC diagnostic ignored "-Wunused-function"
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#endif
+#if defined(__GNUC__) && !defined(__clang__)
 /* GCC 12 at -O3 misreads stb's format conversion as writing out of bounds. */
 #pragma GCC diagnostic ignored "-Wstringop-overflow"
 #endif
@@ -91,6 +93,8 @@ static void *dec_realloc(void *p, size_t n)
 #if defined(__GNUC__)
 #pragma GCC diagnostic warning "-Wsign-compare"
 #pragma GCC diagnostic warning "-Wimplicit-fallthrough"
+#endif
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic warning "-Wstringop-overflow"
 #endif
 
