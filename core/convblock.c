@@ -9,6 +9,7 @@
 #include "conv2d_internal.h"
 #include "convblock.h"
 #include "gemm.h"
+#include "pool_internal.h"
 
 int mn_convblock_ph(const mn_conv2d_dims *d, int PK, int PS) { return (d->OH - PK) / PS + 1; }
 int mn_convblock_pw(const mn_conv2d_dims *d, int PK, int PS) { return (d->OW - PK) / PS + 1; }
@@ -62,24 +63,12 @@ static void relu_pool(float *out, int32_t *argmax, const float *y, long ldp, int
         int32_t *a = argmax + (size_t)c * PH * PW;
         if (PK == 2 && PS == 2) {
             for (int ph = 0; ph < PH; ph++) {
-                const float *r0 = plane + (size_t)2 * ph * ldr, *r1 = r0 + ldr;
+                const float *r0 = plane + (size_t)2 * ph * ldr;
+                float *orow = o + (size_t)ph * PW;
+                mn_maxpool2x2_row(orow, a + (size_t)ph * PW, r0, r0 + ldr, PW, 2 * ph * OW, OW);
 #pragma omp simd
-                for (int pw = 0; pw < PW; pw++) {
-                    int i0 = 2 * ph * OW + 2 * pw;
-                    float m = r0[2 * pw], v;
-                    int best = i0;
-                    v = r0[2 * pw + 1];
-                    best = v > m ? i0 + 1 : best;
-                    m = v > m ? v : m;
-                    v = r1[2 * pw];
-                    best = v > m ? i0 + OW : best;
-                    m = v > m ? v : m;
-                    v = r1[2 * pw + 1];
-                    best = v > m ? i0 + OW + 1 : best;
-                    m = v > m ? v : m;
-                    o[ph * PW + pw] = m > 0.0f ? m : 0.0f;
-                    a[ph * PW + pw] = best;
-                }
+                for (int pw = 0; pw < PW; pw++)
+                    orow[pw] = orow[pw] > 0.0f ? orow[pw] : 0.0f;
             }
             continue;
         }

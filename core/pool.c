@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "mnist/layers.h"
+#include "pool_internal.h"
 
 void mn_maxpool_forward(float *out, int32_t *argmax, const float *in,
                         int N, int C, int H, int W, int K, int S)
@@ -13,30 +14,11 @@ void mn_maxpool_forward(float *out, int32_t *argmax, const float *in,
         const float *plane = in + (size_t)nc * H * W;
         float *o = out + (size_t)nc * OH * OW;
         int32_t *a = argmax + (size_t)nc * OH * OW;
-        if (K == 2 && S == 2) {
-            /* The common 2x2 window, branch-free so it vectorises: the same
-             * visiting order and strict > as the general loop below. */
+        if (K == 2 && S == 2) { /* the common window, vectorised */
             for (int oh = 0; oh < OH; oh++) {
-                const float *r0 = plane + (size_t)2 * oh * W, *r1 = r0 + W;
-                float *orow = o + (size_t)oh * OW;
-                int32_t *arow = a + (size_t)oh * OW;
-#pragma omp simd
-                for (int ow = 0; ow < OW; ow++) {
-                    int i0 = 2 * oh * W + 2 * ow;
-                    float m = r0[2 * ow], v;
-                    int best = i0;
-                    v = r0[2 * ow + 1];
-                    best = v > m ? i0 + 1 : best;
-                    m = v > m ? v : m;
-                    v = r1[2 * ow];
-                    best = v > m ? i0 + W : best;
-                    m = v > m ? v : m;
-                    v = r1[2 * ow + 1];
-                    best = v > m ? i0 + W + 1 : best;
-                    m = v > m ? v : m;
-                    orow[ow] = m;
-                    arow[ow] = best;
-                }
+                const float *r0 = plane + (size_t)2 * oh * W;
+                mn_maxpool2x2_row(o + (size_t)oh * OW, a + (size_t)oh * OW, r0, r0 + W, OW,
+                                  2 * oh * W, W);
             }
             continue;
         }

@@ -100,10 +100,9 @@ int main(int argc, char **argv)
     static char names[256][32];
     int fashion;
     meta_labels(m, mn_model_classes(m), names, &fashion);
-    if (!data_dir_given && fashion) {
-        const char *env = getenv("FASHION_MNIST_DIR");
-        snprintf(data_dir, sizeof data_dir, "%s", env && *env ? env : "/usr/share/datasets/fashion-mnist");
-    } else if (!data_dir_given && paths_default_data(data_dir, sizeof data_dir) != 0) {
+    if (!data_dir_given && fashion)
+        paths_default_fashion(data_dir, sizeof data_dir);
+    else if (!data_dir_given && paths_default_data(data_dir, sizeof data_dir) != 0) {
         fprintf(stderr, "mnist-eval: MNIST data not found (tried %s); run scripts/fetch-mnist.sh or pass --data DIR\n",
                 data_dir);
         return 1;

@@ -72,3 +72,9 @@ int paths_default_data(char *out, size_t len)
     snprintf(out, len, "%s", MNIST_SOURCE_DATA_DIR);
     return exists(out) ? 0 : -1;
 }
+
+void paths_default_fashion(char *out, size_t len)
+{
+    const char *env = getenv("FASHION_MNIST_DIR");
+    snprintf(out, len, "%s", env && *env ? env : "/usr/share/datasets/fashion-mnist");
+}

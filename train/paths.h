@@ -17,4 +17,8 @@ int paths_default_model(char *out, size_t len);
  * data/mnist. Returns 0 when one exists, -1 otherwise. */
 int paths_default_data(char *out, size_t len);
 
+/* Writes the Fashion-MNIST directory to use: $FASHION_MNIST_DIR, else
+ * Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist). */
+void paths_default_fashion(char *out, size_t len);
+
 #endif

@@ -292,8 +292,7 @@ int train_run(train_options *o)
     if (o->data_dir) {
         snprintf(data_dir, sizeof data_dir, "%s", o->data_dir);
     } else if (o->dataset && !strcmp(o->dataset, "fashion-mnist")) {
-        const char *env = getenv("FASHION_MNIST_DIR");
-        snprintf(data_dir, sizeof data_dir, "%s", env && *env ? env : "/usr/share/datasets/fashion-mnist");
+        paths_default_fashion(data_dir, sizeof data_dir);
     } else if (paths_default_data(data_dir, sizeof data_dir) != 0 && !o->images_dir) {
         fprintf(stderr, "mnist-train: MNIST data not found (tried %s): run scripts/fetch-mnist.sh or pass --data DIR\n",
                 data_dir);

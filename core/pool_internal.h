@@ -1,0 +1,34 @@
+/* pool_internal.h (internal): the 2x2, stride-2 max-pool row shared by
+ * pool.c and the fused conv block (convblock.c). */
+#ifndef MNIST_CORE_POOL_INTERNAL_H
+#define MNIST_CORE_POOL_INTERNAL_H
+
+#include <stdint.h>
+
+/* o[j], a[j] for j < n: the maximum of the window at columns 2j, 2j + 1 of
+ * the input rows r0 and r1, and its index i0 + 2j (+1, +rs, +rs+1), where
+ * rs is the index distance from r0 to r1; the first maximum wins (strict
+ * >, reading order), as in the general loop. Branch-free so it vectorises. */
+static inline void mn_maxpool2x2_row(float *o, int32_t *a, const float *r0, const float *r1,
+                                     int n, int i0, int rs)
+{
+#pragma omp simd
+    for (int j = 0; j < n; j++) {
+        int i = i0 + 2 * j;
+        float m = r0[2 * j], v;
+        int best = i;
+        v = r0[2 * j + 1];
+        best = v > m ? i + 1 : best;
+        m = v > m ? v : m;
+        v = r1[2 * j];
+        best = v > m ? i + rs : best;
+        m = v > m ? v : m;
+        v = r1[2 * j + 1];
+        best = v > m ? i + rs + 1 : best;
+        m = v > m ? v : m;
+        o[j] = m;
+        a[j] = best;
+    }
+}
+
+#endif
