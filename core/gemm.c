@@ -140,6 +140,12 @@ static void scale_c(int M, int N, float beta, float *C, int ldc)
 #define DOT_N_MAX 16
 #define DOT_K_MIN 512
 
+int mn_gemm_kc(int K)
+{
+    int nk = (K + KC_MAX - 1) / KC_MAX;
+    return K > 0 ? (K + nk - 1) / nk : 1;
+}
+
 static void gemm_blocked(const mn_gemm_isa *isa, int ta, int tb, int M, int N, int K,
                          const float *A, int lda, const float *B, int ldb, const long *brow,
                          float beta, float *C, int ldc)
@@ -162,8 +168,7 @@ static void gemm_blocked(const mn_gemm_isa *isa, int ta, int tb, int M, int N, i
     /* Split K evenly into blocks of at most KC_MAX: every element's sum is
      * taken in the same order whatever M and N (the micro-kernels compute
      * each row of a tile alike), so a row of C does not depend on M. */
-    int nk = (K + KC_MAX - 1) / KC_MAX;
-    int kcb = (K + nk - 1) / nk;
+    int kcb = mn_gemm_kc(K);
     int ncb = tb ? BP_FLOATS / kcb / nr * nr : N;
     /* A'(i,k) = A[i*ais + k*aks]. */
     long ais = ta ? 1 : lda, aks = ta ? lda : 1;

@@ -7,6 +7,8 @@
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(MN_NO_SIMD)
 #include <immintrin.h>
 
+#include "transpose_avx512.h"
+
 #define T512 __attribute__((target("avx512f,fma")))
 #define INL static inline __attribute__((always_inline)) T512
 
@@ -185,41 +187,6 @@ static T512 void dot_nt512(int M, int N, int K, const float *A, int lda, const f
 
 /* ---- transposing pack of B ------------------------------------------- */
 
-/* Transposes the jn x kn block src[(j0+j)*ld + k] (row j at src + rows[j]
- * instead when rows is not NULL; jn, kn <= 16) into
- * dst[k*ldd + j] for k < kn, j < 16 (rows j >= jn come out zero): eight
- * rounds of in-register shuffles instead of 256 scalar moves. */
-INL void transpose16(float *dst, long ldd, const float *src, long ld, const long *rows, int j0,
-                     int jn, int kn)
-{
-    __mmask16 km = (__mmask16)(0xFFFFu >> (16 - kn));
-    __m512 r[16], t[16];
-    for (int j = 0; j < 16; j++)
-        r[j] = j < jn ? _mm512_maskz_loadu_ps(km, src + (rows ? rows[j] : (j0 + j) * ld))
-                      : _mm512_setzero_ps();
-    for (int j = 0; j < 16; j += 2) {
-        t[j] = _mm512_unpacklo_ps(r[j], r[j + 1]);
-        t[j + 1] = _mm512_unpackhi_ps(r[j], r[j + 1]);
-    }
-    for (int j = 0; j < 16; j += 4) {
-        r[j] = _mm512_shuffle_ps(t[j], t[j + 2], 0x44);
-        r[j + 1] = _mm512_shuffle_ps(t[j], t[j + 2], 0xEE);
-        r[j + 2] = _mm512_shuffle_ps(t[j + 1], t[j + 3], 0x44);
-        r[j + 3] = _mm512_shuffle_ps(t[j + 1], t[j + 3], 0xEE);
-    }
-    for (int h = 0; h < 16; h += 8)
-        for (int j = 0; j < 4; j++) {
-            t[h + j] = _mm512_shuffle_f32x4(r[h + j], r[h + j + 4], 0x88);
-            t[h + j + 4] = _mm512_shuffle_f32x4(r[h + j], r[h + j + 4], 0xDD);
-        }
-    for (int j = 0; j < 8; j++) {
-        r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
-        r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xDD);
-    }
-    for (int k = 0; k < kn; k++)
-        _mm512_storeu_ps(dst + k * ldd, r[k]);
-}
-
 /* bp[(q*kc + k)*NR + j] = row (q*NR + j) of B at [k], for the nc x kc block
  * B; row j at B + brow[j], or B + j*ldb when brow is NULL. */
 static T512 void pack_bt512(float *bp, const float *B, int ldb, const long *brow, int nc, int kc)
@@ -230,8 +197,8 @@ static T512 void pack_bt512(float *bp, const float *B, int ldb, const long *brow
             int jn = nc - j0 < 16 ? nc - j0 : 16;
             for (int k0 = 0; k0 < kc; k0 += 16) {
                 int kn = kc - k0 < 16 ? kc - k0 : 16;
-                transpose16(dst + (long)k0 * NR + (j0 - q0), NR, B + k0, ldb,
-                            brow ? brow + j0 : NULL, j0, jn, kn);
+                mn_transpose16(dst + (long)k0 * NR + (j0 - q0), NR, B + k0, ldb,
+                            brow ? brow + j0 : NULL, j0, jn, kn, 0xFFFF);
             }
         }
     }

@@ -17,8 +17,8 @@ void mn_maxpool_forward(float *out, int32_t *argmax, const float *in,
         if (K == 2 && S == 2) { /* the common window, vectorised */
             for (int oh = 0; oh < OH; oh++) {
                 const float *r0 = plane + (size_t)2 * oh * W;
-                mn_maxpool2x2_row(o + (size_t)oh * OW, a + (size_t)oh * OW, r0, r0 + W, OW,
-                                  2 * oh * W, W);
+                mn_maxpool2x2_row_fast(o + (size_t)oh * OW, a + (size_t)oh * OW, r0, r0 + W, OW,
+                                       2 * oh * W, W, 0);
             }
             continue;
         }

@@ -31,4 +31,22 @@ static inline void mn_maxpool2x2_row(float *o, int32_t *a, const float *r0, cons
     }
 }
 
+/* mn_maxpool2x2_row, then o[j] = o[j] > 0 ? o[j] : 0 when relu: the
+ * portable twin of mn_maxpool2x2_row_fast. */
+static inline void mn_maxpool2x2_row_relu(float *o, int32_t *a, const float *r0,
+                                          const float *r1, int n, int i0, int rs, int relu)
+{
+    mn_maxpool2x2_row(o, a, r0, r1, n, i0, rs);
+    if (relu) {
+#pragma omp simd
+        for (int j = 0; j < n; j++)
+            o[j] = o[j] > 0.0f ? o[j] : 0.0f;
+    }
+}
+
+/* mn_maxpool2x2_row_relu in AVX-512 when this CPU has it (pool_avx512.c),
+ * else the portable loop: the same outputs and winners either way. */
+void mn_maxpool2x2_row_fast(float *o, int32_t *a, const float *r0, const float *r1, int n,
+                            int i0, int rs, int relu);
+
 #endif

@@ -41,7 +41,7 @@ static const opt opts[] = {
     {"--batch", "MNIST_BATCH", "N", "most waiting requests a worker runs through the model at once", "16", T_INT, F(batch), 1, 256},
     {"--batch-wait-us", "MNIST_BATCH_WAIT_US", "N", "microseconds a worker waits to fill a batch (0: a lone request never waits)", "0", T_INT, F(batch_wait_us), 0, 1000000},
     {"--model-batch", "MNIST_MODEL_BATCH", "N", "most samples per model call (requests gathered by a worker run together)", "16", T_INT, F(model_batch), 1, 256},
-    {"--io-threads", "MNIST_IO_THREADS", "N", "HTTP connection threads", "1", T_INT, F(io_threads), 1, 64},
+    {"--io-threads", "MNIST_IO_THREADS", "N", "HTTP connection threads", "the number of CPUs", T_INT, F(io_threads), 1, 64},
     {"--healthcheck", NULL, NULL, "probe GET /healthz on 127.0.0.1:PORT; exit 0 if healthy, 1 if not", NULL, T_FLAG, F(healthcheck), 0, 0},
 };
 #define N_OPTS (sizeof opts / sizeof opts[0])
@@ -164,7 +164,7 @@ int config_load(srv_config *c, int argc, char **argv, char *err, size_t errlen)
     c->batch = 16;
     c->batch_wait_us = 0;
     c->model_batch = 16;
-    c->io_threads = 1;
+    c->io_threads = 0; /* resolved by the caller to the CPUs available */
 
     for (size_t i = 0; i < N_OPTS; i++) {
         const char *v = opts[i].env ? getenv(opts[i].env) : NULL;

@@ -52,8 +52,12 @@ int main(int argc, char **argv)
         }
         return healthcheck_run(cfg.port, 3000);
     }
+    /* One HTTP thread and one worker per CPU measured best under load
+     * (README, Performance). */
     if (cfg.threads == 0)
         cfg.threads = cpu_count();
+    if (cfg.io_threads == 0)
+        cfg.io_threads = cpu_count();
     setvbuf(stdout, NULL, _IOLBF, 0);
     /* Two malloc arenas are plenty for a few workers and keep the
      * resident size small. */

@@ -10,6 +10,7 @@
 #include "check.h"
 #include "convblock.h"
 #include "mnist/mnist.h"
+#include "pool_internal.h"
 
 static mn_rng rng;
 
@@ -110,14 +111,54 @@ static void test_block(int N, int C, int H, int W, int OC, int K, int S, int P, 
     free(db_f), free(am_f);
 }
 
+/* The 2x2 pooling row this CPU runs (AVX-512 here when it has it) against
+ * its portable twin, bit for bit, winners included: every length from 1
+ * to 40 windows (partial, whole and several vector steps), values from a
+ * few levels so that ties are common, NaN, -0, with and without ReLU. */
+static void test_pool_row(void)
+{
+    static const float levels[] = {-1.0f, -0.0f, 0.0f, 0.5f, 1.0f, NAN};
+    enum { MAX_N = 40, RS = 2 * MAX_N + 3 };
+    float in[2 * RS], o_fast[MAX_N], o_port[MAX_N];
+    int32_t a_fast[MAX_N], a_port[MAX_N];
+    int bad = 0;
+    for (int round = 0; round < 200; round++) {
+        for (int i = 0; i < 2 * RS; i++)
+            in[i] = levels[mn_rng_next(&rng) % 6];
+        for (int n = 1; n <= MAX_N; n++)
+            for (int relu = 0; relu <= 1; relu++) {
+                memset(o_fast, 0x7f, sizeof o_fast);
+                memset(a_fast, 0x7f, sizeof a_fast);
+                memcpy(o_port, o_fast, sizeof o_port);
+                memcpy(a_port, a_fast, sizeof a_port);
+                mn_maxpool2x2_row_fast(o_fast, a_fast, in, in + RS, n, 5, RS, relu);
+                mn_maxpool2x2_row_relu(o_port, a_port, in, in + RS, n, 5, RS, relu);
+                /* memcmp over the whole arrays: nothing past n is written */
+                bad += memcmp(o_fast, o_port, sizeof o_fast) != 0;
+                bad += memcmp(a_fast, a_port, sizeof a_fast) != 0;
+            }
+    }
+    CHECK(bad == 0, "fast 2x2 pool row differs from the portable one in %d cases", bad);
+}
+
 int main(void)
 {
     mn_rng_seed(&rng, 7);
+    test_pool_row();
     test_block(3, 1, 28, 28, 32, 3, 1, 0, 2, 2);  /* the reference model's conv1 block */
     test_block(2, 32, 13, 13, 64, 3, 1, 0, 2, 2); /* conv2: odd size, the pool drops a row */
     test_block(2, 3, 9, 11, 5, 2, 1, 0, 3, 2);    /* overlapping 3x3/2 windows */
     test_block(2, 2, 8, 8, 4, 3, 1, 1, 2, 2);     /* padding: the im2col path */
     test_block(1, 2, 9, 9, 3, 3, 2, 0, 2, 1);     /* stride 2, overlapping pool */
     test_block(1, 1, 5, 5, 1, 5, 1, 0, 1, 1);     /* 1x1 output */
+    /* Shapes for the AVX-512 path (OC a multiple of 16): 48 and 16
+     * channels (tiles of 8 and 12 pixels), odd sizes; K = 576 in three
+     * K blocks with 64 + 16 channels; pooled rows of exactly 16 and of 19
+     * windows, the image in several groups of rows. */
+    test_block(2, 3, 12, 12, 48, 3, 1, 0, 2, 2);
+    test_block(1, 2, 7, 9, 16, 3, 1, 0, 2, 2);
+    test_block(1, 64, 10, 10, 80, 3, 1, 0, 2, 2);
+    test_block(1, 4, 34, 34, 64, 3, 1, 0, 2, 2);
+    test_block(1, 2, 40, 40, 16, 3, 1, 0, 2, 2);
     return check_finish();
 }

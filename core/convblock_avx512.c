@@ -1,0 +1,263 @@
+/* convblock_avx512.c: the conv -> ReLU -> 2x2 max-pool block's forward in
+ * AVX-512, one pooled row at a time. The GEMM of convblock.c puts output
+ * channels on the tile's rows and pixels on its vector lanes; that layout
+ * computes the wide layout's wrapped columns (16% of conv2's work) and
+ * writes a whole image's conv output (93 KB for conv1, twice L1) before
+ * pooling reads it back. Here the lanes hold 16 output channels and each
+ * register row one pixel: a tile is up to 12 pixels of one conv row, read
+ * from the input in place by broadcasts, against the weights transposed
+ * once per call; only the conv rows and columns the pool reads are
+ * computed, two rows at a time into an L1-sized buffer, then pooled.
+ *
+ * Same bits as convblock.c's path: every output is bias + (the first K
+ * block's sum) + (the next block's) ..., each sum a chain of FMAs in k
+ * order from zero, with the K blocks of mn_gemm_kc; the pool compares in
+ * the same order with the same strict >. */
+#include "convblock.h"
+#include "gemm.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(MN_NO_SIMD)
+#include <immintrin.h>
+
+#include "transpose_avx512.h"
+
+#define T512 __attribute__((target("avx512f,fma")))
+#define INL static inline __attribute__((always_inline)) T512
+
+/* y[i*ldy + 16v ..] (+)= sum over k in [k0, k1) of x_i(k) * wt[k*ldw + 16v ..]
+ * for i < m pixels (x_i(k) = in[brow[k] + i]) and v < nv vectors; the first
+ * block adds onto the bias b instead of y. m and nv are compile-time
+ * constants at every call site, so the accumulators stay in registers. */
+INL void tile(const int m, const int nv, const float *in, const long *brow, int k0, int k1,
+              const float *wt, int ldw, const float *b, int first, float *y, int ldy)
+{
+    /* Named accumulators (a[pixel][vector]): GCC keeps those in registers
+     * where an array of them spills. */
+#define DECL(i) __m512 a##i##0 = _mm512_setzero_ps(), a##i##1 = a##i##0, a##i##2 = a##i##0, a##i##3 = a##i##0;
+    DECL(0) DECL(1) DECL(2) DECL(3) DECL(4) DECL(5)
+    DECL(6) DECL(7) DECL(8) DECL(9) DECL(10) DECL(11)
+#undef DECL
+    for (int k = k0; k < k1; k++) {
+        const float *x = in + brow[k];
+        const float *wk = wt + (long)k * ldw;
+        const __m512 w0 = _mm512_loadu_ps(wk);
+        const __m512 w1 = nv > 1 ? _mm512_loadu_ps(wk + 16) : w0;
+        const __m512 w2 = nv > 2 ? _mm512_loadu_ps(wk + 32) : w0;
+        const __m512 w3 = nv > 3 ? _mm512_loadu_ps(wk + 48) : w0;
+#define ROW(i)                                                                                 \
+    if (m > i) {                                                                               \
+        const __m512 x_ = _mm512_set1_ps(x[i]);                                                \
+        a##i##0 = _mm512_fmadd_ps(x_, w0, a##i##0);                                            \
+        if (nv > 1)                                                                            \
+            a##i##1 = _mm512_fmadd_ps(x_, w1, a##i##1);                                        \
+        if (nv > 2)                                                                            \
+            a##i##2 = _mm512_fmadd_ps(x_, w2, a##i##2);                                        \
+        if (nv > 3)                                                                            \
+            a##i##3 = _mm512_fmadd_ps(x_, w3, a##i##3);                                        \
+    }
+        ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
+        ROW(6) ROW(7) ROW(8) ROW(9) ROW(10) ROW(11)
+#undef ROW
+    }
+#define OUT(i, v)                                                                              \
+    if (m > i && nv > v) {                                                                     \
+        float *p = y + (long)i * ldy + 16 * v;                                                 \
+        __m512 c = first ? _mm512_loadu_ps(b + 16 * v) : _mm512_loadu_ps(p);                   \
+        _mm512_storeu_ps(p, _mm512_add_ps(c, a##i##v));                                        \
+    }
+#define OUTROW(i) OUT(i, 0) OUT(i, 1) OUT(i, 2) OUT(i, 3)
+    OUTROW(0) OUTROW(1) OUTROW(2) OUTROW(3) OUTROW(4) OUTROW(5)
+    OUTROW(6) OUTROW(7) OUTROW(8) OUTROW(9) OUTROW(10) OUTROW(11)
+#undef OUTROW
+#undef OUT
+}
+
+/* Pixels a tile holds for nv vectors of channels: 24 accumulators at most. */
+#define MR_FOR(nv) ((nv) <= 2 ? 12 : (nv) == 3 ? 8 : 6)
+
+/* Conv rows r < rows (input at in + r*ldi, output at y + r*n*ldy), first n
+ * pixels, channels [16*v0, 16*(v0+nv)), over the K block [k0, k1): the
+ * block's weights (up to 37 KB for conv2) stay in L1 across the rows. */
+INL void conv_rows_nv(const int nv, const float *in, long ldi, int rows, const long *brow, int k0,
+                      int k1, int n, const float *wt, int ldw, const float *b, float *y, int ldy)
+{
+    const int mr = MR_FOR(nv);
+    for (int r = 0; r < rows; r++)
+        for (int p = 0; p < n; p += mr) {
+            const int m = n - p < mr ? n - p : mr;
+            const float *x = in + r * ldi + p;
+            float *yp = y + ((long)r * n + p) * ldy;
+#define M_CASE(M_)                                                                             \
+    case M_:                                                                                   \
+        tile(M_, nv, x, brow, k0, k1, wt, ldw, b, k0 == 0, yp, ldy);                           \
+        break;
+            switch (m) {
+                M_CASE(1) M_CASE(2) M_CASE(3) M_CASE(4) M_CASE(5) M_CASE(6)
+            default:
+                if (mr > 6) /* nv <= 3: wider tiles */
+                    switch (m) {
+                        M_CASE(7) M_CASE(8) M_CASE(9) M_CASE(10) M_CASE(11) M_CASE(12)
+                    default:
+                        break;
+                    }
+                break;
+            }
+#undef M_CASE
+        }
+}
+
+/* y[(r*n + p)*OC + c]: conv rows r < rows whose inputs start at in + r*ldi
+ * (the top-left tap), first n pixels, all OC channels. */
+static T512 void conv_rows(const float *in, long ldi, int rows, const long *brow, int K, int kcb,
+                           int n, int OC, const float *wt, const float *b, float *y)
+{
+    for (int k0 = 0; k0 < K; k0 += kcb) {
+        const int k1 = K - k0 < kcb ? K : k0 + kcb;
+        int c0 = 0;
+        for (; c0 + 64 <= OC; c0 += 64)
+            conv_rows_nv(4, in, ldi, rows, brow, k0, k1, n, wt + c0, OC, b + c0, y + c0, OC);
+        switch ((OC - c0) / 16) {
+        case 3:
+            conv_rows_nv(3, in, ldi, rows, brow, k0, k1, n, wt + c0, OC, b + c0, y + c0, OC);
+            break;
+        case 2:
+            conv_rows_nv(2, in, ldi, rows, brow, k0, k1, n, wt + c0, OC, b + c0, y + c0, OC);
+            break;
+        case 1:
+            conv_rows_nv(1, in, ldi, rows, brow, k0, k1, n, wt + c0, OC, b + c0, y + c0, OC);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* wt[k*OC + oc] = w[oc*K + k], in 16x16 blocks (OC is a multiple of 16). */
+static T512 void transpose_weights(float *wt, const float *w, int OC, int K)
+{
+    for (int oc = 0; oc < OC; oc += 16)
+        for (int k = 0; k < K; k += 16)
+            mn_transpose16(wt + (long)k * OC + oc, OC, w + k, K, NULL, oc, 16,
+                           K - k < 16 ? K - k : 16, 0xFFFF);
+}
+
+/* The 2x2 windows of conv rows y0, y1 ([pixel][OC]), pooled and ReLU'd
+ * into po/pa[pw*OC + c]; winners as indices in the OH x OW plane of row
+ * oh0 (= 2 ph). The same order of comparisons as mn_maxpool2x2_row. */
+static T512 void pool_rows(float *po, int32_t *pa, const float *y0, const float *y1, int PW,
+                           int OC, int oh0, int OW)
+{
+    for (int pw = 0; pw < PW; pw++) {
+        const int i = oh0 * OW + 2 * pw;
+        const __m512i i00 = _mm512_set1_epi32(i), i01 = _mm512_set1_epi32(i + 1);
+        const __m512i i10 = _mm512_set1_epi32(i + OW), i11 = _mm512_set1_epi32(i + OW + 1);
+        for (int c = 0; c < OC; c += 16) {
+            const float *p0 = y0 + (long)2 * pw * OC + c, *p1 = y1 + (long)2 * pw * OC + c;
+            __m512 m = _mm512_loadu_ps(p0), v;
+            __m512i best = i00;
+            __mmask16 gt;
+#define TAKE(ptr, idx)                                                                         \
+    v = _mm512_loadu_ps(ptr);                                                                  \
+    gt = _mm512_cmp_ps_mask(v, m, _CMP_GT_OQ);                                                 \
+    m = _mm512_mask_mov_ps(m, gt, v);                                                          \
+    best = _mm512_mask_mov_epi32(best, gt, idx);
+            TAKE(p0 + OC, i01)
+            TAKE(p1, i10)
+            TAKE(p1 + OC, i11)
+#undef TAKE
+            /* max_ps(m, 0) is m > 0 ? m : 0, NaN and -0 included */
+            _mm512_storeu_ps(po + (long)pw * OC + c, _mm512_max_ps(m, _mm512_setzero_ps()));
+            _mm512_storeu_si512((void *)(pa + (long)pw * OC + c), best);
+        }
+    }
+}
+
+/* dst[c*ldp + pw] = src[pw*OC + c]: a pooled row from [pw][c] into the
+ * output planes, 16x16 blocks at a time (moves bits: winners too). */
+static T512 void to_planes(float *dst, const float *src, int PW, int OC, long ldp)
+{
+    for (int p = 0; p < PW; p += 16) {
+        const int pn = PW - p < 16 ? PW - p : 16;
+        for (int c = 0; c < OC; c += 16)
+            mn_transpose16(dst + c * ldp + p, ldp, src + (long)p * OC + c, OC, NULL, 0, pn, 16,
+                           (__mmask16)(0xFFFFu >> (16 - pn)));
+    }
+}
+
+/* Pooled rows computed together: their two conv rows each fill at most
+ * 24 KB (half of L1), so that a K block's weights are read once for all
+ * of them. */
+static int group_rows(int PH, int PW, int OC)
+{
+    int g = (24 << 10) / (2 * 2 * PW * OC * (int)sizeof(float));
+    return g < 1 ? 1 : g > PH ? PH : g;
+}
+
+size_t mn_convblock_avx512_scratch_floats(const mn_conv2d_dims *d)
+{
+    size_t CKK = (size_t)d->C * d->K * d->K, OC = (size_t)d->OC;
+    size_t PH = (size_t)d->OH / 2, PW = (size_t)d->OW / 2;
+    size_t g = PH && PW ? (size_t)group_rows((int)PH, (int)PW, (int)OC) : 0;
+    /* row offsets (longs), transposed weights, a group's conv rows, a
+     * pooled row of outputs and of winners */
+    return 2 * CKK + CKK * OC + 2 * g * 2 * PW * OC + 2 * PW * OC;
+}
+
+int mn_convblock_forward_avx512(float *out, int32_t *argmax, const float *in, const float *w,
+                                const float *b, const mn_conv2d_dims *d, float *scratch)
+{
+    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("fma"))
+        return 0;
+    if (d->S != 1 || d->P != 0 || d->OC % 16 != 0 || d->OH < 2 || d->OW < 2)
+        return 0;
+    const int K = d->C * d->K * d->K, OC = d->OC, OW = d->OW, W = d->W;
+    const int PH = d->OH / 2, PW = d->OW / 2, kcb = mn_gemm_kc(K), G = group_rows(PH, PW, OC);
+    const size_t in_size = (size_t)d->C * d->H * W, out_size = (size_t)OC * PH * PW;
+    const size_t row = (size_t)2 * PW * OC; /* one conv row's [pixel][channel] */
+    long *brow = (long *)(void *)scratch;
+    float *wt = scratch + 2 * (size_t)K;
+    float *y = wt + (size_t)K * OC;
+    float *po = y + 2 * (size_t)G * row;
+    int32_t *pa = (int32_t *)(void *)(po + (size_t)PW * OC);
+    int r = 0;
+    for (int c = 0; c < d->C; c++)
+        for (int kh = 0; kh < d->K; kh++)
+            for (int kw = 0; kw < d->K; kw++)
+                brow[r++] = ((long)c * d->H + kh) * W + kw;
+    transpose_weights(wt, w, OC, K);
+
+    for (int i = 0; i < d->N; i++) {
+        const float *im = in + (size_t)i * in_size;
+        float *o = out + (size_t)i * out_size;
+        int32_t *a = argmax + (size_t)i * out_size;
+        for (int ph0 = 0; ph0 < PH; ph0 += G) {
+            const int g = PH - ph0 < G ? PH - ph0 : G;
+            conv_rows(im + (long)2 * ph0 * W, W, 2 * g, brow, K, kcb, 2 * PW, OC, wt, b, y);
+            for (int ph = ph0; ph < ph0 + g; ph++) {
+                const float *y0 = y + (size_t)2 * (ph - ph0) * row;
+                pool_rows(po, pa, y0, y0 + row, PW, OC, 2 * ph, OW);
+                to_planes(o + (long)ph * PW, po, PW, OC, (long)PH * PW);
+                to_planes((float *)(void *)(a + (long)ph * PW), (const float *)(const void *)pa, PW,
+                          OC, (long)PH * PW);
+            }
+        }
+    }
+    return 1;
+}
+
+#else
+
+size_t mn_convblock_avx512_scratch_floats(const mn_conv2d_dims *d)
+{
+    (void)d;
+    return 0;
+}
+
+int mn_convblock_forward_avx512(float *out, int32_t *argmax, const float *in, const float *w,
+                                const float *b, const mn_conv2d_dims *d, float *scratch)
+{
+    (void)out, (void)argmax, (void)in, (void)w, (void)b, (void)d, (void)scratch;
+    return 0;
+}
+
+#endif
