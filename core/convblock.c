@@ -62,12 +62,12 @@ static void relu_pool(float *out, int32_t *argmax, const float *y, long ldp, int
     for (int c = 0; c < d->OC; c++) {
         const float *plane = y + (size_t)c * ldp;
         float *o = out + (size_t)c * PH * PW;
-        int32_t *a = argmax + (size_t)c * PH * PW;
+        int32_t *a = argmax ? argmax + (size_t)c * PH * PW : NULL;
         if (PK == 2 && PS == 2) {
             for (int ph = 0; ph < PH; ph++) {
                 const float *r0 = plane + (size_t)2 * ph * ldr;
                 float *orow = o + (size_t)ph * PW;
-                mn_maxpool2x2_row_fast(orow, a + (size_t)ph * PW, r0, r0 + ldr, PW, 2 * ph * OW,
+                mn_maxpool2x2_row_fast(orow, a ? a + (size_t)ph * PW : NULL, r0, r0 + ldr, PW, 2 * ph * OW,
                                        OW, 1);
             }
             continue;
@@ -86,7 +86,8 @@ static void relu_pool(float *out, int32_t *argmax, const float *y, long ldp, int
                         }
                     }
                 o[ph * PW + pw] = m > 0.0f ? m : 0.0f;
-                a[ph * PW + pw] = bh * OW + bw;
+                if (a)
+                    a[ph * PW + pw] = bh * OW + bw;
             }
     }
 }
@@ -123,7 +124,7 @@ void mn_convblock_forward(float *out, int32_t *argmax, const float *in, const fl
             /* y[OC, n] += w[OC, CKK] cols[CKK, n], the columns read in place */
             mn_gemm_rows(0, 0, d->OC, n, CKK, w, CKK, in + (size_t)i * in_size, brow, 1.0f, y,
                          n);
-            relu_pool(out + (size_t)i * out_size, argmax + (size_t)i * out_size, y, n, d->W, d,
+            relu_pool(out + (size_t)i * out_size, argmax ? argmax + (size_t)i * out_size : NULL, y, n, d->W, d,
                       PK, PS);
         }
         return;
@@ -134,7 +135,7 @@ void mn_convblock_forward(float *out, int32_t *argmax, const float *in, const fl
         fill_bias(y, b, d->OC, OHW);
         /* y[OC, OHW] += w[OC, CKK] col[CKK, OHW] */
         mn_gemm(0, 0, d->OC, OHW, CKK, w, CKK, col, OHW, 1.0f, y, OHW);
-        relu_pool(out + (size_t)i * out_size, argmax + (size_t)i * out_size, y, OHW, d->OW, d,
+        relu_pool(out + (size_t)i * out_size, argmax ? argmax + (size_t)i * out_size : NULL, y, OHW, d->OW, d,
                   PK, PS);
     }
 }

@@ -24,7 +24,8 @@ size_t mn_convblock_scratch_floats(const mn_conv2d_dims *d);
 
 /* out[N,OC,PH,PW] = maxpool(relu(conv(in[N,C,H,W], w) + b)); argmax
  * [N,OC,PH,PW] gets each window's winner as an index in its OH*OW conv
- * plane (as mn_maxpool_forward). Single-threaded, allocates nothing. */
+ * plane (as mn_maxpool_forward); argmax NULL (inference: no backward
+ * follows) records none. Single-threaded, allocates nothing. */
 void mn_convblock_forward(float *out, int32_t *argmax, const float *in, const float *w,
                           const float *b, const mn_conv2d_dims *d, int PK, int PS,
                           float *scratch);

@@ -229,7 +229,7 @@ int mn_convblock_forward_avx512(float *out, int32_t *argmax, const float *in, co
     for (int i = 0; i < d->N; i++) {
         const float *im = in + (size_t)i * in_size;
         float *o = out + (size_t)i * out_size;
-        int32_t *a = argmax + (size_t)i * out_size;
+        int32_t *a = argmax ? argmax + (size_t)i * out_size : NULL;
         for (int ph0 = 0; ph0 < PH; ph0 += G) {
             const int g = PH - ph0 < G ? PH - ph0 : G;
             conv_rows(im + (long)2 * ph0 * W, W, 2 * g, brow, K, kcb, 2 * PW, OC, wt, b, y);
@@ -237,8 +237,9 @@ int mn_convblock_forward_avx512(float *out, int32_t *argmax, const float *in, co
                 const float *y0 = y + (size_t)2 * (ph - ph0) * row;
                 pool_rows(po, pa, y0, y0 + row, PW, OC, 2 * ph, OW);
                 to_planes(o + (long)ph * PW, po, PW, OC, (long)PH * PW);
-                to_planes((float *)(void *)(a + (long)ph * PW), (const float *)(const void *)pa, PW,
-                          OC, (long)PH * PW);
+                if (argmax)
+                    to_planes((float *)(void *)(a + (long)ph * PW), (const float *)(const void *)pa,
+                              PW, OC, (long)PH * PW);
             }
         }
     }

@@ -43,7 +43,8 @@ static T512 void row512(float *o, int32_t *a, const float *r0, const float *r1, 
         if (relu) /* max_ps(m, 0) is m > 0 ? m : 0, NaN and -0 included */
             m = _mm512_max_ps(m, _mm512_setzero_ps());
         _mm512_mask_storeu_ps(o + j, om, m);
-        _mm512_mask_storeu_epi32(a + j, om, best);
+        if (a)
+            _mm512_mask_storeu_epi32(a + j, om, best);
     }
 }
 

@@ -31,12 +31,24 @@ static inline void mn_maxpool2x2_row(float *o, int32_t *a, const float *r0, cons
     }
 }
 
-/* mn_maxpool2x2_row, then o[j] = o[j] > 0 ? o[j] : 0 when relu: the
- * portable twin of mn_maxpool2x2_row_fast. */
+/* mn_maxpool2x2_row (a NULL: no winners kept), then o[j] = o[j] > 0 ?
+ * o[j] : 0 when relu: the portable twin of mn_maxpool2x2_row_fast. */
 static inline void mn_maxpool2x2_row_relu(float *o, int32_t *a, const float *r0,
                                           const float *r1, int n, int i0, int rs, int relu)
 {
-    mn_maxpool2x2_row(o, a, r0, r1, n, i0, rs);
+    if (a) {
+        mn_maxpool2x2_row(o, a, r0, r1, n, i0, rs);
+    } else { /* the same comparisons, winners not kept */
+#pragma omp simd
+        for (int j = 0; j < n; j++) {
+            float m = r0[2 * j], v = r0[2 * j + 1];
+            m = v > m ? v : m;
+            v = r1[2 * j];
+            m = v > m ? v : m;
+            v = r1[2 * j + 1];
+            o[j] = v > m ? v : m;
+        }
+    }
     if (relu) {
 #pragma omp simd
         for (int j = 0; j < n; j++)

@@ -84,6 +84,11 @@ static void test_block(int N, int C, int H, int W, int OC, int K, int S, int P, 
         if (out_u[i] > 0)
             same &= am_f[i] == am_u[i];
     CHECK(same, "argmax identical to unfused");
+    /* without winners (inference), the same outputs */
+    float *out_n = zeros(n_out);
+    mn_convblock_forward(out_n, NULL, in, w, b, &d, PK, PS, scratch);
+    CHECK(memcmp(out_n, out_f, sizeof(float) * n_out) == 0, "forward without argmax");
+    free(out_n);
     free(y_u), free(out_u), free(cs), free(am_u);
     mn_convblock_backward(din_f, dw_f, db_f, g, out_f, am_f, in, w, &d, PK, PS, scratch);
     CHECK(max_diff(din_f, din_r, n_in) < 1e-4, "din: %g", max_diff(din_f, din_r, n_in));
@@ -133,6 +138,13 @@ static void test_pool_row(void)
                 memcpy(a_port, a_fast, sizeof a_port);
                 mn_maxpool2x2_row_fast(o_fast, a_fast, in, in + RS, n, 5, RS, relu);
                 mn_maxpool2x2_row_relu(o_port, a_port, in, in + RS, n, 5, RS, relu);
+                float o_none[MAX_N], o_none_port[MAX_N]; /* winners not kept */
+                memset(o_none, 0x7f, sizeof o_none);
+                memset(o_none_port, 0x7f, sizeof o_none_port);
+                mn_maxpool2x2_row_fast(o_none, NULL, in, in + RS, n, 5, RS, relu);
+                mn_maxpool2x2_row_relu(o_none_port, NULL, in, in + RS, n, 5, RS, relu);
+                bad += memcmp(o_none, o_fast, sizeof o_none) != 0;
+                bad += memcmp(o_none_port, o_fast, sizeof o_none) != 0;
                 /* memcmp over the whole arrays: nothing past n is written */
                 bad += memcmp(o_fast, o_port, sizeof o_fast) != 0;
                 bad += memcmp(a_fast, a_port, sizeof a_fast) != 0;
