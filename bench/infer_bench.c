@@ -4,6 +4,8 @@
  * threads. Prints "key value" lines for infer_bench.sh.
  *
  * usage: infer_bench [--model PATH] [--threads N] [--iters N]
+ * (--iters: single-image calls per round; the best of three rounds is
+ * reported.)
  * Without a readable --model it times a Glorot-initialised reference
  * model (same shapes, same work).
  */
@@ -18,6 +20,7 @@
 
 #define FLOPS_FWD 5.26e6
 #define BIG 256
+#define ROUNDS 3
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -82,15 +85,24 @@ int main(int argc, char **argv)
             in[n * in_size + i] = x * x + y * y < 60 ? 1.0f : 0.0f;
         }
 
-    /* One image at a time, one thread, as a server worker runs it. */
+    /* One image at a time, one thread, as a server worker runs it: three
+     * rounds, the one with the lowest median kept (another tenant of a
+     * shared VM only ever slows a round down; torch_ref.py does the same). */
     for (int i = 0; i < 200; i++)
         mn_model_forward(m, one, in + (size_t)(i % BIG) * in_size, 1, probs);
-    for (int i = 0; i < iters; i++) {
-        double t0 = bench_now();
-        mn_model_forward(m, one, in + (size_t)(i % BIG) * in_size, 1, probs);
-        lat[i] = bench_now() - t0;
+    double median = 0, p99 = 0;
+    for (int round = 0; round < ROUNDS; round++) {
+        for (int i = 0; i < iters; i++) {
+            double t0 = bench_now();
+            mn_model_forward(m, one, in + (size_t)(i % BIG) * in_size, 1, probs);
+            lat[i] = bench_now() - t0;
+        }
+        qsort(lat, (size_t)iters, sizeof *lat, cmp_double);
+        if (round == 0 || lat[iters / 2] < median) {
+            median = lat[iters / 2];
+            p99 = lat[(size_t)iters * 99 / 100];
+        }
     }
-    qsort(lat, (size_t)iters, sizeof *lat, cmp_double);
 
     /* Batches of 256 on one thread. */
     mn_model_forward(m, ws[0], in, BIG, probs);
@@ -120,9 +132,9 @@ int main(int argc, char **argv)
 
     printf("model %s\n", which);
     printf("gemm_kernel %s\n", mn_gemm_kernel_name());
-    printf("latency_us_median %.1f\n", 1e6 * lat[iters / 2]);
-    printf("latency_us_p99 %.1f\n", 1e6 * lat[(size_t)iters * 99 / 100]);
-    printf("latency_gflops %.1f\n", FLOPS_FWD / lat[iters / 2] * 1e-9);
+    printf("latency_us_median %.1f\n", 1e6 * median);
+    printf("latency_us_p99 %.1f\n", 1e6 * p99);
+    printf("latency_gflops %.1f\n", FLOPS_FWD / median * 1e-9);
     printf("batch256_images_per_s_1thread %.1f\n", ips1);
     printf("threads %d\n", threads);
     printf("batch256_images_per_s %.1f\n", ipsn);

@@ -1,5 +1,5 @@
 /* convblock_avx512.c: the conv -> ReLU -> 2x2 max-pool block's forward in
- * AVX-512, one pooled row at a time. The GEMM of convblock.c puts output
+ * AVX-512, a few pooled rows at a time. The GEMM of convblock.c puts output
  * channels on the tile's rows and pixels on its vector lanes; that layout
  * computes the wide layout's wrapped columns (16% of conv2's work) and
  * writes a whole image's conv output (93 KB for conv1, twice L1) before
@@ -7,7 +7,8 @@
  * register row one pixel: a tile is up to 12 pixels of one conv row, read
  * from the input in place by broadcasts, against the weights transposed
  * once per call; only the conv rows and columns the pool reads are
- * computed, two rows at a time into an L1-sized buffer, then pooled.
+ * computed, for a group of pooled rows whose conv rows fill half of L1
+ * (each K block's weights are read once per group), then pooled.
  *
  * Same bits as convblock.c's path: every output is bias + (the first K
  * block's sum) + (the next block's) ..., each sum a chain of FMAs in k
