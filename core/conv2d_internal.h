@@ -1,5 +1,6 @@
 /* conv2d_internal.h (internal): the image <-> columns lowering shared by
- * conv2d.c and the fused conv block (convblock.c). */
+ * conv2d.c and the fused conv block (convblock.c), and the layer's AVX-512
+ * forward. */
 #ifndef MNIST_CORE_CONV2D_INTERNAL_H
 #define MNIST_CORE_CONV2D_INTERNAL_H
 
@@ -11,5 +12,13 @@ void mn_im2col(float *col, const float *im, const mn_conv2d_dims *d);
 /* im[C,H,W] += the columns col[C*K*K, OH*OW] folded back (im2col's
  * adjoint). */
 void mn_col2im_add(float *im, const float *col, const mn_conv2d_dims *d);
+
+/* mn_conv2d_forward's AVX-512 path (conv_avx512.c), for stride 1, no
+ * padding and OC a multiple of 16: returns 1 when it ran, 0 when this CPU
+ * or these dimensions are not its case. The same bits as the im2col +
+ * GEMM path. scratch holds mn_conv2d_scratch_floats(d). */
+int mn_conv2d_forward_avx512(float *out, const float *in, const float *w, const float *b,
+                             const mn_conv2d_dims *d, float *scratch);
+size_t mn_conv2d_avx512_scratch_floats(const mn_conv2d_dims *d);
 
 #endif

@@ -38,7 +38,7 @@ void mn_convblock_backward(float *din, float *dw, float *db, const float *dout,
                            const float *w, const mn_conv2d_dims *d, int PK, int PS,
                            float *scratch);
 
-/* mn_convblock_forward's AVX-512 path (convblock_avx512.c), for stride 1,
+/* mn_convblock_forward's AVX-512 path (conv_avx512.c), for stride 1,
  * no padding, OC a multiple of 16 and 2x2/2 pooling: returns 1 when it
  * ran, 0 when this CPU or these dimensions are not its case. Same bits as
  * the general path. scratch holds mn_convblock_scratch_floats(d). */

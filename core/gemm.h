@@ -28,7 +28,7 @@ void mn_gemm_rows(int ta, int tb, int M, int N, int K, const float *A, int lda,
 /* The K block mn_gemm sums at a time for an inner dimension K: each C
  * element is C + (sum of the first block) + (sum of the next) ..., each
  * sum a chain of multiply-adds in k order from zero. Kernels that must
- * give mn_gemm's bits (convblock_avx512.c) block K alike. */
+ * give mn_gemm's bits (conv_avx512.c) block K alike. */
 int mn_gemm_kc(int K);
 
 /* Name of the kernel mn_gemm dispatches to on this CPU ("avx512", "avx2",

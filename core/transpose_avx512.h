@@ -1,6 +1,6 @@
 /* transpose_avx512.h (internal): a 16x16 float transpose in AVX-512
  * registers, for the kernels that repack a matrix (gemm_avx512.c's B
- * panels, convblock_avx512.c's weights). Include only where
+ * panels, conv_avx512.c's weights and outputs). Include only where
  * <immintrin.h> is and T512-style target attributes are in use. */
 #ifndef MNIST_CORE_TRANSPOSE_AVX512_H
 #define MNIST_CORE_TRANSPOSE_AVX512_H

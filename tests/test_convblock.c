@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "check.h"
+#include "conv2d_internal.h"
 #include "convblock.h"
+#include "gemm.h"
 #include "mnist/mnist.h"
 #include "pool_internal.h"
 
@@ -153,6 +155,34 @@ static void test_pool_row(void)
     CHECK(bad == 0, "fast 2x2 pool row differs from the portable one in %d cases", bad);
 }
 
+/* The convolution layer's forward (the AVX-512 kernel here, when the
+ * shape is its case) against the im2col + GEMM path it replaces, bit for
+ * bit, and against the naive loop within rounding. */
+static void test_conv_layer(int N, int C, int H, int W, int OC, int K)
+{
+    mn_conv2d_dims d = {N, C, H, W, OC, K, 1, 0, 0, 0};
+    CHECK(mn_conv2d_dims_finish(&d) == 0, "dims");
+    const int CKK = C * K * K, OHW = d.OH * d.OW;
+    size_t n_in = (size_t)N * C * H * W, n_out = (size_t)N * OC * OHW;
+    float *in = rand_buf(n_in), *w = rand_buf((size_t)OC * CKK), *b = rand_buf(OC);
+    float *out = zeros(n_out), *out_g = zeros(n_out), *out_r = zeros(n_out);
+    float *scratch = zeros(mn_conv2d_scratch_floats(&d)), *col = zeros((size_t)CKK * OHW);
+    mn_conv2d_forward(out, in, w, b, &d, scratch);
+    for (int n = 0; n < N; n++) {
+        float *o = out_g + (size_t)n * OC * OHW;
+        for (int oc = 0; oc < OC; oc++)
+            for (int i = 0; i < OHW; i++)
+                o[(size_t)oc * OHW + i] = b[oc];
+        mn_im2col(col, in + (size_t)n * C * H * W, &d);
+        mn_gemm(0, 0, OC, OHW, CKK, w, CKK, col, OHW, 1.0f, o, OHW);
+    }
+    CHECK(memcmp(out, out_g, sizeof(float) * n_out) == 0, "conv %dx%dx%d -> %d: bits of im2col+GEMM",
+          C, H, W, OC);
+    mn_conv2d_forward_ref(out_r, in, w, b, &d);
+    CHECK(max_diff(out, out_r, n_out) < 1e-4, "conv against the naive loop");
+    free(in), free(w), free(b), free(out), free(out_g), free(out_r), free(scratch), free(col);
+}
+
 int main(void)
 {
     mn_rng_seed(&rng, 7);
@@ -172,5 +202,14 @@ int main(void)
     test_block(1, 64, 10, 10, 80, 3, 1, 0, 2, 2);
     test_block(1, 4, 34, 34, 64, 3, 1, 0, 2, 2);
     test_block(1, 2, 40, 40, 16, 3, 1, 0, 2, 2);
+    /* The plain conv layer: the large model's unfused convs, 48 and 80
+     * channels, K = 576 in three blocks, a row over 16 pixels and several
+     * groups of rows, a 1-pixel-wide output. */
+    test_conv_layer(2, 1, 28, 28, 32, 3);
+    test_conv_layer(1, 32, 12, 12, 64, 3);
+    test_conv_layer(2, 3, 9, 11, 48, 3);
+    test_conv_layer(1, 64, 10, 10, 80, 3);
+    test_conv_layer(1, 4, 40, 40, 64, 3);
+    test_conv_layer(1, 2, 7, 3, 16, 3);
     return check_finish();
 }

@@ -1,19 +1,22 @@
-/* convblock_avx512.c: the conv -> ReLU -> 2x2 max-pool block's forward in
- * AVX-512, a few pooled rows at a time. The GEMM of convblock.c puts output
- * channels on the tile's rows and pixels on its vector lanes; that layout
- * computes the wide layout's wrapped columns (16% of conv2's work) and
- * writes a whole image's conv output (93 KB for conv1, twice L1) before
- * pooling reads it back. Here the lanes hold 16 output channels and each
- * register row one pixel: a tile is up to 12 pixels of one conv row, read
- * from the input in place by broadcasts, against the weights transposed
- * once per call; only the conv rows and columns the pool reads are
- * computed, for a group of pooled rows whose conv rows fill half of L1
- * (each K block's weights are read once per group), then pooled.
+/* conv_avx512.c: the convolution layer and the conv -> ReLU -> 2x2
+ * max-pool block forward in AVX-512 (stride 1, no padding, output channels
+ * a multiple of 16). The GEMM paths (conv2d.c, convblock.c) put output
+ * channels on the tile's rows and pixels on its vector lanes, over im2col
+ * columns or the wide layout; the latter computes the wrapped columns
+ * (16% of the reference conv2's work), and both write a whole image's conv
+ * output (93 KB for conv1, twice L1) before the next step reads it back.
+ * Here the lanes hold 16 output channels and each register row one pixel:
+ * a tile is up to 12 pixels of one conv row, read from the input in place
+ * by broadcasts, against the weights transposed once per call. Rows are
+ * computed a group at a time into a buffer of half of L1 (each K block's
+ * weights are read once per group), then turned into the output planes;
+ * the block computes only the conv rows and columns the pool reads.
  *
- * Same bits as convblock.c's path: every output is bias + (the first K
+ * Same bits as the GEMM paths: every output is bias + (the first K
  * block's sum) + (the next block's) ..., each sum a chain of FMAs in k
  * order from zero, with the K blocks of mn_gemm_kc; the pool compares in
  * the same order with the same strict >. */
+#include "conv2d_internal.h"
 #include "convblock.h"
 #include "gemm.h"
 
@@ -173,16 +176,81 @@ static T512 void pool_rows(float *po, int32_t *pa, const float *y0, const float 
     }
 }
 
-/* dst[c*ldp + pw] = src[pw*OC + c]: a pooled row from [pw][c] into the
- * output planes, 16x16 blocks at a time (moves bits: winners too). */
-static T512 void to_planes(float *dst, const float *src, int PW, int OC, long ldp)
+/* dst[c*ldp + p] = src[p*OC + c] for p < n: a row from [pixel][channel]
+ * into the output planes, 16x16 blocks at a time (moves bits: winners
+ * too). */
+static T512 void to_planes(float *dst, const float *src, int n, int OC, long ldp)
 {
-    for (int p = 0; p < PW; p += 16) {
-        const int pn = PW - p < 16 ? PW - p : 16;
+    for (int p = 0; p < n; p += 16) {
+        const int pn = n - p < 16 ? n - p : 16;
         for (int c = 0; c < OC; c += 16)
             mn_transpose16(dst + c * ldp + p, ldp, src + (long)p * OC + c, OC, NULL, 0, pn, 16,
                            (__mmask16)(0xFFFFu >> (16 - pn)));
     }
+}
+
+/* Fills the start of scratch: the row offsets brow[k] of the columns'
+ * rows k = (c, kh, kw) in an image (2 K floats' room), then the weights
+ * transposed, wt[K][OC]. Returns brow. */
+static long *prepare(float *scratch, const float *w, const mn_conv2d_dims *d)
+{
+    const int K = d->C * d->K * d->K;
+    long *brow = (long *)(void *)scratch;
+    int r = 0;
+    for (int c = 0; c < d->C; c++)
+        for (int kh = 0; kh < d->K; kh++)
+            for (int kw = 0; kw < d->K; kw++)
+                brow[r++] = ((long)c * d->H + kh) * d->W + kw;
+    transpose_weights(scratch + 2 * (size_t)K, w, d->OC, K);
+    return brow;
+}
+
+/* The AVX-512 paths' case: this CPU, stride 1, no padding, whole vectors
+ * of output channels. */
+static int avx512_case(const mn_conv2d_dims *d)
+{
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") && d->S == 1 &&
+           d->P == 0 && d->OC % 16 == 0;
+}
+
+/* Conv rows computed together: at most 24 KB (half of L1) of them. */
+static int group_conv_rows(int OH, int OW, int OC)
+{
+    int g = (24 << 10) / (OW * OC * (int)sizeof(float));
+    return g < 1 ? 1 : g > OH ? OH : g;
+}
+
+size_t mn_conv2d_avx512_scratch_floats(const mn_conv2d_dims *d)
+{
+    size_t CKK = (size_t)d->C * d->K * d->K, OC = (size_t)d->OC;
+    size_t g = (size_t)group_conv_rows(d->OH, d->OW, d->OC);
+    /* row offsets (longs), transposed weights, a group's conv rows */
+    return 2 * CKK + CKK * OC + g * (size_t)d->OW * OC;
+}
+
+int mn_conv2d_forward_avx512(float *out, const float *in, const float *w, const float *b,
+                             const mn_conv2d_dims *d, float *scratch)
+{
+    if (!avx512_case(d))
+        return 0;
+    const int K = d->C * d->K * d->K, OC = d->OC, OH = d->OH, OW = d->OW, W = d->W;
+    const int kcb = mn_gemm_kc(K), G = group_conv_rows(OH, OW, OC);
+    const size_t in_size = (size_t)d->C * d->H * W, out_size = (size_t)OC * OH * OW;
+    const long *brow = prepare(scratch, w, d);
+    const float *wt = scratch + 2 * (size_t)K;
+    float *y = scratch + 2 * (size_t)K + (size_t)K * OC;
+    for (int i = 0; i < d->N; i++) {
+        const float *im = in + (size_t)i * in_size;
+        float *o = out + (size_t)i * out_size;
+        for (int oh0 = 0; oh0 < OH; oh0 += G) {
+            const int g = OH - oh0 < G ? OH - oh0 : G;
+            conv_rows(im + (long)oh0 * W, W, g, brow, K, kcb, OW, OC, wt, b, y);
+            for (int r = 0; r < g; r++)
+                to_planes(o + (long)(oh0 + r) * OW, y + (size_t)r * OW * OC, OW, OC,
+                          (long)OH * OW);
+        }
+    }
+    return 1;
 }
 
 /* Pooled rows computed together: their two conv rows each fill at most
@@ -207,25 +275,17 @@ size_t mn_convblock_avx512_scratch_floats(const mn_conv2d_dims *d)
 int mn_convblock_forward_avx512(float *out, int32_t *argmax, const float *in, const float *w,
                                 const float *b, const mn_conv2d_dims *d, float *scratch)
 {
-    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("fma"))
-        return 0;
-    if (d->S != 1 || d->P != 0 || d->OC % 16 != 0 || d->OH < 2 || d->OW < 2)
+    if (!avx512_case(d) || d->OH < 2 || d->OW < 2)
         return 0;
     const int K = d->C * d->K * d->K, OC = d->OC, OW = d->OW, W = d->W;
     const int PH = d->OH / 2, PW = d->OW / 2, kcb = mn_gemm_kc(K), G = group_rows(PH, PW, OC);
     const size_t in_size = (size_t)d->C * d->H * W, out_size = (size_t)OC * PH * PW;
     const size_t row = (size_t)2 * PW * OC; /* one conv row's [pixel][channel] */
-    long *brow = (long *)(void *)scratch;
-    float *wt = scratch + 2 * (size_t)K;
-    float *y = wt + (size_t)K * OC;
+    const long *brow = prepare(scratch, w, d);
+    const float *wt = scratch + 2 * (size_t)K;
+    float *y = scratch + 2 * (size_t)K + (size_t)K * OC;
     float *po = y + 2 * (size_t)G * row;
     int32_t *pa = (int32_t *)(void *)(po + (size_t)PW * OC);
-    int r = 0;
-    for (int c = 0; c < d->C; c++)
-        for (int kh = 0; kh < d->K; kh++)
-            for (int kw = 0; kw < d->K; kw++)
-                brow[r++] = ((long)c * d->H + kh) * W + kw;
-    transpose_weights(wt, w, OC, K);
 
     for (int i = 0; i < d->N; i++) {
         const float *im = in + (size_t)i * in_size;
@@ -248,6 +308,19 @@ int mn_convblock_forward_avx512(float *out, int32_t *argmax, const float *in, co
 }
 
 #else
+
+size_t mn_conv2d_avx512_scratch_floats(const mn_conv2d_dims *d)
+{
+    (void)d;
+    return 0;
+}
+
+int mn_conv2d_forward_avx512(float *out, const float *in, const float *w, const float *b,
+                             const mn_conv2d_dims *d, float *scratch)
+{
+    (void)out, (void)in, (void)w, (void)b, (void)d, (void)scratch;
+    return 0;
+}
 
 size_t mn_convblock_avx512_scratch_floats(const mn_conv2d_dims *d)
 {
