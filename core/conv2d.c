@@ -28,6 +28,15 @@ size_t mn_conv2d_scratch_floats(const mn_conv2d_dims *d)
     return general > avx512 ? general : avx512;
 }
 
+void mn_conv_row_offsets(long *brow, const mn_conv2d_dims *d)
+{
+    int r = 0;
+    for (int c = 0; c < d->C; c++)
+        for (int kh = 0; kh < d->K; kh++)
+            for (int kw = 0; kw < d->K; kw++)
+                brow[r++] = ((long)c * d->H + kh) * d->W + kw;
+}
+
 /* col[C*K*K, OH*OW] from one image im[C,H,W]; zero where the window
  * reaches into the padding. */
 void mn_im2col(float *col, const float *im, const mn_conv2d_dims *d)

@@ -13,6 +13,12 @@ void mn_im2col(float *col, const float *im, const mn_conv2d_dims *d);
  * adjoint). */
 void mn_col2im_add(float *im, const float *col, const mn_conv2d_dims *d);
 
+/* brow[r] = the offset in one image of the first input the columns' row
+ * r = (c, kh, kw) reads, for r < C*K*K: with stride 1 and no padding, row
+ * r of output pixel (oh, ow) is the input at brow[r] + oh*W + ow, so the
+ * columns can be read in place instead of copied out. */
+void mn_conv_row_offsets(long *brow, const mn_conv2d_dims *d);
+
 /* mn_conv2d_forward's AVX-512 path (conv_avx512.c), for stride 1, no
  * padding and OC a multiple of 16: returns 1 when it ran, 0 when this CPU
  * or these dimensions are not its case. The same bits as the im2col +

@@ -37,7 +37,8 @@ INL void tile(const int m, const int nv, const float *in, const long *brow, int 
 {
     /* Named accumulators (a[pixel][vector]): GCC keeps those in registers
      * where an array of them spills. */
-#define DECL(i) __m512 a##i##0 = _mm512_setzero_ps(), a##i##1 = a##i##0, a##i##2 = a##i##0, a##i##3 = a##i##0;
+#define DECL(i)                                                                                \
+    __m512 a##i##0 = _mm512_setzero_ps(), a##i##1 = a##i##0, a##i##2 = a##i##0, a##i##3 = a##i##0;
     DECL(0) DECL(1) DECL(2) DECL(3) DECL(4) DECL(5)
     DECL(6) DECL(7) DECL(8) DECL(9) DECL(10) DECL(11)
 #undef DECL
@@ -80,8 +81,9 @@ INL void tile(const int m, const int nv, const float *in, const long *brow, int 
 #define MR_FOR(nv) ((nv) <= 2 ? 12 : (nv) == 3 ? 8 : 6)
 
 /* Conv rows r < rows (input at in + r*ldi, output at y + r*n*ldy), first n
- * pixels, channels [16*v0, 16*(v0+nv)), over the K block [k0, k1): the
- * block's weights (up to 37 KB for conv2) stay in L1 across the rows. */
+ * pixels, 16*nv channels (wt, b and y point at the first), over the K
+ * block [k0, k1): the block's weights (37 KB for the reference conv2) stay
+ * in L1 across the rows. */
 INL void conv_rows_nv(const int nv, const float *in, long ldi, int rows, const long *brow, int k0,
                       int k1, int n, const float *wt, int ldw, const float *b, float *y, int ldy)
 {
@@ -196,11 +198,7 @@ static long *prepare(float *scratch, const float *w, const mn_conv2d_dims *d)
 {
     const int K = d->C * d->K * d->K;
     long *brow = (long *)(void *)scratch;
-    int r = 0;
-    for (int c = 0; c < d->C; c++)
-        for (int kh = 0; kh < d->K; kh++)
-            for (int kw = 0; kw < d->K; kw++)
-                brow[r++] = ((long)c * d->H + kh) * d->W + kw;
+    mn_conv_row_offsets(brow, d);
     transpose_weights(scratch + 2 * (size_t)K, w, d->OC, K);
     return brow;
 }

@@ -41,11 +41,7 @@ size_t mn_convblock_scratch_floats(const mn_conv2d_dims *d)
 static long *wide_rows(float *scratch, const mn_conv2d_dims *d)
 {
     long *brow = (long *)(void *)scratch;
-    int r = 0;
-    for (int c = 0; c < d->C; c++)
-        for (int kh = 0; kh < d->K; kh++)
-            for (int kw = 0; kw < d->K; kw++)
-                brow[r++] = ((long)c * d->H + kh) * d->W + kw;
+    mn_conv_row_offsets(brow, d);
     return brow;
 }
 
@@ -67,8 +63,8 @@ static void relu_pool(float *out, int32_t *argmax, const float *y, long ldp, int
             for (int ph = 0; ph < PH; ph++) {
                 const float *r0 = plane + (size_t)2 * ph * ldr;
                 float *orow = o + (size_t)ph * PW;
-                mn_maxpool2x2_row_fast(orow, a ? a + (size_t)ph * PW : NULL, r0, r0 + ldr, PW, 2 * ph * OW,
-                                       OW, 1);
+                mn_maxpool2x2_row_fast(orow, a ? a + (size_t)ph * PW : NULL, r0, r0 + ldr, PW,
+                                       2 * ph * OW, OW, 1);
             }
             continue;
         }
@@ -124,8 +120,8 @@ void mn_convblock_forward(float *out, int32_t *argmax, const float *in, const fl
             /* y[OC, n] += w[OC, CKK] cols[CKK, n], the columns read in place */
             mn_gemm_rows(0, 0, d->OC, n, CKK, w, CKK, in + (size_t)i * in_size, brow, 1.0f, y,
                          n);
-            relu_pool(out + (size_t)i * out_size, argmax ? argmax + (size_t)i * out_size : NULL, y, n, d->W, d,
-                      PK, PS);
+            relu_pool(out + (size_t)i * out_size, argmax ? argmax + (size_t)i * out_size : NULL,
+                      y, n, d->W, d, PK, PS);
         }
         return;
     }
@@ -135,8 +131,8 @@ void mn_convblock_forward(float *out, int32_t *argmax, const float *in, const fl
         fill_bias(y, b, d->OC, OHW);
         /* y[OC, OHW] += w[OC, CKK] col[CKK, OHW] */
         mn_gemm(0, 0, d->OC, OHW, CKK, w, CKK, col, OHW, 1.0f, y, OHW);
-        relu_pool(out + (size_t)i * out_size, argmax ? argmax + (size_t)i * out_size : NULL, y, OHW, d->OW, d,
-                  PK, PS);
+        relu_pool(out + (size_t)i * out_size, argmax ? argmax + (size_t)i * out_size : NULL, y,
+                  OHW, d->OW, d, PK, PS);
     }
 }
 

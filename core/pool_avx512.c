@@ -23,7 +23,8 @@
 static T512 void row512(float *o, int32_t *a, const float *r0, const float *r1, int n, int i0,
                         int rs, int relu)
 {
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
     const __m512i two_j = even;
     for (int j = 0; j < n; j += 16) {

@@ -142,8 +142,9 @@ static void forward(const mn_model *m, mn_workspace *ws, const float *in, int N,
             const mn_layer *pool = &m->arch.layers[i + 2];
             mn_conv2d_dims d = conv_dims(m, i, N);
             /* winners are for backward: inference (no opts) skips them */
-            mn_convblock_forward(ws->act[i + 2], opts ? ws->argmax[i + 2] : NULL, x, P + m->w_off[i],
-                                 P + m->b_off[i], &d, (int)pool->k, (int)pool->s, ws->scratch);
+            mn_convblock_forward(ws->act[i + 2], opts ? ws->argmax[i + 2] : NULL, x,
+                                 P + m->w_off[i], P + m->b_off[i], &d, (int)pool->k, (int)pool->s,
+                                 ws->scratch);
             i += 2;
             x = ws->act[i];
             s = m->out_shape[i];

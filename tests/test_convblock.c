@@ -176,8 +176,8 @@ static void test_conv_layer(int N, int C, int H, int W, int OC, int K)
         mn_im2col(col, in + (size_t)n * C * H * W, &d);
         mn_gemm(0, 0, OC, OHW, CKK, w, CKK, col, OHW, 1.0f, o, OHW);
     }
-    CHECK(memcmp(out, out_g, sizeof(float) * n_out) == 0, "conv %dx%dx%d -> %d: bits of im2col+GEMM",
-          C, H, W, OC);
+    CHECK(memcmp(out, out_g, sizeof(float) * n_out) == 0,
+          "conv %dx%dx%d -> %d: bits of im2col+GEMM", C, H, W, OC);
     mn_conv2d_forward_ref(out_r, in, w, b, &d);
     CHECK(max_diff(out, out_r, n_out) < 1e-4, "conv against the naive loop");
     free(in), free(w), free(b), free(out), free(out_g), free(out_r), free(scratch), free(col);
