@@ -30,6 +30,7 @@ struct http_server {
     struct MHD_Daemon *daemon;
     atomic_int ready;
     atomic_int draining;
+    atomic_int open_requests; /* begun and not yet completed: what draining waits for */
     int port;
     MHD_socket quiesced_fd; /* the listening socket after quiesce, closed at stop */
 };
@@ -67,6 +68,7 @@ typedef struct conn {
     double t0;
     int status;
     size_t bytes_out;
+    int recorded; /* counted in the metrics (and off the in-flight gauge) */
     int has_body; /* Content-Length > 0 or chunked */
     int too_large;
     size_t discarded;
@@ -104,6 +106,22 @@ static void add_cors(const http_server *s, struct MHD_Response *r, int preflight
 
 /* Queues data[len] (which must outlive the response: static, or the
  * connection's out buffer) with the given status. */
+/* Counts the request in the metrics and takes it off the in-flight gauge,
+ * once: when its answer is queued, before any byte of it can reach the
+ * client (a client's next request, maybe on another HTTP thread, then
+ * always sees this one counted), or at completion if it got none. */
+static void record(conn *c, int status)
+{
+    if (c->recorded)
+        return;
+    c->recorded = 1;
+    metrics *m = c->srv->d.metrics;
+    metrics_request(m, c->route, status, pool_now() - c->t0);
+    if (status)
+        atomic_fetch_add_explicit(&m->bytes_out, c->bytes_out, memory_order_relaxed);
+    atomic_fetch_sub(&m->in_flight, 1);
+}
+
 static enum MHD_Result reply(conn *c, int status, const char *ctype, const void *data, size_t len,
                              const reply_opts *o)
 {
@@ -144,6 +162,8 @@ static enum MHD_Result reply(conn *c, int status, const char *ctype, const void 
     c->status = status;
     c->bytes_out = len;
     c->stage = ST_DONE;
+    if (ok == MHD_YES)
+        record(c, status);
     return ok;
 }
 
@@ -415,6 +435,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         c->t0 = pool_now();
         c->status = 0;
         c->bytes_out = 0;
+        c->recorded = 0;
         c->too_large = 0;
         c->discarded = 0;
         c->stage = ST_IDLE;
@@ -422,6 +443,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         snprintf(c->method, sizeof c->method, "%s", method);
         snprintf(c->path, sizeof c->path, "%s", url);
         atomic_fetch_add(&s->d.metrics->in_flight, 1);
+        atomic_fetch_add(&s->open_requests, 1);
         const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         const char *te =
             MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
@@ -488,13 +510,11 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **req_cls,
                                                                     : "error";
         status = 0;
     }
-    metrics_request(s->d.metrics, c->route, status, secs);
-    if (status)
-        atomic_fetch_add_explicit(&s->d.metrics->bytes_out, c->bytes_out, memory_order_relaxed);
+    record(c, 0); /* no answer was queued */
     http_log_entry e = {c->remote, c->method, c->path, status, note, status ? c->bytes_out : 0,
                         secs * 1e3};
     http_log_write(s->d.cfg->log, &e);
-    atomic_fetch_sub(&s->d.metrics->in_flight, 1);
+    atomic_fetch_sub(&s->open_requests, 1);
     c->stage = ST_IDLE;
     sbuf_shrink(&c->body, KEEP_BODY);
     sbuf_shrink(&c->out, KEEP_OUT);
@@ -623,7 +643,7 @@ int http_drain(http_server *s, double max_seconds)
     }
     double until = pool_now() + max_seconds;
     int left;
-    while ((left = atomic_load(&s->d.metrics->in_flight)) > 0 && pool_now() < until) {
+    while ((left = atomic_load(&s->open_requests)) > 0 && pool_now() < until) {
         struct timespec ts = {0, 5 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
