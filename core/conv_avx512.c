@@ -191,16 +191,20 @@ static T512 void to_planes(float *dst, const float *src, int n, int OC, long ldp
     }
 }
 
-/* Fills the start of scratch: the row offsets brow[k] of the columns'
- * rows k = (c, kh, kw) in an image (2 K floats' room), then the weights
- * transposed, wt[K][OC]. Returns brow. */
-static long *prepare(float *scratch, const float *w, const mn_conv2d_dims *d)
+/* Lays out the start of scratch: *brow, the row offsets of the columns'
+ * rows k = (c, kh, kw) in an image (2 K floats' room), then *wt, the
+ * weights transposed to [K][OC]. Returns the rest, for the conv rows. */
+static float *prepare(float *scratch, const float *w, const mn_conv2d_dims *d, const long **brow,
+                      const float **wt)
 {
     const int K = d->C * d->K * d->K;
-    long *brow = (long *)(void *)scratch;
-    mn_conv_row_offsets(brow, d);
-    transpose_weights(scratch + 2 * (size_t)K, w, d->OC, K);
-    return brow;
+    long *rows = (long *)(void *)scratch;
+    float *t = scratch + 2 * (size_t)K;
+    mn_conv_row_offsets(rows, d);
+    transpose_weights(t, w, d->OC, K);
+    *brow = rows;
+    *wt = t;
+    return t + (size_t)K * d->OC;
 }
 
 /* The AVX-512 paths' case: this CPU, stride 1, no padding, whole vectors
@@ -211,17 +215,19 @@ static int avx512_case(const mn_conv2d_dims *d)
            d->P == 0 && d->OC % 16 == 0;
 }
 
-/* Conv rows computed together: at most 24 KB (half of L1) of them. */
-static int group_conv_rows(int OH, int OW, int OC)
+/* Steps of `step` conv rows of n pixels computed together, at most `max`:
+ * as many as fill 24 KB (half of L1), so that a K block's weights are
+ * read once for all of them; at least one. */
+static int group_steps(int n, int OC, int step, int max)
 {
-    int g = (24 << 10) / (OW * OC * (int)sizeof(float));
-    return g < 1 ? 1 : g > OH ? OH : g;
+    int g = (24 << 10) / (step * n * OC * (int)sizeof(float));
+    return g < 1 ? 1 : g > max ? max : g;
 }
 
 size_t mn_conv2d_avx512_scratch_floats(const mn_conv2d_dims *d)
 {
     size_t CKK = (size_t)d->C * d->K * d->K, OC = (size_t)d->OC;
-    size_t g = (size_t)group_conv_rows(d->OH, d->OW, d->OC);
+    size_t g = (size_t)group_steps(d->OW, d->OC, 1, d->OH);
     /* row offsets (longs), transposed weights, a group's conv rows */
     return 2 * CKK + CKK * OC + g * (size_t)d->OW * OC;
 }
@@ -232,11 +238,11 @@ int mn_conv2d_forward_avx512(float *out, const float *in, const float *w, const 
     if (!avx512_case(d))
         return 0;
     const int K = d->C * d->K * d->K, OC = d->OC, OH = d->OH, OW = d->OW, W = d->W;
-    const int kcb = mn_gemm_kc(K), G = group_conv_rows(OH, OW, OC);
+    const int kcb = mn_gemm_kc(K), G = group_steps(OW, OC, 1, OH);
     const size_t in_size = (size_t)d->C * d->H * W, out_size = (size_t)OC * OH * OW;
-    const long *brow = prepare(scratch, w, d);
-    const float *wt = scratch + 2 * (size_t)K;
-    float *y = scratch + 2 * (size_t)K + (size_t)K * OC;
+    const long *brow;
+    const float *wt;
+    float *y = prepare(scratch, w, d, &brow, &wt);
     for (int i = 0; i < d->N; i++) {
         const float *im = in + (size_t)i * in_size;
         float *o = out + (size_t)i * out_size;
@@ -251,20 +257,11 @@ int mn_conv2d_forward_avx512(float *out, const float *in, const float *w, const 
     return 1;
 }
 
-/* Pooled rows computed together: their two conv rows each fill at most
- * 24 KB (half of L1), so that a K block's weights are read once for all
- * of them. */
-static int group_rows(int PH, int PW, int OC)
-{
-    int g = (24 << 10) / (2 * 2 * PW * OC * (int)sizeof(float));
-    return g < 1 ? 1 : g > PH ? PH : g;
-}
-
 size_t mn_convblock_avx512_scratch_floats(const mn_conv2d_dims *d)
 {
     size_t CKK = (size_t)d->C * d->K * d->K, OC = (size_t)d->OC;
     size_t PH = (size_t)d->OH / 2, PW = (size_t)d->OW / 2;
-    size_t g = PH && PW ? (size_t)group_rows((int)PH, (int)PW, (int)OC) : 0;
+    size_t g = PH && PW ? (size_t)group_steps(2 * (int)PW, (int)OC, 2, (int)PH) : 0;
     /* row offsets (longs), transposed weights, a group's conv rows, a
      * pooled row of outputs and of winners */
     return 2 * CKK + CKK * OC + 2 * g * 2 * PW * OC + 2 * PW * OC;
@@ -276,12 +273,13 @@ int mn_convblock_forward_avx512(float *out, int32_t *argmax, const float *in, co
     if (!avx512_case(d) || d->OH < 2 || d->OW < 2)
         return 0;
     const int K = d->C * d->K * d->K, OC = d->OC, OW = d->OW, W = d->W;
-    const int PH = d->OH / 2, PW = d->OW / 2, kcb = mn_gemm_kc(K), G = group_rows(PH, PW, OC);
+    const int PH = d->OH / 2, PW = d->OW / 2, kcb = mn_gemm_kc(K);
+    const int G = group_steps(2 * PW, OC, 2, PH);
     const size_t in_size = (size_t)d->C * d->H * W, out_size = (size_t)OC * PH * PW;
     const size_t row = (size_t)2 * PW * OC; /* one conv row's [pixel][channel] */
-    const long *brow = prepare(scratch, w, d);
-    const float *wt = scratch + 2 * (size_t)K;
-    float *y = scratch + 2 * (size_t)K + (size_t)K * OC;
+    const long *brow;
+    const float *wt;
+    float *y = prepare(scratch, w, d, &brow, &wt);
     float *po = y + 2 * (size_t)G * row;
     int32_t *pa = (int32_t *)(void *)(po + (size_t)PW * OC);
 

@@ -104,8 +104,6 @@ static void add_cors(const http_server *s, struct MHD_Response *r, int preflight
     }
 }
 
-/* Queues data[len] (which must outlive the response: static, or the
- * connection's out buffer) with the given status. */
 /* Counts the request in the metrics and takes it off the in-flight gauge,
  * once: when its answer is queued, before any byte of it can reach the
  * client (a client's next request, maybe on another HTTP thread, then
@@ -122,6 +120,8 @@ static void record(conn *c, int status)
     atomic_fetch_sub(&m->in_flight, 1);
 }
 
+/* Queues data[len] (which must outlive the response: static, or the
+ * connection's out buffer) with the given status. */
 static enum MHD_Result reply(conn *c, int status, const char *ctype, const void *data, size_t len,
                              const reply_opts *o)
 {
@@ -510,7 +510,7 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **req_cls,
                                                                     : "error";
         status = 0;
     }
-    record(c, 0); /* no answer was queued */
+    record(c, 0); /* counts it as unanswered unless an answer was queued */
     http_log_entry e = {c->remote, c->method, c->path, status, note, status ? c->bytes_out : 0,
                         secs * 1e3};
     http_log_write(s->d.cfg->log, &e);

@@ -53,7 +53,7 @@ int main(int argc, char **argv)
         return healthcheck_run(cfg.port, 3000);
     }
     /* One HTTP thread and one worker per CPU measured best under load
-     * (README, Performance). */
+     * (bench/serve_compare.sh). */
     if (cfg.threads == 0)
         cfg.threads = cpu_count();
     if (cfg.io_threads == 0)
