@@ -94,6 +94,8 @@ void mn_model_free(mn_model *m)
         return;
     free(m->params);
     free(m->meta);
+    for (int i = 0; i < MN_MAX_LAYERS; i++)
+        free(m->winograd[i]);
     free(m);
 }
 

@@ -10,6 +10,7 @@
 #include "convblock.h"
 #include "mnist/layers.h"
 #include "model_internal.h"
+#include "winograd.h"
 
 struct mn_workspace {
     int max_batch, training;
@@ -68,7 +69,8 @@ mn_status mn_workspace_create(const mn_model *m, int max_batch, int training,
         }
         if (is_block(m, i)) { /* no output buffer: see is_block */
             mn_conv2d_dims d = conv_dims(m, i, 1);
-            size_t s = mn_convblock_scratch_floats(&d);
+            size_t s = mn_convblock_scratch_floats(&d), sw = mn_winograd_scratch_floats(&d);
+            s = sw > s ? sw : s;
             scratch = s > scratch ? s : scratch;
             continue;
         }
@@ -80,7 +82,8 @@ mn_status mn_workspace_create(const mn_model *m, int max_batch, int training,
             ok = ok && ws->argmax[i];
         } else if (l->kind == MN_LAYER_CONV2D) {
             mn_conv2d_dims d = conv_dims(m, i, 1);
-            size_t s = mn_conv2d_scratch_floats(&d);
+            size_t s = mn_conv2d_scratch_floats(&d), sw = mn_winograd_scratch_floats(&d);
+            s = sw > s ? sw : s;
             scratch = s > scratch ? s : scratch;
         } else if (l->kind == MN_LAYER_BATCHNORM) {
             ws->bn_stats[i] = malloc(3 * sizeof(float) * m->out_shape[i].c);
@@ -141,10 +144,16 @@ static void forward(const mn_model *m, mn_workspace *ws, const float *in, int N,
         if (is_block(m, i)) {
             const mn_layer *pool = &m->arch.layers[i + 2];
             mn_conv2d_dims d = conv_dims(m, i, N);
-            /* winners are for backward: inference (no opts) skips them */
-            mn_convblock_forward(ws->act[i + 2], opts ? ws->argmax[i + 2] : NULL, x,
-                                 P + m->w_off[i], P + m->b_off[i], &d, (int)pool->k, (int)pool->s,
-                                 ws->scratch);
+            const float *w = P + m->w_off[i], *b = P + m->b_off[i];
+            /* Inference takes Winograd's 2.25x fewer multiplies where it
+             * applies; training keeps the direct kernels' bits, and the
+             * winners backward needs. */
+            int done = !opts && pool->k == 2 && pool->s == 2 &&
+                       mn_winograd_block_forward(ws->act[i + 2], x, w, m->winograd[i], b, &d,
+                                                 ws->scratch);
+            if (!done)
+                mn_convblock_forward(ws->act[i + 2], opts ? ws->argmax[i + 2] : NULL, x, w, b,
+                                     &d, (int)pool->k, (int)pool->s, ws->scratch);
             i += 2;
             x = ws->act[i];
             s = m->out_shape[i];
@@ -153,7 +162,9 @@ static void forward(const mn_model *m, mn_workspace *ws, const float *in, int N,
         switch (l->kind) {
         case MN_LAYER_CONV2D: {
             mn_conv2d_dims d = conv_dims(m, i, N);
-            mn_conv2d_forward(y, x, P + m->w_off[i], P + m->b_off[i], &d, ws->scratch);
+            const float *w = P + m->w_off[i], *b = P + m->b_off[i];
+            if (opts || !mn_winograd_conv_forward(y, x, w, m->winograd[i], b, &d, ws->scratch))
+                mn_conv2d_forward(y, x, w, b, &d, ws->scratch);
             break;
         }
         case MN_LAYER_MAXPOOL:
@@ -197,6 +208,29 @@ static void forward(const mn_model *m, mn_workspace *ws, const float *in, int N,
         x = y;
         s = o;
     }
+}
+
+mn_status mn_model_prepare_inference(mn_model *m, mn_error *err)
+{
+    for (uint32_t i = 0; i < m->arch.n_layers; i++) {
+        if (m->arch.layers[i].kind != MN_LAYER_CONV2D || m->winograd[i])
+            continue;
+        mn_conv2d_dims d = conv_dims(m, i, 1);
+        size_t n = mn_winograd_weights_floats(&d);
+        if (!n)
+            continue;
+        float *u = malloc(n * sizeof(float));
+        float *tmp = malloc((size_t)9 * d.C * d.OC * sizeof(float));
+        if (!u || !tmp) {
+            free(u);
+            free(tmp);
+            return mn_error_set(err, MN_ERR_NOMEM, "model: out of memory preparing layer %u", i);
+        }
+        mn_winograd_transform(u, m->params + m->w_off[i], &d, tmp);
+        free(tmp);
+        m->winograd[i] = u;
+    }
+    return MN_OK;
 }
 
 void mn_model_forward(const mn_model *m, mn_workspace *ws, const float *in, int N,

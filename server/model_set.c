@@ -68,7 +68,9 @@ int model_set_load(model_set *ms, const char *paths, char *err, size_t errlen)
         path[n] = '\0';
         mn_error e;
         mn_model *m = NULL;
-        if (mn_model_load(path, &m, NULL, &e) != MN_OK) {
+        if (mn_model_load(path, &m, NULL, &e) != MN_OK ||
+            mn_model_prepare_inference(m, &e) != MN_OK) {
+            mn_model_free(m);
             snprintf(err, errlen, "cannot load model: %s", e.msg);
             goto fail;
         }

@@ -13,6 +13,7 @@
 #include "gemm.h"
 #include "mnist/mnist.h"
 #include "pool_internal.h"
+#include "winograd.h"
 
 static mn_rng rng;
 
@@ -183,6 +184,48 @@ static void test_conv_layer(int N, int C, int H, int W, int OC, int K)
     free(in), free(w), free(b), free(out), free(out_g), free(out_r), free(scratch), free(col);
 }
 
+/* The Winograd F(2x2, 3x3) forward (inference), plain and as the fused
+ * block, against the naive loops within rounding: it runs wherever the
+ * CPU has AVX-512 and the shape is its case, and declines otherwise. */
+static void test_winograd(int N, int C, int H, int W, int OC)
+{
+    mn_conv2d_dims d = {N, C, H, W, OC, 3, 1, 0, 0, 0};
+    CHECK(mn_conv2d_dims_finish(&d) == 0, "dims");
+    const int PH = d.OH / 2, PW = d.OW / 2;
+    const size_t n_in = (size_t)N * C * H * W, n_y = (size_t)N * OC * d.OH * d.OW;
+    const size_t n_out = (size_t)N * OC * PH * PW;
+    float *in = rand_buf(n_in), *w = rand_buf((size_t)OC * C * 9), *b = rand_buf(OC);
+    float *y_r = zeros(n_y), *out_r = zeros(n_out), *y = zeros(n_y), *out = zeros(n_out);
+    float *scratch = zeros(mn_winograd_scratch_floats(&d));
+    int32_t *am = calloc(n_out ? n_out : 1, sizeof(int32_t));
+    mn_conv2d_forward_ref(y_r, in, w, b, &d);
+    int ran = mn_winograd_conv_forward(y, in, w, NULL, b, &d, scratch);
+    int ran_block = mn_winograd_block_forward(out, in, w, NULL, b, &d, scratch);
+    const int expect = (int)(__builtin_cpu_supports("avx512f") && OC % 16 == 0 && C >= 16);
+    CHECK(ran == expect && ran_block == expect, "winograd %dx%dx%d -> %d ran %d/%d, expected %d",
+          C, H, W, OC, ran, ran_block, expect);
+    if (ran) {
+        double e = max_diff(y, y_r, n_y);
+        CHECK(e < 1e-4, "winograd conv %dx%dx%d -> %d: %g", C, H, W, OC, e);
+        mn_relu_forward(y_r, y_r, n_y);
+        mn_maxpool_forward(out_r, am, y_r, N, OC, d.OH, d.OW, 2, 2);
+        e = max_diff(out, out_r, n_out);
+        CHECK(e < 1e-4, "winograd block %dx%dx%d -> %d: %g", C, H, W, OC, e);
+        /* with the weights transformed beforehand: the same bits */
+        float *u = zeros(mn_winograd_weights_floats(&d)), *tmp = zeros((size_t)9 * C * OC);
+        float *y_u = zeros(n_y), *out_u = zeros(n_out);
+        mn_winograd_transform(u, w, &d, tmp);
+        CHECK(mn_winograd_conv_forward(y_u, in, w, u, b, &d, scratch) &&
+                  memcmp(y_u, y, sizeof(float) * n_y) == 0,
+              "winograd conv with prepared weights");
+        CHECK(mn_winograd_block_forward(out_u, in, w, u, b, &d, scratch) &&
+                  memcmp(out_u, out, sizeof(float) * n_out) == 0,
+              "winograd block with prepared weights");
+        free(u), free(tmp), free(y_u), free(out_u);
+    }
+    free(in), free(w), free(b), free(y_r), free(out_r), free(y), free(out), free(scratch), free(am);
+}
+
 int main(void)
 {
     mn_rng_seed(&rng, 7);
@@ -211,5 +254,18 @@ int main(void)
     test_conv_layer(1, 64, 10, 10, 80, 3);
     test_conv_layer(1, 4, 40, 40, 64, 3);
     test_conv_layer(1, 2, 7, 3, 16, 3);
+    /* Winograd: the reference conv2 (odd output: the pool drops a row, a
+     * plain conv's last tiles reach past the image), the large model's
+     * convs, a row of over 16 tiles, 48 channels out, a single tile, and
+     * shapes it declines (one channel in, OC 5). */
+    test_winograd(2, 32, 13, 13, 64);
+    test_winograd(1, 32, 26, 26, 32);
+    test_winograd(1, 32, 12, 12, 64);
+    test_winograd(2, 64, 10, 10, 64);
+    test_winograd(1, 16, 40, 37, 16);
+    test_winograd(1, 17, 9, 8, 48);
+    test_winograd(1, 16, 4, 4, 16);
+    test_winograd(2, 1, 28, 28, 32);
+    test_winograd(1, 32, 6, 6, 5);
     return check_finish();
 }

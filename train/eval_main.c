@@ -86,7 +86,8 @@ int main(int argc, char **argv)
             return 2;
         }
         member[n_models] = tok;
-        if (mn_model_load(tok, &models[n_models], NULL, &err) != MN_OK) {
+        if (mn_model_load(tok, &models[n_models], NULL, &err) != MN_OK ||
+            mn_model_prepare_inference(models[n_models], &err) != MN_OK) {
             fprintf(stderr, "mnist-eval: %s\n", err.msg);
             return 1;
         }

@@ -1,0 +1,328 @@
+/* winograd_avx512.c: F(2x2, 3x3) convolution forward in AVX-512 (see
+ * winograd.h). Per call the weights g are transformed once, U = G g G^T
+ * ([16][C][OC]); per image, a group of tile rows at a time (sized so the
+ * group's transforms stay in L2):
+ *   1. each 4x4 input patch d (stride 2) becomes V = B^T d B, 16 tiles per
+ *      vector, read from the planes with even/odd lane permutes, stored
+ *      as [16][C][tile];
+ *   2. for each of the 16 points, M[tile][OC] = V^T U: conv_tile_avx512.h's
+ *      register tiles, the tiles standing in for pixels;
+ *   3. Y = A^T M A gives the 2x2 outputs, plus the bias; the fused block
+ *      takes their max and ReLU, which is exactly one 2x2 pool window.
+ * The transforms (B^T, G, A^T of Lavin & Gray):
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+ *   G   = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]
+ *   A^T = [1 1 1 0; 0 1 -1 -1] */
+#include "winograd.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(MN_NO_SIMD)
+#include "conv_tile_avx512.h"
+
+/* V and M of one group of tiles fit this (L2 holds them and U). */
+#define GROUP_BYTES (160 << 10)
+
+typedef struct {
+    int th, tw;     /* tile rows, tiles per row */
+    int rows;       /* tile rows per group */
+    int gmax;       /* tiles per group at most: rows * tw */
+} plan;
+
+/* Tiles cover the conv output (pooled: the rows and columns the pool
+ * reads, one tile per window). */
+static plan plan_for(const mn_conv2d_dims *d, int pooled)
+{
+    plan p;
+    p.th = pooled ? d->OH / 2 : (d->OH + 1) / 2;
+    p.tw = pooled ? d->OW / 2 : (d->OW + 1) / 2;
+    long per_row = 16L * p.tw * (d->C + d->OC) * (long)sizeof(float);
+    long r = per_row ? GROUP_BYTES / per_row : 1;
+    p.rows = r < 1 ? 1 : r > p.th ? p.th : (int)r;
+    p.gmax = p.rows * p.tw;
+    return p;
+}
+
+/* Row offsets (C longs), a zero bias (OC), the transposed weights
+ * (9 C OC), U (16 C OC), V (16 C gmax), M (16 gmax OC) and a group's
+ * outputs (2 rows x 2 tw pixels x OC). */
+static size_t plan_floats(const mn_conv2d_dims *d, plan p)
+{
+    size_t C = (size_t)d->C, OC = (size_t)d->OC, g = (size_t)p.gmax;
+    return 2 * C + OC + 9 * C * OC + 16 * C * OC + 16 * C * g + 16 * g * OC +
+           4 * (size_t)p.rows * p.tw * OC;
+}
+
+/* With few input channels the transforms outweigh the multiplies they
+ * save (the reference conv1, one channel: 18 us against the direct
+ * kernel's 7). */
+#define MIN_CHANNELS 16
+
+static int wg_case(const mn_conv2d_dims *d)
+{
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") && d->K == 3 &&
+           d->S == 1 && d->P == 0 && d->OC % 16 == 0 && d->C >= MIN_CHANNELS;
+}
+
+size_t mn_winograd_scratch_floats(const mn_conv2d_dims *d)
+{
+    if (!wg_case(d))
+        return 0;
+    size_t a = plan_floats(d, plan_for(d, 0)), b = plan_floats(d, plan_for(d, 1));
+    return a > b ? a : b;
+}
+
+size_t mn_winograd_weights_floats(const mn_conv2d_dims *d)
+{
+    return wg_case(d) ? (size_t)16 * d->C * d->OC : 0;
+}
+
+/* U[(xi*C + c)*OC + oc] = (G g G^T)[xi] for g = w[oc][c], from the
+ * weights transposed to wt[(c*9 + tap)*OC + oc]: 16 output channels per
+ * vector. */
+static T512 void transform_weights(float *U, const float *wt, int C, int OC)
+{
+    const __m512 half = _mm512_set1_ps(0.5f);
+    for (int c = 0; c < C; c++)
+        for (int oc = 0; oc < OC; oc += 16) {
+            __m512 g[9], r[4][3];
+            for (int j = 0; j < 9; j++)
+                g[j] = _mm512_loadu_ps(wt + ((long)c * 9 + j) * OC + oc);
+            for (int q = 0; q < 3; q++) { /* G g: rows */
+                const __m512 s = _mm512_add_ps(g[q], g[6 + q]);
+                r[0][q] = g[q];
+                r[1][q] = _mm512_mul_ps(half, _mm512_add_ps(s, g[3 + q]));
+                r[2][q] = _mm512_mul_ps(half, _mm512_sub_ps(s, g[3 + q]));
+                r[3][q] = g[6 + q];
+            }
+            for (int i = 0; i < 4; i++) { /* (G g) G^T: columns */
+                const __m512 s = _mm512_add_ps(r[i][0], r[i][2]);
+                const __m512 u[4] = {r[i][0], _mm512_mul_ps(half, _mm512_add_ps(s, r[i][1])),
+                                     _mm512_mul_ps(half, _mm512_sub_ps(s, r[i][1])), r[i][2]};
+                for (int j = 0; j < 4; j++)
+                    _mm512_storeu_ps(U + ((long)(i * 4 + j) * C + c) * OC + oc, u[j]);
+            }
+        }
+}
+
+T512 void mn_winograd_transform(float *u, const float *w, const mn_conv2d_dims *d, float *tmp)
+{
+    transpose_weights(tmp, w, d->OC, 9 * d->C);
+    transform_weights(u, tmp, d->C, d->OC);
+}
+
+/* Lanes l with x + l < W: what a row of W floats holds from x on. */
+static __mmask16 row_mask(int x, int W)
+{
+    int n = W - x;
+    return n <= 0 ? 0 : n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1);
+}
+
+/* V[(xi*C + c)*ldv + t] = (B^T d B)[xi] for the 4x4 patch d at
+ * (2 ty, 2 tx) of plane c of im (C x H x W), for the tile rows
+ * ty0 <= ty < ty0 + rows, t = (ty - ty0) tw + tx; zeros past the image's
+ * edge. */
+static T512 void transform_input(float *V, long ldv, const float *im, int C, int H, int W,
+                                 int ty0, int rows, int tw)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    for (int c = 0; c < C; c++) {
+        const float *plane = im + (long)c * H * W;
+        for (int ty = ty0; ty < ty0 + rows; ty++)
+            for (int tx0 = 0; tx0 < tw; tx0 += 16) {
+                const int x0 = 2 * tx0;
+                const __mmask16 m0 = row_mask(x0, W), m1 = row_mask(x0 + 16, W);
+                const __mmask16 m2 = row_mask(x0 + 2, W), m3 = row_mask(x0 + 18, W);
+                __m512 d[4][4], t[4][4];
+                for (int i = 0; i < 4; i++) { /* lane k: patch of tile tx0 + k */
+                    const int y = 2 * ty + i;
+                    if (y >= H) {
+                        d[i][0] = d[i][1] = d[i][2] = d[i][3] = _mm512_setzero_ps();
+                        continue;
+                    }
+                    const float *row = plane + (long)y * W + x0;
+                    const __m512 lo = _mm512_maskz_loadu_ps(m0, row);
+                    const __m512 hi = _mm512_maskz_loadu_ps(m1, row + 16);
+                    const __m512 lo2 = _mm512_maskz_loadu_ps(m2, row + 2);
+                    const __m512 hi2 = _mm512_maskz_loadu_ps(m3, row + 18);
+                    d[i][0] = _mm512_permutex2var_ps(lo, even, hi);
+                    d[i][1] = _mm512_permutex2var_ps(lo, odd, hi);
+                    d[i][2] = _mm512_permutex2var_ps(lo2, even, hi2);
+                    d[i][3] = _mm512_permutex2var_ps(lo2, odd, hi2);
+                }
+                for (int j = 0; j < 4; j++) { /* B^T d */
+                    t[0][j] = _mm512_sub_ps(d[0][j], d[2][j]);
+                    t[1][j] = _mm512_add_ps(d[1][j], d[2][j]);
+                    t[2][j] = _mm512_sub_ps(d[2][j], d[1][j]);
+                    t[3][j] = _mm512_sub_ps(d[1][j], d[3][j]);
+                }
+                const int n = tw - tx0 < 16 ? tw - tx0 : 16;
+                const __mmask16 keep = (__mmask16)(0xFFFFu >> (16 - n));
+                float *v = V + (long)c * ldv + (long)(ty - ty0) * tw + tx0;
+                const long step = (long)C * ldv; /* from one point xi to the next */
+                for (int i = 0; i < 4; i++) { /* (B^T d) B */
+                    _mm512_mask_storeu_ps(v + (4 * i + 0) * step, keep,
+                                          _mm512_sub_ps(t[i][0], t[i][2]));
+                    _mm512_mask_storeu_ps(v + (4 * i + 1) * step, keep,
+                                          _mm512_add_ps(t[i][1], t[i][2]));
+                    _mm512_mask_storeu_ps(v + (4 * i + 2) * step, keep,
+                                          _mm512_sub_ps(t[i][2], t[i][1]));
+                    _mm512_mask_storeu_ps(v + (4 * i + 3) * step, keep,
+                                          _mm512_sub_ps(t[i][1], t[i][3]));
+                }
+            }
+    }
+}
+
+/* The 2x2 outputs y[a][b] of tile t, 16 channels from oc: A^T M A + b,
+ * M read from [16][ldm tiles][OC]. */
+INL void output_tile(__m512 y[2][2], const float *M, long ldm, int OC, int t, int oc,
+                     __m512 bias)
+{
+    __m512 m[16], s[2][4];
+    for (int xi = 0; xi < 16; xi++)
+        m[xi] = _mm512_loadu_ps(M + ((long)xi * ldm + t) * OC + oc);
+    for (int j = 0; j < 4; j++) {
+        s[0][j] = _mm512_add_ps(_mm512_add_ps(m[j], m[4 + j]), m[8 + j]);
+        s[1][j] = _mm512_sub_ps(_mm512_sub_ps(m[4 + j], m[8 + j]), m[12 + j]);
+    }
+    for (int a = 0; a < 2; a++) {
+        y[a][0] = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s[a][0], s[a][1]), s[a][2]), bias);
+        y[a][1] = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s[a][1], s[a][2]), s[a][3]), bias);
+    }
+}
+
+/* Y[t][OC] = ReLU(max of tile t's outputs + b) for t < nt: one pool
+ * window per tile. */
+static T512 void pool_tiles(float *Y, const float *M, long ldm, int OC, int nt, const float *b)
+{
+    for (int t = 0; t < nt; t++)
+        for (int oc = 0; oc < OC; oc += 16) {
+            __m512 y[2][2];
+            /* max(a + b, c + b) is max(a, c) + b in floats too (rounding
+             * is monotonic): the bias is added once, after */
+            output_tile(y, M, ldm, OC, t, oc, _mm512_setzero_ps());
+            __m512 m = _mm512_max_ps(_mm512_max_ps(y[0][0], y[0][1]),
+                                     _mm512_max_ps(y[1][0], y[1][1]));
+            m = _mm512_add_ps(m, _mm512_loadu_ps(b + oc));
+            _mm512_storeu_ps(Y + (long)t * OC + oc, _mm512_max_ps(m, _mm512_setzero_ps()));
+        }
+}
+
+/* Y[row][x][OC] = the outputs of tiles t < nt, tw per row, in rows of
+ * 2 tw pixels (the last row or column may lie past the conv output; the
+ * caller copies what does not). */
+static T512 void output_tiles(float *Y, const float *M, long ldm, int OC, int nt, int tw,
+                              const float *b)
+{
+    const long ldy = 2L * tw * OC;
+    for (int t = 0; t < nt; t++) {
+        const int r = t / tw, tx = t % tw;
+        for (int oc = 0; oc < OC; oc += 16) {
+            __m512 y[2][2];
+            output_tile(y, M, ldm, OC, t, oc, _mm512_loadu_ps(b + oc));
+            for (int a = 0; a < 2; a++) {
+                float *yr = Y + (2L * r + a) * ldy + (2L * tx) * OC + oc;
+                _mm512_storeu_ps(yr, y[a][0]);
+                _mm512_storeu_ps(yr + OC, y[a][1]);
+            }
+        }
+    }
+}
+
+/* The forward of both entry points: pooled selects the fused block. */
+static T512 int run(float *out, const float *in, const float *w, const float *u, const float *b,
+                    const mn_conv2d_dims *d, float *scratch, int pooled)
+{
+    if (!wg_case(d) || (pooled && (d->OH < 2 || d->OW < 2)))
+        return 0;
+    const int C = d->C, OC = d->OC, H = d->H, W = d->W, OH = d->OH, OW = d->OW;
+    const plan p = plan_for(d, pooled);
+    const long ldv = p.gmax; /* tiles between rows of V and M */
+    long *brow = (long *)(void *)scratch;
+    float *zero = scratch + 2 * (size_t)C;
+    float *wt = zero + OC;
+    float *own_u = wt + (size_t)9 * C * OC;
+    float *V = own_u + (size_t)16 * C * OC;
+    float *M = V + (size_t)16 * C * ldv;
+    float *Y = M + (size_t)16 * ldv * OC;
+    for (int c = 0; c < C; c++)
+        brow[c] = (long)c * ldv; /* "pixel" t of input channel c: V[c*ldv + t] */
+    for (int oc = 0; oc < OC; oc++)
+        zero[oc] = 0.0f;
+    if (!u) {
+        mn_winograd_transform(own_u, w, d, wt);
+        u = own_u;
+    }
+
+    const size_t in_size = (size_t)C * H * W;
+    const size_t out_size = pooled ? (size_t)OC * p.th * p.tw : (size_t)OC * OH * OW;
+    for (int i = 0; i < d->N; i++) {
+        const float *im = in + (size_t)i * in_size;
+        float *o = out + (size_t)i * out_size;
+        for (int ty0 = 0; ty0 < p.th; ty0 += p.rows) {
+            const int rows = p.th - ty0 < p.rows ? p.th - ty0 : p.rows, nt = rows * p.tw;
+            transform_input(V, ldv, im, C, H, W, ty0, rows, p.tw);
+            for (int xi = 0; xi < 16; xi++)
+                conv_rows(V + (size_t)xi * C * ldv, 0, 1, brow, C, C, nt, OC,
+                          u + (size_t)xi * C * OC, zero, M + (size_t)xi * ldv * OC);
+            if (pooled) {
+                pool_tiles(Y, M, ldv, OC, nt, b);
+                to_planes(o + (long)ty0 * p.tw, Y, nt, OC, (long)p.th * p.tw);
+                continue;
+            }
+            const long ldy = 2L * p.tw * OC;
+            output_tiles(Y, M, ldv, OC, nt, p.tw, b);
+            for (int oh = 2 * ty0; oh < 2 * (ty0 + rows) && oh < OH; oh++)
+                to_planes(o + (long)oh * OW, Y + (oh - 2L * ty0) * ldy, OW, OC, (long)OH * OW);
+        }
+    }
+    return 1;
+}
+
+int mn_winograd_conv_forward(float *out, const float *in, const float *w, const float *u,
+                             const float *b, const mn_conv2d_dims *d, float *scratch)
+{
+    return run(out, in, w, u, b, d, scratch, 0);
+}
+
+int mn_winograd_block_forward(float *out, const float *in, const float *w, const float *u,
+                              const float *b, const mn_conv2d_dims *d, float *scratch)
+{
+    return run(out, in, w, u, b, d, scratch, 1);
+}
+
+#else
+
+size_t mn_winograd_scratch_floats(const mn_conv2d_dims *d)
+{
+    (void)d;
+    return 0;
+}
+
+size_t mn_winograd_weights_floats(const mn_conv2d_dims *d)
+{
+    (void)d;
+    return 0;
+}
+
+T512 void mn_winograd_transform(float *u, const float *w, const mn_conv2d_dims *d, float *tmp)
+{
+    (void)u, (void)w, (void)d, (void)tmp;
+}
+
+int mn_winograd_conv_forward(float *out, const float *in, const float *w, const float *u,
+                             const float *b, const mn_conv2d_dims *d, float *scratch)
+{
+    (void)out, (void)in, (void)w, (void)u, (void)b, (void)d, (void)scratch;
+    return 0;
+}
+
+int mn_winograd_block_forward(float *out, const float *in, const float *w, const float *u,
+                              const float *b, const mn_conv2d_dims *d, float *scratch)
+{
+    (void)out, (void)in, (void)w, (void)u, (void)b, (void)d, (void)scratch;
+    return 0;
+}
+
+#endif
