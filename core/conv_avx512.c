@@ -54,6 +54,83 @@ static T512 void pool_rows(float *po, int32_t *pa, const float *y0, const float 
     }
 }
 
+/* Inference with one K block: conv rows 2ph and 2ph + 1 at m pixels (m
+ * even, <= 6) for nv <= 2 vectors of channels, pooled 2x2 and ReLU'd in
+ * registers into po[(j)*ldp + 16v] for the m/2 windows j. Nothing of the
+ * conv output is stored. The bits of tile() + pool_rows(): each output is
+ * b + its FMA chain, compared in pool_rows' order with its strict >. x0 is
+ * the first tap of row 2ph's first pixel, x1 of row 2ph + 1's. */
+INL void pooled_tile(const int m, const int nv, const float *x0, const float *x1,
+                     const long *brow, int K, const float *wt, int ldw, const float *b,
+                     float *po, int ldp)
+{
+#define DECL(i) __m512 a##i##0 = _mm512_setzero_ps(), a##i##1 = a##i##0, c##i##0 = a##i##0, \
+                       c##i##1 = a##i##0;
+    DECL(0) DECL(1) DECL(2) DECL(3) DECL(4) DECL(5)
+#undef DECL
+    for (int k = 0; k < K; k++) {
+        const float *p0 = x0 + brow[k], *p1 = x1 + brow[k];
+        const __m512 w0 = _mm512_loadu_ps(wt + (long)k * ldw);
+        const __m512 w1 = nv > 1 ? _mm512_loadu_ps(wt + (long)k * ldw + 16) : w0;
+#define PIX(i)                                                                                 \
+    if (m > i) {                                                                               \
+        const __m512 u_ = _mm512_set1_ps(p0[i]), v_ = _mm512_set1_ps(p1[i]);                   \
+        a##i##0 = _mm512_fmadd_ps(u_, w0, a##i##0);                                            \
+        c##i##0 = _mm512_fmadd_ps(v_, w0, c##i##0);                                            \
+        if (nv > 1) {                                                                          \
+            a##i##1 = _mm512_fmadd_ps(u_, w1, a##i##1);                                        \
+            c##i##1 = _mm512_fmadd_ps(v_, w1, c##i##1);                                        \
+        }                                                                                      \
+    }
+        PIX(0) PIX(1) PIX(2) PIX(3) PIX(4) PIX(5)
+#undef PIX
+    }
+    const __m512 zero = _mm512_setzero_ps();
+#define TAKE(val)                                                                              \
+    {                                                                                          \
+        const __m512 t_ = (val);                                                               \
+        mx = _mm512_mask_mov_ps(mx, _mm512_cmp_ps_mask(t_, mx, _CMP_GT_OQ), t_);               \
+    }
+#define WIN(j, l, r, v)                                                                        \
+    if (m > l && nv > v) {                                                                     \
+        const __m512 bv = _mm512_loadu_ps(b + 16 * v);                                         \
+        __m512 mx = _mm512_add_ps(bv, a##l##v);                                                \
+        TAKE(_mm512_add_ps(bv, a##r##v))                                                       \
+        TAKE(_mm512_add_ps(bv, c##l##v))                                                       \
+        TAKE(_mm512_add_ps(bv, c##r##v))                                                       \
+        _mm512_storeu_ps(po + (long)j * ldp + 16 * v, _mm512_max_ps(mx, zero));                \
+    }
+    WIN(0, 0, 1, 0) WIN(0, 0, 1, 1) WIN(1, 2, 3, 0) WIN(1, 2, 3, 1) WIN(2, 4, 5, 0)
+    WIN(2, 4, 5, 1)
+#undef WIN
+#undef TAKE
+}
+
+/* The pooled rows of one image by pooled_tile: 32 channels at a time (16
+ * for the rest), windows three at a time. */
+static T512 void pooled_rows(float *po, const float *im, int W, int ph, const long *brow, int K,
+                             int PW, int OC, const float *wt, const float *b)
+{
+    const float *x0 = im + (long)2 * ph * W, *x1 = x0 + W;
+    for (int c0 = 0; c0 < OC; c0 += 32) {
+        const int nv = OC - c0 >= 32 ? 2 : 1;
+        for (int p = 0; p < 2 * PW; p += 6) {
+            const int m = 2 * PW - p < 6 ? 2 * PW - p : 6;
+            float *dst = po + (long)(p / 2) * OC + c0;
+#define CASE(M_, NV_)                                                                          \
+    case M_ * 4 + NV_:                                                                         \
+        pooled_tile(M_, NV_, x0 + p, x1 + p, brow, K, wt + c0, OC, b + c0, dst, OC);           \
+        break;
+            switch (m * 4 + nv) {
+                CASE(2, 1) CASE(4, 1) CASE(6, 1) CASE(2, 2) CASE(4, 2) CASE(6, 2)
+            default:
+                break;
+            }
+#undef CASE
+        }
+    }
+}
+
 /* Lays out the start of scratch: *brow, the row offsets of the columns'
  * rows k = (c, kh, kw) in an image (2 K floats' room), then *wt, the
  * weights transposed to [K][OC]. Returns the rest, for the conv rows. */
@@ -146,6 +223,14 @@ int mn_convblock_forward_avx512(float *out, int32_t *argmax, const float *in, co
     float *po = y + 2 * (size_t)G * row;
     int32_t *pa = (int32_t *)(void *)(po + (size_t)PW * OC);
 
+    if (!argmax && K <= kcb) { /* inference, one K block: pool in registers */
+        for (int i = 0; i < d->N; i++)
+            for (int ph = 0; ph < PH; ph++) {
+                pooled_rows(po, in + (size_t)i * in_size, W, ph, brow, K, PW, OC, wt, b);
+                to_planes(out + (size_t)i * out_size + (long)ph * PW, po, PW, OC, (long)PH * PW);
+            }
+        return 1;
+    }
     for (int i = 0; i < d->N; i++) {
         const float *im = in + (size_t)i * in_size;
         float *o = out + (size_t)i * out_size;
