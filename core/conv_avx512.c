@@ -23,6 +23,13 @@
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(MN_NO_SIMD)
 #include "conv_tile_avx512.h"
 
+/* conv_rows over the image in place: pixels 1 apart. */
+static T512 void direct_rows(const float *in, long ldi, int rows, const long *brow, int K, int kcb,
+                             int n, int OC, const float *wt, const float *b, float *y)
+{
+    conv_rows(in, 1, ldi, rows, brow, K, kcb, n, OC, wt, b, y);
+}
+
 /* The 2x2 windows of conv rows y0, y1 ([pixel][OC]), pooled and ReLU'd
  * into po/pa[pw*OC + c]; winners as indices in the OH x OW plane of row
  * oh0 (= 2 ph). The same order of comparisons as mn_maxpool2x2_row. */
@@ -188,7 +195,7 @@ int mn_conv2d_forward_avx512(float *out, const float *in, const float *w, const 
         float *o = out + (size_t)i * out_size;
         for (int oh0 = 0; oh0 < OH; oh0 += G) {
             const int g = OH - oh0 < G ? OH - oh0 : G;
-            conv_rows(im + (long)oh0 * W, W, g, brow, K, kcb, OW, OC, wt, b, y);
+            direct_rows(im + (long)oh0 * W, W, g, brow, K, kcb, OW, OC, wt, b, y);
             for (int r = 0; r < g; r++)
                 to_planes(o + (long)(oh0 + r) * OW, y + (size_t)r * OW * OC, OW, OC,
                           (long)OH * OW);
@@ -237,7 +244,7 @@ int mn_convblock_forward_avx512(float *out, int32_t *argmax, const float *in, co
         int32_t *a = argmax ? argmax + (size_t)i * out_size : NULL;
         for (int ph0 = 0; ph0 < PH; ph0 += G) {
             const int g = PH - ph0 < G ? PH - ph0 : G;
-            conv_rows(im + (long)2 * ph0 * W, W, 2 * g, brow, K, kcb, 2 * PW, OC, wt, b, y);
+            direct_rows(im + (long)2 * ph0 * W, W, 2 * g, brow, K, kcb, 2 * PW, OC, wt, b, y);
             for (int ph = ph0; ph < ph0 + g; ph++) {
                 const float *y0 = y + (size_t)2 * (ph - ph0) * row;
                 pool_rows(po, pa, y0, y0 + row, PW, OC, 2 * ph, OW);

@@ -15,11 +15,11 @@
 #define INL static inline __attribute__((always_inline)) T512
 
 /* y[i*ldy + 16v ..] (+)= sum over k in [k0, k1) of x_i(k) * wt[k*ldw + 16v ..]
- * for i < m pixels (x_i(k) = in[brow[k] + i]) and v < nv vectors; the first
+ * for i < m pixels (x_i(k) = in[brow[k] + i*ps]) and v < nv vectors; the first
  * block adds onto the bias b instead of y. m and nv are compile-time
  * constants at every call site, so the accumulators stay in registers. */
-INL void tile(const int m, const int nv, const float *in, const long *brow, int k0, int k1,
-              const float *wt, int ldw, const float *b, int first, float *y, int ldy)
+INL void tile(const int m, const int nv, const float *in, const long ps, const long *brow, int k0,
+              int k1, const float *wt, int ldw, const float *b, int first, float *y, int ldy)
 {
     /* Named accumulators (a[pixel][vector]): GCC keeps those in registers
      * where an array of them spills. */
@@ -37,7 +37,7 @@ INL void tile(const int m, const int nv, const float *in, const long *brow, int 
         const __m512 w3 = nv > 3 ? _mm512_loadu_ps(wk + 48) : w0;
 #define ROW(i)                                                                                 \
     if (m > i) {                                                                               \
-        const __m512 x_ = _mm512_set1_ps(x[i]);                                                \
+        const __m512 x_ = _mm512_set1_ps(x[i * ps]);                                           \
         a##i##0 = _mm512_fmadd_ps(x_, w0, a##i##0);                                            \
         if (nv > 1)                                                                            \
             a##i##1 = _mm512_fmadd_ps(x_, w1, a##i##1);                                        \
@@ -66,22 +66,24 @@ INL void tile(const int m, const int nv, const float *in, const long *brow, int 
 /* Pixels a tile holds for nv vectors of channels: 24 accumulators at most. */
 #define MR_FOR(nv) ((nv) <= 2 ? 12 : (nv) == 3 ? 8 : 6)
 
-/* Conv rows r < rows (input at in + r*ldi, output at y + r*n*ldy), first n
- * pixels, 16*nv channels (wt, b and y point at the first), over the K
+/* Conv rows r < rows (input at in + r*ldi, pixels ps apart; output at
+ * y + r*n*ldy), first n pixels, 16*nv channels (wt, b and y point at the
+ * first), over the K
  * block [k0, k1): the block's weights (37 KB for the reference conv2) stay
  * in L1 across the rows. */
-INL void conv_rows_nv(const int nv, const float *in, long ldi, int rows, const long *brow, int k0,
-                      int k1, int n, const float *wt, int ldw, const float *b, float *y, int ldy)
+INL void conv_rows_nv(const int nv, const float *in, const long ps, long ldi, int rows,
+                      const long *brow, int k0, int k1, int n, const float *wt, int ldw,
+                      const float *b, float *y, int ldy)
 {
     const int mr = MR_FOR(nv);
     for (int r = 0; r < rows; r++)
         for (int p = 0; p < n; p += mr) {
             const int m = n - p < mr ? n - p : mr;
-            const float *x = in + r * ldi + p;
+            const float *x = in + r * ldi + p * ps;
             float *yp = y + ((long)r * n + p) * ldy;
 #define M_CASE(M_)                                                                             \
     case M_:                                                                                   \
-        tile(M_, nv, x, brow, k0, k1, wt, ldw, b, k0 == 0, yp, ldy);                           \
+        tile(M_, nv, x, ps, brow, k0, k1, wt, ldw, b, k0 == 0, yp, ldy);                       \
         break;
             switch (m) {
                 M_CASE(1) M_CASE(2) M_CASE(3) M_CASE(4) M_CASE(5) M_CASE(6)
@@ -99,24 +101,25 @@ INL void conv_rows_nv(const int nv, const float *in, long ldi, int rows, const l
 }
 
 /* y[(r*n + p)*OC + c]: conv rows r < rows whose inputs start at in + r*ldi
- * (the top-left tap), first n pixels, all OC channels. */
-static inline T512 void conv_rows(const float *in, long ldi, int rows, const long *brow, int K,
-                                  int kcb, int n, int OC, const float *wt, const float *b, float *y)
+ * (the top-left tap), pixels ps apart, first n pixels, all OC channels.
+ * Inlined, so a constant ps costs nothing. */
+INL void conv_rows(const float *in, const long ps, long ldi, int rows, const long *brow, int K,
+                   int kcb, int n, int OC, const float *wt, const float *b, float *y)
 {
     for (int k0 = 0; k0 < K; k0 += kcb) {
         const int k1 = K - k0 < kcb ? K : k0 + kcb;
         int c0 = 0;
         for (; c0 + 64 <= OC; c0 += 64)
-            conv_rows_nv(4, in, ldi, rows, brow, k0, k1, n, wt + c0, OC, b + c0, y + c0, OC);
+            conv_rows_nv(4, in, ps, ldi, rows, brow, k0, k1, n, wt + c0, OC, b + c0, y + c0, OC);
         switch ((OC - c0) / 16) {
         case 3:
-            conv_rows_nv(3, in, ldi, rows, brow, k0, k1, n, wt + c0, OC, b + c0, y + c0, OC);
+            conv_rows_nv(3, in, ps, ldi, rows, brow, k0, k1, n, wt + c0, OC, b + c0, y + c0, OC);
             break;
         case 2:
-            conv_rows_nv(2, in, ldi, rows, brow, k0, k1, n, wt + c0, OC, b + c0, y + c0, OC);
+            conv_rows_nv(2, in, ps, ldi, rows, brow, k0, k1, n, wt + c0, OC, b + c0, y + c0, OC);
             break;
         case 1:
-            conv_rows_nv(1, in, ldi, rows, brow, k0, k1, n, wt + c0, OC, b + c0, y + c0, OC);
+            conv_rows_nv(1, in, ps, ldi, rows, brow, k0, k1, n, wt + c0, OC, b + c0, y + c0, OC);
             break;
         default:
             break;

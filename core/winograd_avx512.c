@@ -1,11 +1,11 @@
 /* winograd_avx512.c: F(2x2, 3x3) convolution forward in AVX-512 (see
- * winograd.h). Per call the weights g are transformed once, U = G g G^T
- * ([16][C][OC]); per image, a group of tile rows at a time (sized so the
- * group's transforms stay in L2):
- *   1. each 4x4 input patch d (stride 2) becomes V = B^T d B, 16 tiles per
- *      vector, read from the planes with even/odd lane permutes, stored
- *      as [16][C][tile];
- *   2. for each of the 16 points, M[tile][OC] = V^T U: conv_tile_avx512.h's
+ * winograd.h). The weights g are transformed once, U = G g G^T
+ * ([16][C][OC]), per call or kept with the model; per image, the input is
+ * copied to [y][x][C] (zero-padded to whole tiles), then a group of tile
+ * rows at a time (sized so the group's transforms stay in L2):
+ *   1. each 4x4 input patch d (stride 2) becomes V = B^T d B, 16 channels
+ *      per vector, stored as [16][tile][C];
+ *   2. for each of the 16 points, M[tile][OC] = V U: conv_tile_avx512.h's
  *      register tiles, the tiles standing in for pixels;
  *   3. Y = A^T M A gives the 2x2 outputs, plus the bias; the fused block
  *      takes their max and ReLU, which is exactly one 2x2 pool window.
@@ -41,25 +41,29 @@ static plan plan_for(const mn_conv2d_dims *d, int pooled)
     return p;
 }
 
+/* The image as [y][x][C], padded to whole tiles: (2 th + 2) x (2 tw + 2). */
+static size_t padded_floats(const mn_conv2d_dims *d, plan p)
+{
+    return (size_t)(2 * p.th + 2) * (2 * p.tw + 2) * d->C;
+}
+
 /* Row offsets (C longs), a zero bias (OC), the transposed weights
- * (9 C OC), U (16 C OC), V (16 C gmax), M (16 gmax OC) and a group's
- * outputs (2 rows x 2 tw pixels x OC). */
+ * (9 C OC), U (16 C OC), the padded image, V (16 gmax C), M (16 gmax OC)
+ * and a group's outputs (2 rows x 2 tw pixels x OC). */
 static size_t plan_floats(const mn_conv2d_dims *d, plan p)
 {
     size_t C = (size_t)d->C, OC = (size_t)d->OC, g = (size_t)p.gmax;
-    return 2 * C + OC + 9 * C * OC + 16 * C * OC + 16 * C * g + 16 * g * OC +
-           4 * (size_t)p.rows * p.tw * OC;
+    return 2 * C + OC + 9 * C * OC + 16 * C * OC + padded_floats(d, p) + 16 * C * g +
+           16 * g * OC + 4 * (size_t)p.rows * p.tw * OC;
 }
 
-/* With few input channels the transforms outweigh the multiplies they
- * save (the reference conv1, one channel: 18 us against the direct
- * kernel's 7). */
-#define MIN_CHANNELS 16
-
+/* Whole vectors of input and output channels. (With few input channels
+ * the transforms would outweigh the multiplies they save: the reference
+ * conv1, one channel, took 18 us against the direct kernel's 7.) */
 static int wg_case(const mn_conv2d_dims *d)
 {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") && d->K == 3 &&
-           d->S == 1 && d->P == 0 && d->OC % 16 == 0 && d->C >= MIN_CHANNELS;
+           d->S == 1 && d->P == 0 && d->OC % 16 == 0 && d->C % 16 == 0;
 }
 
 size_t mn_winograd_scratch_floats(const mn_conv2d_dims *d)
@@ -109,69 +113,57 @@ T512 void mn_winograd_transform(float *u, const float *w, const mn_conv2d_dims *
     transform_weights(u, tmp, d->C, d->OC);
 }
 
-/* Lanes l with x + l < W: what a row of W floats holds from x on. */
-static __mmask16 row_mask(int x, int W)
+/* X[(y*Wp + x)*C + c] = im[c][y][x] for y < Hp, x < Wp: zero past H, W. */
+static T512 void to_padded(float *X, const float *im, int C, int H, int W, int Hp, int Wp)
 {
-    int n = W - x;
-    return n <= 0 ? 0 : n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1);
+    const long plane = (long)H * W;
+    for (int y = 0; y < Hp; y++) {
+        float *row = X + (long)y * Wp * C;
+        if (y >= H) {
+            for (long i = 0; i < (long)Wp * C; i += 16)
+                _mm512_storeu_ps(row + i, _mm512_setzero_ps());
+            continue;
+        }
+        for (int x0 = 0; x0 < W; x0 += 16)
+            for (int c0 = 0; c0 < C; c0 += 16)
+                mn_transpose16(row + (long)x0 * C + c0, C, im + c0 * plane + (long)y * W + x0,
+                               plane, NULL, 0, 16, W - x0 < 16 ? W - x0 : 16, 0xFFFF);
+        for (long i = (long)W * C; i < (long)Wp * C; i += 16)
+            _mm512_storeu_ps(row + i, _mm512_setzero_ps());
+    }
 }
 
-/* V[(xi*C + c)*ldv + t] = (B^T d B)[xi] for the 4x4 patch d at
- * (2 ty, 2 tx) of plane c of im (C x H x W), for the tile rows
- * ty0 <= ty < ty0 + rows, t = (ty - ty0) tw + tx; zeros past the image's
- * edge. */
-static T512 void transform_input(float *V, long ldv, const float *im, int C, int H, int W,
-                                 int ty0, int rows, int tw)
+/* V[(xi*ldv + t)*C + c] = (B^T d B)[xi] for the 4x4 patch d at
+ * (2 ty, 2 tx) of channel c of X ([y][x][C], rows of Wp pixels), for the
+ * tile rows ty0 <= ty < ty0 + rows, t = (ty - ty0) tw + tx. */
+static T512 void transform_input(float *V, long ldv, const float *X, int Wp, int C, int ty0,
+                                 int rows, int tw)
 {
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
-                                           28, 30);
-    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-    for (int c = 0; c < C; c++) {
-        const float *plane = im + (long)c * H * W;
-        for (int ty = ty0; ty < ty0 + rows; ty++)
-            for (int tx0 = 0; tx0 < tw; tx0 += 16) {
-                const int x0 = 2 * tx0;
-                const __mmask16 m0 = row_mask(x0, W), m1 = row_mask(x0 + 16, W);
-                const __mmask16 m2 = row_mask(x0 + 2, W), m3 = row_mask(x0 + 18, W);
+    const long step = ldv * C; /* from one point xi to the next */
+    for (int ty = ty0; ty < ty0 + rows; ty++)
+        for (int tx = 0; tx < tw; tx++) {
+            const float *patch = X + ((long)2 * ty * Wp + 2 * tx) * C;
+            float *v = V + ((long)(ty - ty0) * tw + tx) * C;
+            for (int c = 0; c < C; c += 16) {
                 __m512 d[4][4], t[4][4];
-                for (int i = 0; i < 4; i++) { /* lane k: patch of tile tx0 + k */
-                    const int y = 2 * ty + i;
-                    if (y >= H) {
-                        d[i][0] = d[i][1] = d[i][2] = d[i][3] = _mm512_setzero_ps();
-                        continue;
-                    }
-                    const float *row = plane + (long)y * W + x0;
-                    const __m512 lo = _mm512_maskz_loadu_ps(m0, row);
-                    const __m512 hi = _mm512_maskz_loadu_ps(m1, row + 16);
-                    const __m512 lo2 = _mm512_maskz_loadu_ps(m2, row + 2);
-                    const __m512 hi2 = _mm512_maskz_loadu_ps(m3, row + 18);
-                    d[i][0] = _mm512_permutex2var_ps(lo, even, hi);
-                    d[i][1] = _mm512_permutex2var_ps(lo, odd, hi);
-                    d[i][2] = _mm512_permutex2var_ps(lo2, even, hi2);
-                    d[i][3] = _mm512_permutex2var_ps(lo2, odd, hi2);
-                }
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < 4; j++)
+                        d[i][j] = _mm512_loadu_ps(patch + ((long)i * Wp + j) * C + c);
                 for (int j = 0; j < 4; j++) { /* B^T d */
                     t[0][j] = _mm512_sub_ps(d[0][j], d[2][j]);
                     t[1][j] = _mm512_add_ps(d[1][j], d[2][j]);
                     t[2][j] = _mm512_sub_ps(d[2][j], d[1][j]);
                     t[3][j] = _mm512_sub_ps(d[1][j], d[3][j]);
                 }
-                const int n = tw - tx0 < 16 ? tw - tx0 : 16;
-                const __mmask16 keep = (__mmask16)(0xFFFFu >> (16 - n));
-                float *v = V + (long)c * ldv + (long)(ty - ty0) * tw + tx0;
-                const long step = (long)C * ldv; /* from one point xi to the next */
                 for (int i = 0; i < 4; i++) { /* (B^T d) B */
-                    _mm512_mask_storeu_ps(v + (4 * i + 0) * step, keep,
-                                          _mm512_sub_ps(t[i][0], t[i][2]));
-                    _mm512_mask_storeu_ps(v + (4 * i + 1) * step, keep,
-                                          _mm512_add_ps(t[i][1], t[i][2]));
-                    _mm512_mask_storeu_ps(v + (4 * i + 2) * step, keep,
-                                          _mm512_sub_ps(t[i][2], t[i][1]));
-                    _mm512_mask_storeu_ps(v + (4 * i + 3) * step, keep,
-                                          _mm512_sub_ps(t[i][1], t[i][3]));
+                    float *vi = v + 4 * i * step + c;
+                    _mm512_storeu_ps(vi, _mm512_sub_ps(t[i][0], t[i][2]));
+                    _mm512_storeu_ps(vi + step, _mm512_add_ps(t[i][1], t[i][2]));
+                    _mm512_storeu_ps(vi + 2 * step, _mm512_sub_ps(t[i][2], t[i][1]));
+                    _mm512_storeu_ps(vi + 3 * step, _mm512_sub_ps(t[i][1], t[i][3]));
                 }
             }
-    }
+        }
 }
 
 /* The 2x2 outputs y[a][b] of tile t, 16 channels from oc: A^T M A + b,
@@ -238,16 +230,18 @@ static T512 int run(float *out, const float *in, const float *w, const float *u,
         return 0;
     const int C = d->C, OC = d->OC, H = d->H, W = d->W, OH = d->OH, OW = d->OW;
     const plan p = plan_for(d, pooled);
-    const long ldv = p.gmax; /* tiles between rows of V and M */
+    const long ldv = p.gmax; /* tiles from one point xi to the next in V and M */
+    const int Hp = 2 * p.th + 2, Wp = 2 * p.tw + 2;
     long *brow = (long *)(void *)scratch;
     float *zero = scratch + 2 * (size_t)C;
     float *wt = zero + OC;
     float *own_u = wt + (size_t)9 * C * OC;
-    float *V = own_u + (size_t)16 * C * OC;
+    float *X = own_u + (size_t)16 * C * OC;
+    float *V = X + padded_floats(d, p);
     float *M = V + (size_t)16 * C * ldv;
     float *Y = M + (size_t)16 * ldv * OC;
     for (int c = 0; c < C; c++)
-        brow[c] = (long)c * ldv; /* "pixel" t of input channel c: V[c*ldv + t] */
+        brow[c] = c; /* "pixel" t of input channel c: V[t*C + c] */
     for (int oc = 0; oc < OC; oc++)
         zero[oc] = 0.0f;
     if (!u) {
@@ -260,11 +254,12 @@ static T512 int run(float *out, const float *in, const float *w, const float *u,
     for (int i = 0; i < d->N; i++) {
         const float *im = in + (size_t)i * in_size;
         float *o = out + (size_t)i * out_size;
+        to_padded(X, im, C, H, W, Hp, Wp);
         for (int ty0 = 0; ty0 < p.th; ty0 += p.rows) {
             const int rows = p.th - ty0 < p.rows ? p.th - ty0 : p.rows, nt = rows * p.tw;
-            transform_input(V, ldv, im, C, H, W, ty0, rows, p.tw);
+            transform_input(V, ldv, X, Wp, C, ty0, rows, p.tw);
             for (int xi = 0; xi < 16; xi++)
-                conv_rows(V + (size_t)xi * C * ldv, 0, 1, brow, C, C, nt, OC,
+                conv_rows(V + (size_t)xi * ldv * C, C, 0, 1, brow, C, C, nt, OC,
                           u + (size_t)xi * C * OC, zero, M + (size_t)xi * ldv * OC);
             if (pooled) {
                 pool_tiles(Y, M, ldv, OC, nt, b);
