@@ -95,7 +95,7 @@ void mn_model_free(mn_model *m)
     free(m->params);
     free(m->meta);
     for (int i = 0; i < MN_MAX_LAYERS; i++)
-        free(m->winograd[i]);
+        free(m->prepared[i]);
     free(m);
 }
 

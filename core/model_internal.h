@@ -22,10 +22,10 @@ struct mn_model {
     float *params; /* [n_params], every tensor a slice of it */
     char *meta;    /* JSON text, NUL-terminated */
     char version[9];
-    /* Winograd transforms of layer i's weights, kept for inference by
-     * mn_model_prepare_inference, or NULL (the forward pass derives them
-     * per call). */
-    float *winograd[MN_MAX_LAYERS];
+    /* Layer i's weights laid out for inference by
+     * mn_model_prepare_inference (a convolution's Winograd transform, a
+     * dense layer's transpose), or NULL. */
+    float *prepared[MN_MAX_LAYERS];
 };
 
 /* Sets m->version from a SHA-256 digest. */

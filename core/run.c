@@ -10,6 +10,7 @@
 #include "convblock.h"
 #include "mnist/layers.h"
 #include "model_internal.h"
+#include "dense_prepared.h"
 #include "winograd.h"
 
 struct mn_workspace {
@@ -149,7 +150,7 @@ static void forward(const mn_model *m, mn_workspace *ws, const float *in, int N,
              * applies; training keeps the direct kernels' bits, and the
              * winners backward needs. */
             int done = !opts && pool->k == 2 && pool->s == 2 &&
-                       mn_winograd_block_forward(ws->act[i + 2], x, w, m->winograd[i], b, &d,
+                       mn_winograd_block_forward(ws->act[i + 2], x, w, m->prepared[i], b, &d,
                                                  ws->scratch);
             if (!done)
                 mn_convblock_forward(ws->act[i + 2], opts ? ws->argmax[i + 2] : NULL, x, w, b,
@@ -163,7 +164,7 @@ static void forward(const mn_model *m, mn_workspace *ws, const float *in, int N,
         case MN_LAYER_CONV2D: {
             mn_conv2d_dims d = conv_dims(m, i, N);
             const float *w = P + m->w_off[i], *b = P + m->b_off[i];
-            if (opts || !mn_winograd_conv_forward(y, x, w, m->winograd[i], b, &d, ws->scratch))
+            if (opts || !mn_winograd_conv_forward(y, x, w, m->prepared[i], b, &d, ws->scratch))
                 mn_conv2d_forward(y, x, w, b, &d, ws->scratch);
             break;
         }
@@ -171,10 +172,14 @@ static void forward(const mn_model *m, mn_workspace *ws, const float *in, int N,
             mn_maxpool_forward(y, ws->argmax[i], x, N, (int)s.c, (int)s.h, (int)s.w, (int)l->k,
                                (int)l->s);
             break;
-        case MN_LAYER_DENSE:
-            mn_dense_forward(y, x, P + m->w_off[i], P + m->b_off[i], N, (int)shape_size(s),
-                             (int)o.c);
+        case MN_LAYER_DENSE: {
+            const float *w = P + m->w_off[i], *b = P + m->b_off[i];
+            const int I = (int)shape_size(s), O = (int)o.c;
+            if (opts || !m->prepared[i] ||
+                !mn_dense_forward_prepared(y, x, m->prepared[i], b, N, I, O))
+                mn_dense_forward(y, x, w, b, N, I, O);
             break;
+        }
         case MN_LAYER_RELU:
             mn_relu_forward(y, x, (size_t)N * shape_size(s));
             break;
@@ -210,25 +215,46 @@ static void forward(const mn_model *m, mn_workspace *ws, const float *in, int N,
     }
 }
 
+/* Layer i's prepared weights (size n floats) computed into a new buffer;
+ * NULL when out of memory. */
+static float *prepare_layer(const mn_model *m, uint32_t i, size_t n)
+{
+    const mn_layer *l = &m->arch.layers[i];
+    const float *w = m->params + m->w_off[i];
+    float *p = malloc(n * sizeof(float));
+    if (!p)
+        return NULL;
+    if (l->kind == MN_LAYER_DENSE) {
+        mn_dense_prepare(p, w, (int)shape_size(m->out_shape[i - 1]), (int)l->out);
+        return p;
+    }
+    mn_conv2d_dims d = conv_dims(m, i, 1);
+    float *tmp = malloc((size_t)9 * d.C * d.OC * sizeof(float));
+    if (tmp)
+        mn_winograd_transform(p, w, &d, tmp);
+    else {
+        free(p);
+        p = NULL;
+    }
+    free(tmp);
+    return p;
+}
+
 mn_status mn_model_prepare_inference(mn_model *m, mn_error *err)
 {
     for (uint32_t i = 0; i < m->arch.n_layers; i++) {
-        if (m->arch.layers[i].kind != MN_LAYER_CONV2D || m->winograd[i])
+        const mn_layer *l = &m->arch.layers[i];
+        size_t n = 0;
+        if (m->prepared[i])
             continue;
-        mn_conv2d_dims d = conv_dims(m, i, 1);
-        size_t n = mn_winograd_weights_floats(&d);
-        if (!n)
-            continue;
-        float *u = malloc(n * sizeof(float));
-        float *tmp = malloc((size_t)9 * d.C * d.OC * sizeof(float));
-        if (!u || !tmp) {
-            free(u);
-            free(tmp);
-            return mn_error_set(err, MN_ERR_NOMEM, "model: out of memory preparing layer %u", i);
+        if (l->kind == MN_LAYER_CONV2D) {
+            mn_conv2d_dims d = conv_dims(m, i, 1);
+            n = mn_winograd_weights_floats(&d);
+        } else if (l->kind == MN_LAYER_DENSE && i > 0) {
+            n = mn_dense_prepared_floats((int)shape_size(m->out_shape[i - 1]), (int)l->out);
         }
-        mn_winograd_transform(u, m->params + m->w_off[i], &d, tmp);
-        free(tmp);
-        m->winograd[i] = u;
+        if (n && !(m->prepared[i] = prepare_layer(m, i, n)))
+            return mn_error_set(err, MN_ERR_NOMEM, "model: out of memory preparing layer %u", i);
     }
     return MN_OK;
 }

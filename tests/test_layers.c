@@ -1,13 +1,16 @@
 /* test_layers.c: every layer kernel against its naive twin, and every
  * backward pass against central finite differences of its forward pass
  * (inputs kept away from ReLU and max-pool kinks); batch norm, dropout,
- * label smoothing and folding at the kernel and the model level. */
+ * label smoothing, folding and inference preparation at the kernel and
+ * the model level. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "dense_prepared.h"
 #include "mnist/mnist.h"
+#include "model_internal.h"
 
 static mn_rng rng;
 
@@ -523,6 +526,71 @@ static void test_model_bn_dropout(void)
     mn_model_free(m);
 }
 
+/* The prepared dense forward against the naive loop, and each sample's
+ * outputs the same bits alone as in its batch (where this CPU runs it). */
+static void test_dense_prepared(int N, int I, int O)
+{
+    size_t n = mn_dense_prepared_floats(I, O);
+    const int expect = __builtin_cpu_supports("avx512f") && O % 16 == 0;
+    CHECK((n > 0) == expect, "dense I%d O%d prepared: %zu floats", I, O, n);
+    if (!n)
+        return;
+    float *in = rand_buf((size_t)N * I, 1), *w = rand_buf((size_t)O * I, 0.5f), *b = rand_buf(O, 0.5f);
+    float *p = malloc(n * sizeof(float)), *out = malloc(sizeof(float) * N * O);
+    float *ref = malloc(sizeof(float) * N * O), *one = malloc(sizeof(float) * O);
+    mn_dense_prepare(p, w, I, O);
+    CHECK(mn_dense_forward_prepared(out, in, p, b, N, I, O), "prepared dense runs");
+    mn_dense_forward_ref(ref, in, w, b, N, I, O);
+    CHECK(max_rel_diff(out, ref, (size_t)N * O) < 1e-5, "prepared dense N%d I%d O%d: %g", N, I, O,
+          max_rel_diff(out, ref, (size_t)N * O));
+    int same = 1;
+    for (int i = 0; i < N; i++) {
+        mn_dense_forward_prepared(one, in + (size_t)i * I, p, b, 1, I, O);
+        same &= memcmp(one, out + (size_t)i * O, sizeof(float) * O) == 0;
+    }
+    CHECK(same, "prepared dense: a sample's bits do not depend on its batch");
+    free(in), free(w), free(b), free(p), free(out), free(ref), free(one);
+}
+
+/* A model prepared for inference (Winograd convolutions, transposed
+ * dense weights, on AVX-512) computes what it did before within
+ * rounding, and a sample's probabilities do not depend on its batch. */
+static void test_prepared_model(void)
+{
+    mn_arch a;
+    mn_error err;
+    CHECK(mn_arch_parse("1x28x28:conv32k3,relu,conv32k3,relu,pool2,conv64k3,relu,pool2,flatten,"
+                        "dense128,relu,dense10,softmax", &a, &err) == MN_OK, "arch: %s", err.msg);
+    mn_model *m;
+    CHECK(mn_model_create(&a, &m, &err) == MN_OK, "model");
+    mn_model_init_glorot(m, 3);
+    enum { N = 7 };
+    float *in = rand_buf((size_t)N * 784, 1), before[N * 10], after[N * 10], one[10];
+    for (size_t i = 0; i < (size_t)N * 784; i++)
+        in[i] = fabsf(in[i]); /* pixels in [0, 1] */
+    mn_workspace *ws;
+    CHECK(mn_workspace_create(m, N, 0, &ws, &err) == MN_OK, "workspace");
+    mn_model_forward(m, ws, in, N, before);
+    CHECK(mn_model_prepare_inference(m, &err) == MN_OK, "prepare: %s", err.msg);
+    CHECK(mn_model_prepare_inference(m, &err) == MN_OK, "prepare again");
+    if (__builtin_cpu_supports("avx512f")) /* conv 2 and 3 (Winograd), dense128 */
+        CHECK(!m->prepared[0] && m->prepared[2] && m->prepared[5] && m->prepared[9] &&
+                  !m->prepared[11],
+              "prepared layers");
+    mn_model_forward(m, ws, in, N, after);
+    CHECK(max_rel_diff(after, before, N * 10) < 1e-5, "prepared model == unprepared (%g)",
+          max_rel_diff(after, before, N * 10));
+    int same = 1;
+    for (int i = 0; i < N; i++) {
+        mn_model_forward(m, ws, in + (size_t)i * 784, 1, one);
+        same &= memcmp(one, after + i * 10, sizeof one) == 0;
+    }
+    CHECK(same, "prepared model: a sample's probabilities do not depend on its batch");
+    free(in);
+    mn_workspace_free(ws);
+    mn_model_free(m);
+}
+
 int main(void)
 {
     mn_rng_seed(&rng, 42);
@@ -545,5 +613,10 @@ int main(void)
     test_batchnorm(16, 3, 1);
     test_dropout();
     test_model_bn_dropout();
+    test_dense_prepared(13, 1600, 128); /* the reference dense1, a batch */
+    test_dense_prepared(1, 37, 16);
+    test_dense_prepared(8, 20, 48);
+    test_dense_prepared(3, 20, 10); /* not its case */
+    test_prepared_model();
     return check_finish();
 }

@@ -1,0 +1,92 @@
+/* dense_avx512.c: the prepared dense forward (dense_prepared.h) on the
+ * convolutions' AVX-512 register tiles: the images stand in for pixels
+ * (I floats apart), the units for output channels. The prepared block is
+ * wt[I][O] followed by the row offsets 0..I-1 the tiles index their
+ * inputs with. */
+#include "dense_prepared.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(MN_NO_SIMD)
+#include "conv_tile_avx512.h"
+
+static int dense_case(int O)
+{
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") && O % 16 == 0;
+}
+
+size_t mn_dense_prepared_floats(int I, int O)
+{
+    /* wt, then I longs */
+    return dense_case(O) ? (size_t)I * O + 2 * (size_t)I : 0;
+}
+
+T512 void mn_dense_prepare(float *p, const float *w, int I, int O)
+{
+    transpose_weights(p, w, O, I);
+    long *brow = (long *)(void *)(p + (size_t)I * O);
+    for (int i = 0; i < I; i++)
+        brow[i] = i;
+}
+
+/* out[o] = b[o] + (chain of FMAs over i in order) for one sample and
+ * 128 units from o0: the register tiles' sums, bit for bit, but reading
+ * whole 512-byte rows of wt in one pass. One sample is bound by reading
+ * wt from L2, and the tiles' 64-unit passes stream it at about half the
+ * rate. */
+static T512 void one_row(float *out, const float *in, const float *wt, const float *b, int I,
+                         int O, int o0)
+{
+    __m512 a[8];
+    for (int v = 0; v < 8; v++)
+        a[v] = _mm512_setzero_ps();
+    for (int i = 0; i < I; i++) {
+        const __m512 x = _mm512_set1_ps(in[i]);
+        const float *wi = wt + (long)i * O + o0;
+        for (int v = 0; v < 8; v++)
+            a[v] = _mm512_fmadd_ps(x, _mm512_loadu_ps(wi + 16 * v), a[v]);
+    }
+    for (int v = 0; v < 8; v++)
+        _mm512_storeu_ps(out + o0 + 16 * v, _mm512_add_ps(_mm512_loadu_ps(b + o0 + 16 * v), a[v]));
+}
+
+
+static T512 void forward(float *out, const float *in, const float *p, const float *b, int N,
+                         int I, int O)
+{
+    /* One sample takes one_row where the units come in 128s; a batch the
+     * tiles, which read wt once per six samples. The same bits either way. */
+    if (N == 1 && O % 128 == 0) {
+        for (int o0 = 0; o0 < O; o0 += 128)
+            one_row(out, in, p, b, I, O, o0);
+        return;
+    }
+    const long *brow = (const long *)(const void *)(p + (size_t)I * O);
+    conv_rows(in, I, 0, 1, brow, I, I, N, O, p, b, out);
+}
+
+int mn_dense_forward_prepared(float *out, const float *in, const float *p, const float *b, int N,
+                              int I, int O)
+{
+    if (!dense_case(O))
+        return 0;
+    forward(out, in, p, b, N, I, O);
+    return 1;
+}
+
+#else
+
+size_t mn_dense_prepared_floats(int I, int O)
+{
+    (void)I, (void)O;
+    return 0;
+}
+
+void mn_dense_prepare(float *p, const float *w, int I, int O) { (void)p, (void)w, (void)I, (void)O; }
+
+int mn_dense_forward_prepared(float *out, const float *in, const float *p, const float *b, int N,
+                              int I, int O)
+{
+    (void)out, (void)in, (void)p, (void)b, (void)N, (void)I, (void)O;
+    return 0;
+}
+
+#endif
