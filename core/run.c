@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "convblock.h"
+#include "dense_prepared.h"
 #include "mnist/layers.h"
 #include "model_internal.h"
-#include "dense_prepared.h"
 #include "winograd.h"
 
 struct mn_workspace {
@@ -26,11 +26,17 @@ struct mn_workspace {
 
 static size_t shape_size(mn_shape s) { return (size_t)s.c * s.h * s.w; }
 
+/* The sample shape layer i reads. */
+static mn_shape in_shape(const mn_model *m, uint32_t i)
+{
+    return i ? m->out_shape[i - 1] : m->arch.input;
+}
+
 /* The conv geometry of layer i for N samples. */
 static mn_conv2d_dims conv_dims(const mn_model *m, uint32_t i, int N)
 {
     const mn_layer *l = &m->arch.layers[i];
-    mn_shape in = i ? m->out_shape[i - 1] : m->arch.input;
+    mn_shape in = in_shape(m, i);
     mn_conv2d_dims d = {N, (int)in.c, (int)in.h, (int)in.w, (int)l->out, (int)l->k,
                         (int)l->s, (int)l->p, 0, 0};
     mn_conv2d_dims_finish(&d);
@@ -215,28 +221,24 @@ static void forward(const mn_model *m, mn_workspace *ws, const float *in, int N,
     }
 }
 
-/* Layer i's prepared weights (size n floats) computed into a new buffer;
- * NULL when out of memory. */
+/* Layer i's prepared weights, n floats, in a new buffer (NULL when out of
+ * memory). */
 static float *prepare_layer(const mn_model *m, uint32_t i, size_t n)
 {
     const mn_layer *l = &m->arch.layers[i];
     const float *w = m->params + m->w_off[i];
     float *p = malloc(n * sizeof(float));
-    if (!p)
-        return NULL;
-    if (l->kind == MN_LAYER_DENSE) {
-        mn_dense_prepare(p, w, (int)shape_size(m->out_shape[i - 1]), (int)l->out);
-        return p;
+    if (p && l->kind == MN_LAYER_DENSE) {
+        mn_dense_prepare(p, w, (int)shape_size(in_shape(m, i)), (int)l->out);
+    } else if (p) {
+        mn_conv2d_dims d = conv_dims(m, i, 1);
+        float *tmp = malloc((size_t)9 * d.C * d.OC * sizeof(float)); /* w transposed */
+        if (tmp)
+            mn_winograd_transform(p, w, &d, tmp);
+        else
+            free(p), p = NULL;
+        free(tmp);
     }
-    mn_conv2d_dims d = conv_dims(m, i, 1);
-    float *tmp = malloc((size_t)9 * d.C * d.OC * sizeof(float));
-    if (tmp)
-        mn_winograd_transform(p, w, &d, tmp);
-    else {
-        free(p);
-        p = NULL;
-    }
-    free(tmp);
     return p;
 }
 
@@ -245,15 +247,13 @@ mn_status mn_model_prepare_inference(mn_model *m, mn_error *err)
     for (uint32_t i = 0; i < m->arch.n_layers; i++) {
         const mn_layer *l = &m->arch.layers[i];
         size_t n = 0;
-        if (m->prepared[i])
-            continue;
         if (l->kind == MN_LAYER_CONV2D) {
             mn_conv2d_dims d = conv_dims(m, i, 1);
             n = mn_winograd_weights_floats(&d);
-        } else if (l->kind == MN_LAYER_DENSE && i > 0) {
-            n = mn_dense_prepared_floats((int)shape_size(m->out_shape[i - 1]), (int)l->out);
+        } else if (l->kind == MN_LAYER_DENSE) {
+            n = mn_dense_prepared_floats((int)shape_size(in_shape(m, i)), (int)l->out);
         }
-        if (n && !(m->prepared[i] = prepare_layer(m, i, n)))
+        if (n && !m->prepared[i] && !(m->prepared[i] = prepare_layer(m, i, n)))
             return mn_error_set(err, MN_ERR_NOMEM, "model: out of memory preparing layer %u", i);
     }
     return MN_OK;

@@ -57,9 +57,10 @@ static size_t plan_floats(const mn_conv2d_dims *d, plan p)
            16 * g * OC + 4 * (size_t)p.rows * p.tw * OC;
 }
 
-/* Whole vectors of input and output channels. (With few input channels
- * the transforms would outweigh the multiplies they save: the reference
- * conv1, one channel, took 18 us against the direct kernel's 7.) */
+/* This CPU, 3x3 stride 1 unpadded, whole vectors of input and output
+ * channels. (With few input channels the transforms outweigh the
+ * multiplies they save: the reference conv1, one channel, took 18 us
+ * against the direct kernel's 7.) */
 static int wg_case(const mn_conv2d_dims *d)
 {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") && d->K == 3 &&
@@ -222,12 +223,11 @@ static T512 void output_tiles(float *Y, const float *M, long ldm, int OC, int nt
     }
 }
 
-/* The forward of both entry points: pooled selects the fused block. */
-static T512 int run(float *out, const float *in, const float *w, const float *u, const float *b,
-                    const mn_conv2d_dims *d, float *scratch, int pooled)
+/* The forward of both entry points, their case checked (here the compiler
+ * may use AVX-512 anywhere): pooled selects the fused block. */
+static T512 void run(float *out, const float *in, const float *w, const float *u, const float *b,
+                     const mn_conv2d_dims *d, float *scratch, int pooled)
 {
-    if (!wg_case(d) || (pooled && (d->OH < 2 || d->OW < 2)))
-        return 0;
     const int C = d->C, OC = d->OC, H = d->H, W = d->W, OH = d->OH, OW = d->OW;
     const plan p = plan_for(d, pooled);
     const long ldv = p.gmax; /* tiles from one point xi to the next in V and M */
@@ -272,19 +272,24 @@ static T512 int run(float *out, const float *in, const float *w, const float *u,
                 to_planes(o + (long)oh * OW, Y + (oh - 2L * ty0) * ldy, OW, OC, (long)OH * OW);
         }
     }
-    return 1;
 }
 
 int mn_winograd_conv_forward(float *out, const float *in, const float *w, const float *u,
                              const float *b, const mn_conv2d_dims *d, float *scratch)
 {
-    return run(out, in, w, u, b, d, scratch, 0);
+    if (!wg_case(d))
+        return 0;
+    run(out, in, w, u, b, d, scratch, 0);
+    return 1;
 }
 
 int mn_winograd_block_forward(float *out, const float *in, const float *w, const float *u,
                               const float *b, const mn_conv2d_dims *d, float *scratch)
 {
-    return run(out, in, w, u, b, d, scratch, 1);
+    if (!wg_case(d) || d->OH < 2 || d->OW < 2)
+        return 0;
+    run(out, in, w, u, b, d, scratch, 1);
+    return 1;
 }
 
 #else
@@ -301,7 +306,7 @@ size_t mn_winograd_weights_floats(const mn_conv2d_dims *d)
     return 0;
 }
 
-T512 void mn_winograd_transform(float *u, const float *w, const mn_conv2d_dims *d, float *tmp)
+void mn_winograd_transform(float *u, const float *w, const mn_conv2d_dims *d, float *tmp)
 {
     (void)u, (void)w, (void)d, (void)tmp;
 }
