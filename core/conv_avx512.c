@@ -140,18 +140,19 @@ static T512 void pooled_rows(float *po, const float *im, int W, int ph, const lo
 
 /* Lays out the start of scratch: *brow, the row offsets of the columns'
  * rows k = (c, kh, kw) in an image (2 K floats' room), then *wt, the
- * weights transposed to [K][OC]. Returns the rest, for the conv rows. */
+ * weights transposed to [K][OC]. Returns the rest, for the conv rows;
+ * the last two start on cache lines. */
 static float *prepare(float *scratch, const float *w, const mn_conv2d_dims *d, const long **brow,
                       const float **wt)
 {
     const int K = d->C * d->K * d->K;
     long *rows = (long *)(void *)scratch;
-    float *t = scratch + 2 * (size_t)K;
+    float *t = line_up(scratch + 2 * (size_t)K);
     mn_conv_row_offsets(rows, d);
     transpose_weights(t, w, d->OC, K);
     *brow = rows;
     *wt = t;
-    return t + (size_t)K * d->OC;
+    return line_up(t + (size_t)K * d->OC);
 }
 
 /* The AVX-512 paths' case: this CPU, stride 1, no padding, whole vectors
@@ -176,7 +177,7 @@ size_t mn_conv2d_avx512_scratch_floats(const mn_conv2d_dims *d)
     size_t CKK = (size_t)d->C * d->K * d->K, OC = (size_t)d->OC;
     size_t g = (size_t)group_steps(d->OW, d->OC, 1, d->OH);
     /* row offsets (longs), transposed weights, a group's conv rows */
-    return 2 * CKK + CKK * OC + g * (size_t)d->OW * OC;
+    return 2 * CKK + CKK * OC + g * (size_t)d->OW * OC + 2 * LINE_FLOATS;
 }
 
 int mn_conv2d_forward_avx512(float *out, const float *in, const float *w, const float *b,
@@ -211,7 +212,7 @@ size_t mn_convblock_avx512_scratch_floats(const mn_conv2d_dims *d)
     size_t g = PH && PW ? (size_t)group_steps(2 * (int)PW, (int)OC, 2, (int)PH) : 0;
     /* row offsets (longs), transposed weights, a group's conv rows, a
      * pooled row of outputs and of winners */
-    return 2 * CKK + CKK * OC + 2 * g * 2 * PW * OC + 2 * PW * OC;
+    return 2 * CKK + CKK * OC + 2 * g * 2 * PW * OC + 2 * PW * OC + 2 * LINE_FLOATS;
 }
 
 int mn_convblock_forward_avx512(float *out, int32_t *argmax, const float *in, const float *w,

@@ -227,7 +227,8 @@ static float *prepare_layer(const mn_model *m, uint32_t i, size_t n)
 {
     const mn_layer *l = &m->arch.layers[i];
     const float *w = m->params + m->w_off[i];
-    float *p = malloc(n * sizeof(float));
+    /* on a cache line, as the kernels' own buffers (conv_tile_avx512.h) */
+    float *p = aligned_alloc(64, (n * sizeof(float) + 63) & ~(size_t)63);
     if (p && l->kind == MN_LAYER_DENSE) {
         mn_dense_prepare(p, w, (int)shape_size(in_shape(m, i)), (int)l->out);
     } else if (p) {

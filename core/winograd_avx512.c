@@ -54,8 +54,9 @@ static size_t plan_floats(const mn_conv2d_dims *d, plan p)
 {
     size_t C = (size_t)d->C, OC = (size_t)d->OC, g = (size_t)p.gmax;
     return 2 * C + OC + 9 * C * OC + 16 * C * OC + padded_floats(d, p) + 16 * C * g +
-           16 * g * OC + 4 * (size_t)p.rows * p.tw * OC;
+           16 * g * OC + 4 * (size_t)p.rows * p.tw * OC + 4 * LINE_FLOATS;
 }
+
 
 /* This CPU, 3x3 stride 1 unpadded, whole vectors of input and output
  * channels. (With few input channels the transforms outweigh the
@@ -236,10 +237,10 @@ static T512 void run(float *out, const float *in, const float *w, const float *u
     float *zero = scratch + 2 * (size_t)C;
     float *wt = zero + OC;
     float *own_u = wt + (size_t)9 * C * OC;
-    float *X = own_u + (size_t)16 * C * OC;
-    float *V = X + padded_floats(d, p);
-    float *M = V + (size_t)16 * C * ldv;
-    float *Y = M + (size_t)16 * ldv * OC;
+    float *X = line_up(own_u + (size_t)16 * C * OC);
+    float *V = line_up(X + padded_floats(d, p));
+    float *M = line_up(V + (size_t)16 * C * ldv);
+    float *Y = line_up(M + (size_t)16 * ldv * OC);
     for (int c = 0; c < C; c++)
         brow[c] = c; /* "pixel" t of input channel c: V[t*C + c] */
     for (int oc = 0; oc < OC; oc++)
