@@ -10,7 +10,10 @@
  * by broadcasts, against the weights transposed once per call. Rows are
  * computed a group at a time into a buffer of half of L1 (each K block's
  * weights are read once per group), then turned into the output planes;
- * the block computes only the conv rows and columns the pool reads.
+ * the block computes only the conv rows and columns the pool reads. In
+ * inference (no winners wanted) with a single K block, as the reference
+ * conv1, the block pools two rows in registers and stores only the
+ * pooled outputs.
  *
  * Same bits as the GEMM paths: every output is bias + (the first K
  * block's sum) + (the next block's) ..., each sum a chain of FMAs in k
@@ -63,7 +66,7 @@ static T512 void pool_rows(float *po, int32_t *pa, const float *y0, const float 
 
 /* Inference with one K block: conv rows 2ph and 2ph + 1 at m pixels (m
  * even, <= 6) for nv <= 2 vectors of channels, pooled 2x2 and ReLU'd in
- * registers into po[(j)*ldp + 16v] for the m/2 windows j. Nothing of the
+ * registers into po[j*ldp + 16v] for the m/2 windows j. Nothing of the
  * conv output is stored. The bits of tile() + pool_rows(): each output is
  * b + its FMA chain, compared in pool_rows' order with its strict >. x0 is
  * the first tap of row 2ph's first pixel, x1 of row 2ph + 1's. */
