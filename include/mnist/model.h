@@ -68,12 +68,15 @@ int mn_workspace_max_batch(const mn_workspace *ws);
 void mn_model_forward(const mn_model *m, mn_workspace *ws, const float *in, int N,
                       float *probs);
 
-/* Readies m for serving: computes once what mn_model_forward would
- * otherwise derive from the weights on every call (the Winograd
- * transforms of its 3x3 convolutions, on CPUs with AVX-512). The
- * parameters must not change afterwards: servers and evaluators call this
- * after loading, training never does. Same outputs, bit for bit; calling
- * it again is a no-op. MN_ERR_NOMEM when it cannot allocate. */
+/* Readies m for serving: lays out its weights once as the inference
+ * kernels read them fastest (on CPUs with AVX-512: the Winograd
+ * transforms of 3x3 convolutions, which mn_model_forward would otherwise
+ * compute per call, and dense weights transposed). The parameters must
+ * not change afterwards: servers and evaluators call this after loading,
+ * training never does. mn_model_forward's outputs then equal the
+ * unprepared model's within float rounding (the dense layers sum in
+ * another order), and still do not depend on the batch a sample is run
+ * in. Calling it again is a no-op. MN_ERR_NOMEM when it cannot allocate. */
 mn_status mn_model_prepare_inference(mn_model *m, mn_error *err);
 
 /* Forward and backward of cross-entropy on N labelled samples (ws created
