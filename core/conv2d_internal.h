@@ -22,9 +22,10 @@ void mn_conv_row_offsets(long *brow, const mn_conv2d_dims *d);
 /* mn_conv2d_forward's AVX-512 path (conv_avx512.c), for stride 1, no
  * padding and OC a multiple of 16: returns 1 when it ran, 0 when this CPU
  * or these dimensions are not its case. The same bits as the im2col +
- * GEMM path. scratch holds mn_conv2d_scratch_floats(d). */
+ * GEMM path, followed by mn_relu_forward when relu (inference fuses a
+ * following ReLU layer). scratch holds mn_conv2d_scratch_floats(d). */
 int mn_conv2d_forward_avx512(float *out, const float *in, const float *w, const float *b,
-                             const mn_conv2d_dims *d, float *scratch);
+                             const mn_conv2d_dims *d, float *scratch, int relu);
 size_t mn_conv2d_avx512_scratch_floats(const mn_conv2d_dims *d);
 
 #endif

@@ -183,8 +183,16 @@ size_t mn_conv2d_avx512_scratch_floats(const mn_conv2d_dims *d)
     return 2 * CKK + CKK * OC + g * (size_t)d->OW * OC + 2 * LINE_FLOATS;
 }
 
+/* y[i] = max(y[i], 0) for i < n (a multiple of 16): the bits of
+ * mn_relu_forward (NaN and -0 become +0). */
+static T512 void relu_in_place(float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i += 16)
+        _mm512_storeu_ps(y + i, _mm512_max_ps(_mm512_loadu_ps(y + i), _mm512_setzero_ps()));
+}
+
 int mn_conv2d_forward_avx512(float *out, const float *in, const float *w, const float *b,
-                             const mn_conv2d_dims *d, float *scratch)
+                             const mn_conv2d_dims *d, float *scratch, int relu)
 {
     if (!avx512_case(d))
         return 0;
@@ -200,6 +208,8 @@ int mn_conv2d_forward_avx512(float *out, const float *in, const float *w, const 
         for (int oh0 = 0; oh0 < OH; oh0 += G) {
             const int g = OH - oh0 < G ? OH - oh0 : G;
             direct_rows(im + (long)oh0 * W, W, g, brow, K, kcb, OW, OC, wt, b, y);
+            if (relu)
+                relu_in_place(y, (size_t)g * OW * OC);
             for (int r = 0; r < g; r++)
                 to_planes(o + (long)(oh0 + r) * OW, y + (size_t)r * OW * OC, OW, OC,
                           (long)OH * OW);
@@ -271,9 +281,9 @@ size_t mn_conv2d_avx512_scratch_floats(const mn_conv2d_dims *d)
 }
 
 int mn_conv2d_forward_avx512(float *out, const float *in, const float *w, const float *b,
-                             const mn_conv2d_dims *d, float *scratch)
+                             const mn_conv2d_dims *d, float *scratch, int relu)
 {
-    (void)out, (void)in, (void)w, (void)b, (void)d, (void)scratch;
+    (void)out, (void)in, (void)w, (void)b, (void)d, (void)scratch, (void)relu;
     return 0;
 }
 

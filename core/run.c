@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv2d_internal.h"
 #include "convblock.h"
 #include "dense_prepared.h"
 #include "mnist/layers.h"
@@ -170,8 +171,17 @@ static void forward(const mn_model *m, mn_workspace *ws, const float *in, int N,
         case MN_LAYER_CONV2D: {
             mn_conv2d_dims d = conv_dims(m, i, N);
             const float *w = P + m->w_off[i], *b = P + m->b_off[i];
-            if (opts || !mn_winograd_conv_forward(y, x, w, m->prepared[i], b, &d, ws->scratch))
+            /* Inference: Winograd where it applies, and a following ReLU
+             * (in place on this output) applied as the rows are stored */
+            const int relu = !opts && i + 1 < m->arch.n_layers &&
+                             m->arch.layers[i + 1].kind == MN_LAYER_RELU;
+            int fast = !opts &&
+                       (mn_winograd_conv_forward(y, x, w, m->prepared[i], b, &d, ws->scratch, relu) ||
+                        mn_conv2d_forward_avx512(y, x, w, b, &d, ws->scratch, relu));
+            if (!fast)
                 mn_conv2d_forward(y, x, w, b, &d, ws->scratch);
+            else if (relu)
+                i++; /* the ReLU layer is done; its output is this one */
             break;
         }
         case MN_LAYER_MAXPOOL:

@@ -23,12 +23,13 @@ size_t mn_winograd_weights_floats(const mn_conv2d_dims *d);
 void mn_winograd_transform(float *u, const float *w, const mn_conv2d_dims *d, float *tmp);
 
 /* out[N,OC,OH,OW] = conv(in[N,C,H,W], w[OC,C,3,3]) + b, as
- * mn_conv2d_forward within rounding; u is w transformed, or NULL to
- * transform it in scratch (the same bits either way). Returns 1 when it
- * ran, 0 when this CPU (AVX-512) or d (3x3, stride 1, no padding, OC a
- * multiple of 16) is not its case. Single-threaded, allocates nothing. */
+ * mn_conv2d_forward within rounding, then ReLU'd (as mn_relu_forward)
+ * when relu; u is w transformed, or NULL to transform it in scratch (the
+ * same bits either way). Returns 1 when it ran, 0 when this CPU (AVX-512)
+ * or d (3x3, stride 1, no padding, C and OC multiples of 16) is not its
+ * case. Single-threaded, allocates nothing. */
 int mn_winograd_conv_forward(float *out, const float *in, const float *w, const float *u,
-                             const float *b, const mn_conv2d_dims *d, float *scratch);
+                             const float *b, const mn_conv2d_dims *d, float *scratch, int relu);
 
 /* out[N,OC,OH/2,OW/2] = 2x2/2 max-pool(ReLU(conv + b)): the fused block
  * (mn_convblock_forward with no winners) within rounding; each 2x2 output

@@ -205,9 +205,10 @@ static T512 void pool_tiles(float *Y, const float *M, long ldm, int OC, int nt, 
 
 /* Y[row][x][OC] = the outputs of tiles t < nt, tw per row, in rows of
  * 2 tw pixels (the last row or column may lie past the conv output; the
- * caller copies what does not). */
+ * caller copies what does not); ReLU'd when relu, as mn_relu_forward:
+ * max(y, 0) makes NaN and -0 +0. */
 static T512 void output_tiles(float *Y, const float *M, long ldm, int OC, int nt, int tw,
-                              const float *b)
+                              const float *b, int relu)
 {
     const long ldy = 2L * tw * OC;
     for (int t = 0; t < nt; t++) {
@@ -217,17 +218,19 @@ static T512 void output_tiles(float *Y, const float *M, long ldm, int OC, int nt
             output_tile(y, M, ldm, OC, t, oc, _mm512_loadu_ps(b + oc));
             for (int a = 0; a < 2; a++) {
                 float *yr = Y + (2L * r + a) * ldy + (2L * tx) * OC + oc;
-                _mm512_storeu_ps(yr, y[a][0]);
-                _mm512_storeu_ps(yr + OC, y[a][1]);
+                const __m512 zero = _mm512_setzero_ps();
+                _mm512_storeu_ps(yr, relu ? _mm512_max_ps(y[a][0], zero) : y[a][0]);
+                _mm512_storeu_ps(yr + OC, relu ? _mm512_max_ps(y[a][1], zero) : y[a][1]);
             }
         }
     }
 }
 
 /* The forward of both entry points, their case checked (here the compiler
- * may use AVX-512 anywhere): pooled selects the fused block. */
+ * may use AVX-512 anywhere): pooled selects the fused block, relu a
+ * plain convolution's fused ReLU. */
 static T512 void run(float *out, const float *in, const float *w, const float *u, const float *b,
-                     const mn_conv2d_dims *d, float *scratch, int pooled)
+                     const mn_conv2d_dims *d, float *scratch, int pooled, int relu)
 {
     const int C = d->C, OC = d->OC, H = d->H, W = d->W, OH = d->OH, OW = d->OW;
     const plan p = plan_for(d, pooled);
@@ -268,7 +271,7 @@ static T512 void run(float *out, const float *in, const float *w, const float *u
                 continue;
             }
             const long ldy = 2L * p.tw * OC;
-            output_tiles(Y, M, ldv, OC, nt, p.tw, b);
+            output_tiles(Y, M, ldv, OC, nt, p.tw, b, relu);
             for (int oh = 2 * ty0; oh < 2 * (ty0 + rows) && oh < OH; oh++)
                 to_planes(o + (long)oh * OW, Y + (oh - 2L * ty0) * ldy, OW, OC, (long)OH * OW);
         }
@@ -276,11 +279,11 @@ static T512 void run(float *out, const float *in, const float *w, const float *u
 }
 
 int mn_winograd_conv_forward(float *out, const float *in, const float *w, const float *u,
-                             const float *b, const mn_conv2d_dims *d, float *scratch)
+                             const float *b, const mn_conv2d_dims *d, float *scratch, int relu)
 {
     if (!wg_case(d))
         return 0;
-    run(out, in, w, u, b, d, scratch, 0);
+    run(out, in, w, u, b, d, scratch, 0, relu);
     return 1;
 }
 
@@ -289,7 +292,7 @@ int mn_winograd_block_forward(float *out, const float *in, const float *w, const
 {
     if (!wg_case(d) || d->OH < 2 || d->OW < 2)
         return 0;
-    run(out, in, w, u, b, d, scratch, 1);
+    run(out, in, w, u, b, d, scratch, 1, 0);
     return 1;
 }
 
@@ -313,9 +316,9 @@ void mn_winograd_transform(float *u, const float *w, const mn_conv2d_dims *d, fl
 }
 
 int mn_winograd_conv_forward(float *out, const float *in, const float *w, const float *u,
-                             const float *b, const mn_conv2d_dims *d, float *scratch)
+                             const float *b, const mn_conv2d_dims *d, float *scratch, int relu)
 {
-    (void)out, (void)in, (void)w, (void)u, (void)b, (void)d, (void)scratch;
+    (void)out, (void)in, (void)w, (void)u, (void)b, (void)d, (void)scratch, (void)relu;
     return 0;
 }
 

@@ -181,6 +181,13 @@ static void test_conv_layer(int N, int C, int H, int W, int OC, int K)
           "conv %dx%dx%d -> %d: bits of im2col+GEMM", C, H, W, OC);
     mn_conv2d_forward_ref(out_r, in, w, b, &d);
     CHECK(max_diff(out, out_r, n_out) < 1e-4, "conv against the naive loop");
+    /* inference's fused ReLU: the bits of the ReLU layer after the conv */
+    if (mn_conv2d_forward_avx512(out_r, in, w, b, &d, scratch, 1)) {
+        mn_relu_forward(out, out, n_out);
+        CHECK(memcmp(out, out_r, sizeof(float) * n_out) == 0, "conv with ReLU fused");
+    } else {
+        CHECK(!__builtin_cpu_supports("avx512f") || OC % 16, "AVX-512 conv declined");
+    }
     free(in), free(w), free(b), free(out), free(out_g), free(out_r), free(scratch), free(col);
 }
 
@@ -199,7 +206,7 @@ static void test_winograd(int N, int C, int H, int W, int OC)
     float *scratch = zeros(mn_winograd_scratch_floats(&d));
     int32_t *am = calloc(n_out ? n_out : 1, sizeof(int32_t));
     mn_conv2d_forward_ref(y_r, in, w, b, &d);
-    int ran = mn_winograd_conv_forward(y, in, w, NULL, b, &d, scratch);
+    int ran = mn_winograd_conv_forward(y, in, w, NULL, b, &d, scratch, 0);
     int ran_block = mn_winograd_block_forward(out, in, w, NULL, b, &d, scratch);
     const int expect = (int)(__builtin_cpu_supports("avx512f") && OC % 16 == 0 && C % 16 == 0);
     CHECK(ran == expect && ran_block == expect, "winograd %dx%dx%d -> %d ran %d/%d, expected %d",
@@ -215,12 +222,17 @@ static void test_winograd(int N, int C, int H, int W, int OC)
         float *u = zeros(mn_winograd_weights_floats(&d)), *tmp = zeros((size_t)9 * C * OC);
         float *y_u = zeros(n_y), *out_u = zeros(n_out);
         mn_winograd_transform(u, w, &d, tmp);
-        CHECK(mn_winograd_conv_forward(y_u, in, w, u, b, &d, scratch) &&
+        CHECK(mn_winograd_conv_forward(y_u, in, w, u, b, &d, scratch, 0) &&
                   memcmp(y_u, y, sizeof(float) * n_y) == 0,
               "winograd conv with prepared weights");
         CHECK(mn_winograd_block_forward(out_u, in, w, u, b, &d, scratch) &&
                   memcmp(out_u, out, sizeof(float) * n_out) == 0,
               "winograd block with prepared weights");
+        /* with the ReLU fused: the bits of the ReLU layer after it */
+        mn_relu_forward(y, y, n_y);
+        CHECK(mn_winograd_conv_forward(y_u, in, w, u, b, &d, scratch, 1) &&
+                  memcmp(y_u, y, sizeof(float) * n_y) == 0,
+              "winograd conv with ReLU fused");
         free(u), free(tmp), free(y_u), free(out_u);
     }
     free(in), free(w), free(b), free(y_r), free(out_r), free(y), free(out), free(scratch), free(am);
