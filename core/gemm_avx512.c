@@ -198,7 +198,7 @@ static T512 void pack_bt512(float *bp, const float *B, int ldb, const long *brow
             for (int k0 = 0; k0 < kc; k0 += 16) {
                 int kn = kc - k0 < 16 ? kc - k0 : 16;
                 mn_transpose16(dst + (long)k0 * NR + (j0 - q0), NR, B + k0, ldb,
-                            brow ? brow + j0 : NULL, j0, jn, kn, 0xFFFF);
+                               brow ? brow + j0 : NULL, j0, jn, kn, 0xFFFF);
             }
         }
     }

@@ -156,10 +156,10 @@ static void forward(const mn_model *m, mn_workspace *ws, const float *in, int N,
             /* Inference takes Winograd's 2.25x fewer multiplies where it
              * applies; training keeps the direct kernels' bits, and the
              * winners backward needs. */
-            int done = !opts && pool->k == 2 && pool->s == 2 &&
+            int fast = !opts && pool->k == 2 && pool->s == 2 &&
                        mn_winograd_block_forward(ws->act[i + 2], x, w, m->prepared[i], b, &d,
                                                  ws->scratch);
-            if (!done)
+            if (!fast)
                 mn_convblock_forward(ws->act[i + 2], opts ? ws->argmax[i + 2] : NULL, x, w, b,
                                      &d, (int)pool->k, (int)pool->s, ws->scratch);
             i += 2;
