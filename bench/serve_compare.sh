@@ -4,6 +4,9 @@
 # same run: mnist-server; FastAPI + uvicorn (2 workers) + PyTorch serving
 # the same model (the baseline); and a libmicrohttpd server answering a
 # fixed JSON without any work (the ceiling). Prints our ratios to both.
+# The ceiling runs twice: with libmicrohttpd's default 32 KiB connection
+# pool (the target's baseline) and with mnist-server's 128 KiB pool, which
+# shows how much of the gap is the pool alone (see serve_compare_fixed.c).
 # wrk shares the machine's cores with the server under test.
 #
 # usage: bench/serve_compare.sh [--duration S] [--connections N]
@@ -94,6 +97,11 @@ FIXED=$!
 PIDS="$PIDS $FIXED"
 bench fixed "$(wait_port "$OUT/fixed.port")"
 stop "$FIXED"
+"$OUT/fixed_server" "$THREADS" 128 >"$OUT/fixed128.port" &
+FIXED=$!
+PIDS="$PIDS $FIXED"
+bench fixed128 "$(wait_port "$OUT/fixed128.port")"
+stop "$FIXED"
 
 if [ -x "$BUILD/mnist-server" ]; then
     # Start-up: from the exec to the first 200 from /readyz (polled without
@@ -132,7 +140,7 @@ else
 fi
 
 echo "== summary (requests/s, p99)"
-for n in ours fastapi fixed; do
+for n in ours fastapi fixed fixed128; do
     [ -f "$OUT/$n" ] && printf '%-8s %10s req/s  p99 %s\n' "$n" "$(rps $n)" "$(p99 $n)"
 done
 if [ -f "$OUT/ours" ]; then
@@ -140,4 +148,6 @@ if [ -f "$OUT/ours" ]; then
         'BEGIN { printf "ours / FastAPI+PyTorch: %.1fx  (target >= 8)\n", o / f }'
     awk -v o="$(rps ours)" -v f="$(rps fixed)" \
         'BEGIN { printf "ours / fixed-JSON libmicrohttpd: %.2f  (target >= 0.25)\n", o / f }'
+    awk -v o="$(rps ours)" -v f="$(rps fixed128)" -v d="$(rps fixed)" \
+        'BEGIN { printf "ours / fixed-JSON with our 128 KiB pool: %.2f  (that server alone: %.2f of the default-pool one)\n", o / f, f / d }'
 fi

@@ -238,9 +238,12 @@ static enum MHD_Result serve_get(http_server *s, conn *c)
 /* Request headers larger than this get a JSON 431. libmicrohttpd's pool
  * (MHD_POOL_SIZE) must hold them for the handler to see them at all: past
  * the pool, libmicrohttpd answers its own 431 (HTML). libmicrohttpd clears
- * half the pool before each request, so a larger pool costs every request:
- * 1 MiB halved the requests/s of small predictions; 128 KiB costs nothing
- * measurable and holds a 100 KB header. */
+ * the whole pool before each request, so its size costs every request:
+ * 1 MiB halved the requests/s of small predictions. 128 KiB is the least
+ * that holds a 100 KB header; with it a server answering a fixed JSON
+ * serves about half the requests/s it serves with the default 32 KiB
+ * (bench/serve_compare.sh measures both); under that load, libmicrohttpd
+ * clearing it takes about a tenth of the machine's CPU. */
 #define MAX_HEADER_BYTES (64u << 10)
 #define MHD_POOL_SIZE (128u << 10)
 

@@ -336,7 +336,9 @@ static void render_item(const predict_env *env, const predict_scratch *s, size_t
     uint32_t classes = env->models->classes;
     const float *pr = s->probs + i * classes;
     int best = predict_item_class(env, s, i);
-    sbuf_printf(out, "\"prediction\":%d,\"label\":", best);
+    sbuf_puts(out, "\"prediction\":");
+    sbuf_json_uint(out, (unsigned)best);
+    sbuf_puts(out, ",\"label\":");
     const char *label = env->models->labels[best];
     sbuf_json_str(out, label, strlen(label));
     sbuf_puts(out, ",\"confidence\":");

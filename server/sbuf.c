@@ -3,6 +3,8 @@
  * (that is cJSON's, in body_json.c). */
 #include "sbuf.h"
 
+#include "num_fmt.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,9 +175,8 @@ void sbuf_json_num(sbuf *b, double v)
 {
     if (!isfinite(v))
         v = 0;
-    char t[32];
-    int n = snprintf(t, sizeof t, "%.6g", v);
-    sbuf_put(b, t, (size_t)n);
+    char t[NUM_FMT_G6_MAX];
+    sbuf_put(b, t, num_fmt_g6(t, v));
 }
 
 void sbuf_json_uint(sbuf *b, unsigned v)

@@ -1,0 +1,15 @@
+/* num_fmt.h: numbers as text for the JSON answers, fast and exact. */
+#ifndef SRV_NUM_FMT_H
+#define SRV_NUM_FMT_H
+
+#include <stddef.h>
+
+/* Room for any "%.6g" of a double: "-1.23457e-308" and the NUL. */
+#define NUM_FMT_G6_MAX 32
+
+/* Writes v into out exactly as snprintf(out, NUM_FMT_G6_MAX, "%.6g", v)
+ * does (in the C locale, rounding to nearest), NUL-terminated; returns the
+ * length. NaN and infinities are handed to snprintf. Thread-safe. */
+size_t num_fmt_g6(char out[NUM_FMT_G6_MAX], double v);
+
+#endif
