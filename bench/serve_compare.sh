@@ -7,6 +7,8 @@
 # The ceiling runs twice: with libmicrohttpd's default 32 KiB connection
 # pool (the target's baseline) and with mnist-server's 128 KiB pool, which
 # shows how much of the gap is the pool alone (see serve_compare_fixed.c).
+# mnist-server also runs a one-epoch linear model, whose forward pass costs
+# next to nothing: the ceiling of its HTTP path.
 # wrk shares the machine's cores with the server under test.
 #
 # usage: bench/serve_compare.sh [--duration S] [--connections N]
@@ -38,7 +40,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 cmake -S "$ROOT" -B "$BUILD" >/dev/null
-cmake --build "$BUILD" -j2 --target mnist-server >/dev/null 2>&1 || true
+cmake --build "$BUILD" -j2 --target mnist-server mnist-train >/dev/null 2>&1 || true
+DATA=${MNIST_DATA_DIR:-$ROOT/data/mnist}
 cc -std=c11 -O2 -Wall -Wextra "$ROOT/bench/serve_compare_fixed.c" \
     $(pkg-config --cflags --libs libmicrohttpd) -o "$OUT/fixed_server"
 
@@ -123,6 +126,21 @@ if [ -x "$BUILD/mnist-server" ]; then
     echo "server RSS after the load: $(awk '/^VmRSS/ { print $2, $3 }' /proc/$OURS/status)"
     echo "server peak RSS: $(awk '/^VmHWM/ { print $2, $3 }' /proc/$OURS/status)"
     stop "$OURS"
+    # The server's own ceiling: the same path with a model that costs
+    # next to nothing (784 -> 10 linear, one epoch; 0.016 MFLOP an image
+    # against the reference model's 5.26), so the gap to the fixed-JSON
+    # server can be split into HTTP handling and the model.
+    if "$BUILD/mnist-train" --data "$DATA" --arch "flatten,dense10,softmax" --epochs 1 \
+        --threads "$THREADS" --out "$OUT/linear.bin" --name linear >"$OUT/linear.log" 2>&1; then
+        "$BUILD/mnist-server" --host 127.0.0.1 --port 0 --model "$OUT/linear.bin" \
+            >"$OUT/linear.port" 2>>"$OUT/linear.log" &
+        OURS=$!
+        PIDS="$PIDS $OURS"
+        bench ours_linear "$(wait_port "$OUT/linear.port")"
+        stop "$OURS"
+    else
+        echo "== ours_linear: mnist-train failed ($DATA): $(tail -1 "$OUT/linear.log")"
+    fi
 else
     echo "== ours: $BUILD/mnist-server not built"
 fi
@@ -140,8 +158,8 @@ else
 fi
 
 echo "== summary (requests/s, p99)"
-for n in ours fastapi fixed fixed128; do
-    [ -f "$OUT/$n" ] && printf '%-8s %10s req/s  p99 %s\n' "$n" "$(rps $n)" "$(p99 $n)"
+for n in ours ours_linear fastapi fixed fixed128; do
+    [ -f "$OUT/$n" ] && printf '%-12s %10s req/s  p99 %s\n' "$n" "$(rps $n)" "$(p99 $n)"
 done
 if [ -f "$OUT/ours" ]; then
     [ -f "$OUT/fastapi" ] && awk -v o="$(rps ours)" -v f="$(rps fastapi)" \
@@ -150,4 +168,8 @@ if [ -f "$OUT/ours" ]; then
         'BEGIN { printf "ours / fixed-JSON libmicrohttpd: %.2f  (target >= 0.25)\n", o / f }'
     awk -v o="$(rps ours)" -v f="$(rps fixed128)" -v d="$(rps fixed)" \
         'BEGIN { printf "ours / fixed-JSON with our 128 KiB pool: %.2f  (that server alone: %.2f of the default-pool one)\n", o / f, f / d }'
+    if [ -f "$OUT/ours_linear" ]; then
+        awk -v l="$(rps ours_linear)" -v f="$(rps fixed)" \
+            'BEGIN { printf "ours with a linear model / fixed-JSON libmicrohttpd: %.2f  (the ceiling of our HTTP path)\n", l / f }'
+    fi
 fi
