@@ -102,7 +102,7 @@ void mn_col2im_add(float *im, const float *col, const mn_conv2d_dims *d)
 void mn_conv2d_forward(float *out, const float *in, const float *w, const float *b,
                        const mn_conv2d_dims *d, float *scratch)
 {
-    if (mn_conv2d_forward_avx512(out, in, w, b, d, scratch, 0))
+    if (mn_conv2d_forward_avx512(out, in, w, b, d, scratch, 0, 0))
         return;
     const int CKK = d->C * d->K * d->K, OHW = d->OH * d->OW;
     for (int n = 0; n < d->N; n++) {

@@ -192,9 +192,9 @@ static T512 void relu_in_place(float *y, size_t n)
 }
 
 int mn_conv2d_forward_avx512(float *out, const float *in, const float *w, const float *b,
-                             const mn_conv2d_dims *d, float *scratch, int relu)
+                             const mn_conv2d_dims *d, float *scratch, int relu, int layout)
 {
-    if (!avx512_case(d))
+    if (!avx512_case(d) || (layout & MN_IN_CHANNELS_LAST))
         return 0;
     const int K = d->C * d->K * d->K, OC = d->OC, OH = d->OH, OW = d->OW, W = d->W;
     const int kcb = mn_gemm_kc(K), G = group_steps(OW, OC, 1, OH);
@@ -207,9 +207,13 @@ int mn_conv2d_forward_avx512(float *out, const float *in, const float *w, const 
         float *o = out + (size_t)i * out_size;
         for (int oh0 = 0; oh0 < OH; oh0 += G) {
             const int g = OH - oh0 < G ? OH - oh0 : G;
-            direct_rows(im + (long)oh0 * W, W, g, brow, K, kcb, OW, OC, wt, b, y);
+            /* the rows come out channels-last: stored in place when wanted */
+            float *rows = layout & MN_OUT_CHANNELS_LAST ? o + (long)oh0 * OW * OC : y;
+            direct_rows(im + (long)oh0 * W, W, g, brow, K, kcb, OW, OC, wt, b, rows);
             if (relu)
-                relu_in_place(y, (size_t)g * OW * OC);
+                relu_in_place(rows, (size_t)g * OW * OC);
+            if (rows != y)
+                continue;
             for (int r = 0; r < g; r++)
                 to_planes(o + (long)(oh0 + r) * OW, y + (size_t)r * OW * OC, OW, OC,
                           (long)OH * OW);
@@ -281,9 +285,9 @@ size_t mn_conv2d_avx512_scratch_floats(const mn_conv2d_dims *d)
 }
 
 int mn_conv2d_forward_avx512(float *out, const float *in, const float *w, const float *b,
-                             const mn_conv2d_dims *d, float *scratch, int relu)
+                             const mn_conv2d_dims *d, float *scratch, int relu, int layout)
 {
-    (void)out, (void)in, (void)w, (void)b, (void)d, (void)scratch, (void)relu;
+    (void)out, (void)in, (void)w, (void)b, (void)d, (void)scratch, (void)relu, (void)layout;
     return 0;
 }
 

@@ -137,14 +137,31 @@ void mn_workspace_free(mn_workspace *ws)
 
 int mn_workspace_max_batch(const mn_workspace *ws) { return ws->max_batch; }
 
+/* Inference runs layer j, a convolution, by Winograd (winograd.h), which
+ * can take its input channels-last. */
+static int feeds_winograd(const mn_model *m, uint32_t j, int N)
+{
+    if (j >= m->arch.n_layers || m->arch.layers[j].kind != MN_LAYER_CONV2D)
+        return 0;
+    mn_conv2d_dims d = conv_dims(m, j, N);
+    if (!is_block(m, j))
+        return mn_winograd_applies(&d, 0);
+    const mn_layer *pool = &m->arch.layers[j + 2];
+    return pool->k == 2 && pool->s == 2 && mn_winograd_applies(&d, 1);
+}
+
 /* Forward through every layer, leaving each output in ws->act. opts is
- * NULL for inference (running statistics, no dropout); otherwise training. */
+ * NULL for inference (running statistics, no dropout); otherwise training.
+ * In inference a convolution whose output goes straight into a Winograd
+ * one stores it channels-last, which that one reads in place (cl says x
+ * is so): the same bits without two transposes. */
 static void forward(const mn_model *m, mn_workspace *ws, const float *in, int N,
                     const mn_train_opts *opts)
 {
     const float *x = in;
     mn_shape s = m->arch.input;
     const float *P = m->params;
+    int cl = 0;
     for (uint32_t i = 0; i < m->arch.n_layers; i++) {
         const mn_layer *l = &m->arch.layers[i];
         mn_shape o = m->out_shape[i];
@@ -156,12 +173,15 @@ static void forward(const mn_model *m, mn_workspace *ws, const float *in, int N,
             /* Inference takes Winograd's 2.25x fewer multiplies where it
              * applies; training keeps the direct kernels' bits, and the
              * winners backward needs. */
+            const int layout = (cl ? MN_IN_CHANNELS_LAST : 0) |
+                               (!opts && feeds_winograd(m, i + 3, N) ? MN_OUT_CHANNELS_LAST : 0);
             int fast = !opts && pool->k == 2 && pool->s == 2 &&
                        mn_winograd_block_forward(ws->act[i + 2], x, w, m->prepared[i], b, &d,
-                                                 ws->scratch);
+                                                 ws->scratch, layout);
             if (!fast)
                 mn_convblock_forward(ws->act[i + 2], opts ? ws->argmax[i + 2] : NULL, x, w, b,
                                      &d, (int)pool->k, (int)pool->s, ws->scratch);
+            cl = fast && (layout & MN_OUT_CHANNELS_LAST);
             i += 2;
             x = ws->act[i];
             s = m->out_shape[i];
@@ -175,9 +195,13 @@ static void forward(const mn_model *m, mn_workspace *ws, const float *in, int N,
              * (in place on this output) applied as the rows are stored */
             const int relu = !opts && i + 1 < m->arch.n_layers &&
                              m->arch.layers[i + 1].kind == MN_LAYER_RELU;
-            int fast = !opts &&
-                       (mn_winograd_conv_forward(y, x, w, m->prepared[i], b, &d, ws->scratch, relu) ||
-                        mn_conv2d_forward_avx512(y, x, w, b, &d, ws->scratch, relu));
+            const int layout =
+                (cl ? MN_IN_CHANNELS_LAST : 0) |
+                (!opts && feeds_winograd(m, i + 1 + relu, N) ? MN_OUT_CHANNELS_LAST : 0);
+            int fast = !opts && (mn_winograd_conv_forward(y, x, w, m->prepared[i], b, &d,
+                                                          ws->scratch, relu, layout) ||
+                                 mn_conv2d_forward_avx512(y, x, w, b, &d, ws->scratch, relu, layout));
+            cl = fast && (layout & MN_OUT_CHANNELS_LAST);
             if (!fast)
                 mn_conv2d_forward(y, x, w, b, &d, ws->scratch);
             else if (relu)

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "conv2d_internal.h"
 #include "mnist/layers.h"
 
 /* Floats of scratch the calls below need for d (0 where they never run). */
@@ -22,19 +23,27 @@ size_t mn_winograd_scratch_floats(const mn_conv2d_dims *d);
 size_t mn_winograd_weights_floats(const mn_conv2d_dims *d);
 void mn_winograd_transform(float *u, const float *w, const mn_conv2d_dims *d, float *tmp);
 
+/* 1 when the calls below run for d on this CPU: AVX-512, 3x3, stride 1,
+ * no padding, C and OC multiples of 16 (and, pooled, a 2x2 output at
+ * least). */
+int mn_winograd_applies(const mn_conv2d_dims *d, int pooled);
+
 /* out[N,OC,OH,OW] = conv(in[N,C,H,W], w[OC,C,3,3]) + b, as
  * mn_conv2d_forward within rounding, then ReLU'd (as mn_relu_forward)
  * when relu; u is w transformed, or NULL to transform it in scratch (the
- * same bits either way). Returns 1 when it ran, 0 when this CPU (AVX-512)
- * or d (3x3, stride 1, no padding, C and OC multiples of 16) is not its
- * case. Single-threaded, allocates nothing. */
+ * same bits either way). layout's MN_IN_CHANNELS_LAST and
+ * MN_OUT_CHANNELS_LAST make in or out [N,H,W,C] instead: the same bits,
+ * moved. Returns 1 when it ran, 0 when !mn_winograd_applies(d, 0).
+ * Single-threaded, allocates nothing. */
 int mn_winograd_conv_forward(float *out, const float *in, const float *w, const float *u,
-                             const float *b, const mn_conv2d_dims *d, float *scratch, int relu);
+                             const float *b, const mn_conv2d_dims *d, float *scratch, int relu,
+                             int layout);
 
 /* out[N,OC,OH/2,OW/2] = 2x2/2 max-pool(ReLU(conv + b)): the fused block
  * (mn_convblock_forward with no winners) within rounding; each 2x2 output
- * block is one pool window. Same cases, u and return as above. */
+ * block is one pool window. u and layout as above; returns 0 when
+ * !mn_winograd_applies(d, 1). */
 int mn_winograd_block_forward(float *out, const float *in, const float *w, const float *u,
-                              const float *b, const mn_conv2d_dims *d, float *scratch);
+                              const float *b, const mn_conv2d_dims *d, float *scratch, int layout);
 
 #endif

@@ -1,8 +1,9 @@
 /* winograd_avx512.c: F(2x2, 3x3) convolution forward in AVX-512 (see
  * winograd.h). The weights g are transformed once, U = G g G^T
  * ([16][C][OC]), per call or kept with the model; per image, the input is
- * copied to [y][x][C] (zero-padded to whole tiles), then a group of tile
- * rows at a time (sized so the group's transforms stay in L2):
+ * copied to [y][x][C] (zero-padded to whole tiles; a channels-last input
+ * that covers them is read in place), then a group of tile rows at a time
+ * (sized so the group's transforms stay in L2):
  *   1. each 4x4 input patch d (stride 2) becomes V = B^T d B, 16 channels
  *      per vector, stored as [16][tile][C];
  *   2. for each of the 16 points, M[tile][OC] = V U: conv_tile_avx512.h's
@@ -14,6 +15,8 @@
  *   G   = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]
  *   A^T = [1 1 1 0; 0 1 -1 -1] */
 #include "winograd.h"
+
+#include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(MN_NO_SIMD)
 #include "conv_tile_avx512.h"
@@ -135,6 +138,19 @@ static T512 void to_padded(float *X, const float *im, int C, int H, int W, int H
     }
 }
 
+/* The same from a channels-last image im[y][x][C]: rows copied whole. */
+static void to_padded_cl(float *X, const float *im, int C, int H, int W, int Hp, int Wp)
+{
+    const int w = W < Wp ? W : Wp;
+    for (int y = 0; y < Hp; y++) {
+        float *row = X + (long)y * Wp * C;
+        const int n = y < H ? w : 0;
+        if (n)
+            memcpy(row, im + (long)y * W * C, sizeof(float) * n * C);
+        memset(row + (long)n * C, 0, sizeof(float) * (Wp - n) * C);
+    }
+}
+
 /* V[(xi*ldv + t)*C + c] = (B^T d B)[xi] for the 4x4 patch d at
  * (2 ty, 2 tx) of channel c of X ([y][x][C], rows of Wp pixels), for the
  * tile rows ty0 <= ty < ty0 + rows, t = (ty - ty0) tw + tx. */
@@ -228,10 +244,11 @@ static T512 void output_tiles(float *Y, const float *M, long ldm, int OC, int nt
 
 /* The forward of both entry points, their case checked (here the compiler
  * may use AVX-512 anywhere): pooled selects the fused block, relu a
- * plain convolution's fused ReLU. */
+ * plain convolution's fused ReLU, layout the channels-last flags. */
 static T512 void run(float *out, const float *in, const float *w, const float *u, const float *b,
-                     const mn_conv2d_dims *d, float *scratch, int pooled, int relu)
+                     const mn_conv2d_dims *d, float *scratch, int pooled, int relu, int layout)
 {
+    const int in_cl = layout & MN_IN_CHANNELS_LAST, out_cl = layout & MN_OUT_CHANNELS_LAST;
     const int C = d->C, OC = d->OC, H = d->H, W = d->W, OH = d->OH, OW = d->OW;
     const plan p = plan_for(d, pooled);
     const long ldv = p.gmax; /* tiles from one point xi to the next in V and M */
@@ -258,41 +275,70 @@ static T512 void run(float *out, const float *in, const float *w, const float *u
     for (int i = 0; i < d->N; i++) {
         const float *im = in + (size_t)i * in_size;
         float *o = out + (size_t)i * out_size;
-        to_padded(X, im, C, H, W, Hp, Wp);
+        /* A channels-last image that covers the tiles is read in place. */
+        const float *x = X;
+        int ldx = Wp;
+        if (in_cl && Hp <= H && Wp <= W)
+            x = im, ldx = W;
+        else if (in_cl)
+            to_padded_cl(X, im, C, H, W, Hp, Wp);
+        else
+            to_padded(X, im, C, H, W, Hp, Wp);
         for (int ty0 = 0; ty0 < p.th; ty0 += p.rows) {
             const int rows = p.th - ty0 < p.rows ? p.th - ty0 : p.rows, nt = rows * p.tw;
-            transform_input(V, ldv, X, Wp, C, ty0, rows, p.tw);
+            transform_input(V, ldv, x, ldx, C, ty0, rows, p.tw);
             for (int xi = 0; xi < 16; xi++)
                 conv_rows(V + (size_t)xi * ldv * C, C, 0, 1, brow, C, C, nt, OC,
                           u + (size_t)xi * C * OC, zero, M + (size_t)xi * ldv * OC);
+            if (pooled && out_cl) { /* tile t is output pixel t */
+                pool_tiles(o + (long)ty0 * p.tw * OC, M, ldv, OC, nt, b);
+                continue;
+            }
             if (pooled) {
                 pool_tiles(Y, M, ldv, OC, nt, b);
                 to_planes(o + (long)ty0 * p.tw, Y, nt, OC, (long)p.th * p.tw);
                 continue;
             }
             const long ldy = 2L * p.tw * OC;
+            /* Whole tiles inside the output go straight to a channels-last
+             * one; otherwise through Y, cut to the output. */
+            if (out_cl && 2 * p.tw == OW && 2 * (ty0 + rows) <= OH) {
+                output_tiles(o + 2L * ty0 * ldy, M, ldv, OC, nt, p.tw, b, relu);
+                continue;
+            }
             output_tiles(Y, M, ldv, OC, nt, p.tw, b, relu);
-            for (int oh = 2 * ty0; oh < 2 * (ty0 + rows) && oh < OH; oh++)
-                to_planes(o + (long)oh * OW, Y + (oh - 2L * ty0) * ldy, OW, OC, (long)OH * OW);
+            for (int oh = 2 * ty0; oh < 2 * (ty0 + rows) && oh < OH; oh++) {
+                const float *yr = Y + (oh - 2L * ty0) * ldy;
+                if (out_cl)
+                    memcpy(o + (long)oh * OW * OC, yr, sizeof(float) * OW * OC);
+                else
+                    to_planes(o + (long)oh * OW, yr, OW, OC, (long)OH * OW);
+            }
         }
     }
 }
 
-int mn_winograd_conv_forward(float *out, const float *in, const float *w, const float *u,
-                             const float *b, const mn_conv2d_dims *d, float *scratch, int relu)
+int mn_winograd_applies(const mn_conv2d_dims *d, int pooled)
 {
-    if (!wg_case(d))
+    return wg_case(d) && (!pooled || (d->OH >= 2 && d->OW >= 2));
+}
+
+int mn_winograd_conv_forward(float *out, const float *in, const float *w, const float *u,
+                             const float *b, const mn_conv2d_dims *d, float *scratch, int relu,
+                             int layout)
+{
+    if (!mn_winograd_applies(d, 0))
         return 0;
-    run(out, in, w, u, b, d, scratch, 0, relu);
+    run(out, in, w, u, b, d, scratch, 0, relu, layout);
     return 1;
 }
 
 int mn_winograd_block_forward(float *out, const float *in, const float *w, const float *u,
-                              const float *b, const mn_conv2d_dims *d, float *scratch)
+                              const float *b, const mn_conv2d_dims *d, float *scratch, int layout)
 {
-    if (!wg_case(d) || d->OH < 2 || d->OW < 2)
+    if (!mn_winograd_applies(d, 1))
         return 0;
-    run(out, in, w, u, b, d, scratch, 1, 0);
+    run(out, in, w, u, b, d, scratch, 1, 0, layout);
     return 1;
 }
 
@@ -315,17 +361,25 @@ void mn_winograd_transform(float *u, const float *w, const mn_conv2d_dims *d, fl
     (void)u, (void)w, (void)d, (void)tmp;
 }
 
-int mn_winograd_conv_forward(float *out, const float *in, const float *w, const float *u,
-                             const float *b, const mn_conv2d_dims *d, float *scratch, int relu)
+int mn_winograd_applies(const mn_conv2d_dims *d, int pooled)
 {
-    (void)out, (void)in, (void)w, (void)u, (void)b, (void)d, (void)scratch, (void)relu;
+    (void)d, (void)pooled;
+    return 0;
+}
+
+int mn_winograd_conv_forward(float *out, const float *in, const float *w, const float *u,
+                             const float *b, const mn_conv2d_dims *d, float *scratch, int relu,
+                             int layout)
+{
+    (void)out, (void)in, (void)w, (void)u, (void)b, (void)d, (void)scratch, (void)relu,
+        (void)layout;
     return 0;
 }
 
 int mn_winograd_block_forward(float *out, const float *in, const float *w, const float *u,
-                              const float *b, const mn_conv2d_dims *d, float *scratch)
+                              const float *b, const mn_conv2d_dims *d, float *scratch, int layout)
 {
-    (void)out, (void)in, (void)w, (void)u, (void)b, (void)d, (void)scratch;
+    (void)out, (void)in, (void)w, (void)u, (void)b, (void)d, (void)scratch, (void)layout;
     return 0;
 }
 

@@ -27,6 +27,23 @@ static float *rand_buf(size_t n)
 
 static float *zeros(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
 
+/* dst[n][y][x][c] = src[n][c][y][x]: planes to channels-last. */
+static float *to_cl(const float *src, int N, int C, int H, int W)
+{
+    float *dst = zeros((size_t)N * C * H * W);
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++)
+            for (int i = 0; i < H * W; i++)
+                dst[((size_t)n * H * W + i) * C + c] = src[((size_t)n * C + c) * H * W + i];
+    return dst;
+}
+
+/* 1 when a holds exactly the bits of b, n floats. */
+static int same_bits(const float *a, const float *b, size_t n)
+{
+    return memcmp(a, b, sizeof(float) * n) == 0;
+}
+
 static double max_diff(const float *a, const float *b, size_t n)
 {
     double worst = 0;
@@ -182,9 +199,17 @@ static void test_conv_layer(int N, int C, int H, int W, int OC, int K)
     mn_conv2d_forward_ref(out_r, in, w, b, &d);
     CHECK(max_diff(out, out_r, n_out) < 1e-4, "conv against the naive loop");
     /* inference's fused ReLU: the bits of the ReLU layer after the conv */
-    if (mn_conv2d_forward_avx512(out_r, in, w, b, &d, scratch, 1)) {
+    if (mn_conv2d_forward_avx512(out_r, in, w, b, &d, scratch, 1, 0)) {
         mn_relu_forward(out, out, n_out);
         CHECK(memcmp(out, out_r, sizeof(float) * n_out) == 0, "conv with ReLU fused");
+        /* channels-last output: the same bits, moved; input must be planes */
+        float *want = to_cl(out, N, OC, d.OH, d.OW);
+        CHECK(mn_conv2d_forward_avx512(out_r, in, w, b, &d, scratch, 1, MN_OUT_CHANNELS_LAST) &&
+                  same_bits(out_r, want, n_out),
+              "conv with ReLU fused, channels-last out");
+        CHECK(!mn_conv2d_forward_avx512(out_r, in, w, b, &d, scratch, 1, MN_IN_CHANNELS_LAST),
+              "the direct conv declines a channels-last input");
+        free(want);
     } else {
         CHECK(!__builtin_cpu_supports("avx512f") || OC % 16, "AVX-512 conv declined");
     }
@@ -206,11 +231,13 @@ static void test_winograd(int N, int C, int H, int W, int OC)
     float *scratch = zeros(mn_winograd_scratch_floats(&d));
     int32_t *am = calloc(n_out ? n_out : 1, sizeof(int32_t));
     mn_conv2d_forward_ref(y_r, in, w, b, &d);
-    int ran = mn_winograd_conv_forward(y, in, w, NULL, b, &d, scratch, 0);
-    int ran_block = mn_winograd_block_forward(out, in, w, NULL, b, &d, scratch);
+    int ran = mn_winograd_conv_forward(y, in, w, NULL, b, &d, scratch, 0, 0);
+    int ran_block = mn_winograd_block_forward(out, in, w, NULL, b, &d, scratch, 0);
     const int expect = (int)(__builtin_cpu_supports("avx512f") && OC % 16 == 0 && C % 16 == 0);
     CHECK(ran == expect && ran_block == expect, "winograd %dx%dx%d -> %d ran %d/%d, expected %d",
           C, H, W, OC, ran, ran_block, expect);
+    CHECK(mn_winograd_applies(&d, 0) == ran && mn_winograd_applies(&d, 1) == ran_block,
+          "mn_winograd_applies says what ran");
     if (ran) {
         double e = max_diff(y, y_r, n_y);
         CHECK(e < 1e-4, "winograd conv %dx%dx%d -> %d: %g", C, H, W, OC, e);
@@ -222,18 +249,37 @@ static void test_winograd(int N, int C, int H, int W, int OC)
         float *u = zeros(mn_winograd_weights_floats(&d)), *tmp = zeros((size_t)9 * C * OC);
         float *y_u = zeros(n_y), *out_u = zeros(n_out);
         mn_winograd_transform(u, w, &d, tmp);
-        CHECK(mn_winograd_conv_forward(y_u, in, w, u, b, &d, scratch, 0) &&
+        CHECK(mn_winograd_conv_forward(y_u, in, w, u, b, &d, scratch, 0, 0) &&
                   memcmp(y_u, y, sizeof(float) * n_y) == 0,
               "winograd conv with prepared weights");
-        CHECK(mn_winograd_block_forward(out_u, in, w, u, b, &d, scratch) &&
+        CHECK(mn_winograd_block_forward(out_u, in, w, u, b, &d, scratch, 0) &&
                   memcmp(out_u, out, sizeof(float) * n_out) == 0,
               "winograd block with prepared weights");
+        /* channels-last in, out or both: the same bits, moved (in place
+         * or through the padded copy, per shape) */
+        float *in_cl = to_cl(in, N, C, H, W), *y_cl = to_cl(y, N, OC, d.OH, d.OW);
+        float *out_cl = to_cl(out, N, OC, PH, PW);
+        static const char *name[] = {"", "in", "out", "in and out"};
+        for (int l = 1; l <= 3; l++) {
+            const float *x = l & MN_IN_CHANNELS_LAST ? in_cl : in;
+            CHECK(mn_winograd_conv_forward(y_u, x, w, u, b, &d, scratch, 0, l) &&
+                      same_bits(y_u, l & MN_OUT_CHANNELS_LAST ? y_cl : y, n_y),
+                  "winograd conv %dx%dx%d -> %d, channels-last %s", C, H, W, OC, name[l]);
+            CHECK(mn_winograd_block_forward(out_u, x, w, u, b, &d, scratch, l) &&
+                      same_bits(out_u, l & MN_OUT_CHANNELS_LAST ? out_cl : out, n_out),
+                  "winograd block %dx%dx%d -> %d, channels-last %s", C, H, W, OC, name[l]);
+        }
         /* with the ReLU fused: the bits of the ReLU layer after it */
         mn_relu_forward(y, y, n_y);
-        CHECK(mn_winograd_conv_forward(y_u, in, w, u, b, &d, scratch, 1) &&
+        CHECK(mn_winograd_conv_forward(y_u, in, w, u, b, &d, scratch, 1, 0) &&
                   memcmp(y_u, y, sizeof(float) * n_y) == 0,
               "winograd conv with ReLU fused");
-        free(u), free(tmp), free(y_u), free(out_u);
+        mn_relu_forward(y_cl, y_cl, n_y);
+        CHECK(mn_winograd_conv_forward(y_u, in_cl, w, u, b, &d, scratch, 1,
+                                       MN_IN_CHANNELS_LAST | MN_OUT_CHANNELS_LAST) &&
+                  same_bits(y_u, y_cl, n_y),
+              "winograd conv with ReLU fused, channels-last");
+        free(u), free(tmp), free(y_u), free(out_u), free(in_cl), free(y_cl), free(out_cl);
     }
     free(in), free(w), free(b), free(y_r), free(out_r), free(y), free(out), free(scratch), free(am);
 }

@@ -591,6 +591,44 @@ static void test_prepared_model(void)
     mn_model_free(m);
 }
 
+/* Inference hands a convolution's output to a following Winograd one
+ * channels-last (run.c). It must give the bits of the same model whose
+ * convolutions are kept apart by an inference no-op (dropout), which
+ * makes every convolution store its output as planes. The shapes: the
+ * default model's (every kind of hand-over, even sizes, read in place)
+ * and odd sizes (a padded copy, and a read in place of a wider image). */
+static void test_channels_last_chain(const char *chained, const char *apart, int px)
+{
+    mn_arch a, b;
+    mn_error err;
+    CHECK(mn_arch_parse(chained, &a, &err) == MN_OK, "arch: %s", err.msg);
+    CHECK(mn_arch_parse(apart, &b, &err) == MN_OK, "arch: %s", err.msg);
+    mn_model *ma, *mb;
+    CHECK(mn_model_create(&a, &ma, &err) == MN_OK && mn_model_create(&b, &mb, &err) == MN_OK,
+          "models");
+    mn_model_init_glorot(ma, 5);
+    CHECK(ma->n_params == mb->n_params, "the same parameters");
+    memcpy(mb->params, ma->params, sizeof(float) * ma->n_params);
+    CHECK(mn_model_prepare_inference(ma, &err) == MN_OK &&
+              mn_model_prepare_inference(mb, &err) == MN_OK,
+          "prepare");
+    enum { N = 3 };
+    float *in = rand_buf((size_t)N * px, 1), pa[N * 10], pb[N * 10];
+    for (size_t i = 0; i < (size_t)N * px; i++)
+        in[i] = fabsf(in[i]);
+    mn_workspace *wa, *wb;
+    CHECK(mn_workspace_create(ma, N, 0, &wa, &err) == MN_OK &&
+              mn_workspace_create(mb, N, 0, &wb, &err) == MN_OK,
+          "workspaces");
+    mn_model_forward(ma, wa, in, N, pa);
+    mn_model_forward(mb, wb, in, N, pb);
+    CHECK(memcmp(pa, pb, sizeof pa) == 0, "convolutions chained channels-last == apart (%s)",
+          chained);
+    free(in);
+    mn_workspace_free(wa), mn_workspace_free(wb);
+    mn_model_free(ma), mn_model_free(mb);
+}
+
 int main(void)
 {
     mn_rng_seed(&rng, 42);
@@ -618,5 +656,16 @@ int main(void)
     test_dense_prepared(8, 20, 48);
     test_dense_prepared(3, 20, 10); /* not its case */
     test_prepared_model();
+    test_channels_last_chain(
+        "1x28x28:conv32k3,relu,conv32k3,relu,pool2,conv64k3,relu,conv64k3,relu,pool2,flatten,"
+        "dense256,relu,dense10,softmax",
+        "1x28x28:conv32k3,relu,dropout10,conv32k3,relu,pool2,dropout10,conv64k3,relu,dropout10,"
+        "conv64k3,relu,pool2,flatten,dense256,relu,dense10,softmax",
+        784);
+    test_channels_last_chain(
+        "1x27x27:conv16k3,relu,conv16k3,conv32k3,relu,pool2,flatten,dense10,softmax",
+        "1x27x27:conv16k3,relu,dropout10,conv16k3,dropout10,conv32k3,relu,pool2,flatten,dense10,"
+        "softmax",
+        729);
     return check_finish();
 }
