@@ -233,10 +233,12 @@ size_t mn_convblock_avx512_scratch_floats(const mn_conv2d_dims *d)
 }
 
 int mn_convblock_forward_avx512(float *out, int32_t *argmax, const float *in, const float *w,
-                                const float *b, const mn_conv2d_dims *d, float *scratch)
+                                const float *b, const mn_conv2d_dims *d, float *scratch, int layout)
 {
-    if (!avx512_case(d) || d->OH < 2 || d->OW < 2)
+    if (!avx512_case(d) || d->OH < 2 || d->OW < 2 || (layout & MN_IN_CHANNELS_LAST) ||
+        (argmax && layout))
         return 0;
+    const int out_cl = layout & MN_OUT_CHANNELS_LAST; /* pooled rows stored as they are */
     const int K = d->C * d->K * d->K, OC = d->OC, OW = d->OW, W = d->W;
     const int PH = d->OH / 2, PW = d->OW / 2, kcb = mn_gemm_kc(K);
     const int G = group_steps(2 * PW, OC, 2, PH);
@@ -251,8 +253,11 @@ int mn_convblock_forward_avx512(float *out, int32_t *argmax, const float *in, co
     if (!argmax && K <= kcb) { /* inference, one K block: pool in registers */
         for (int i = 0; i < d->N; i++)
             for (int ph = 0; ph < PH; ph++) {
-                pooled_rows(po, in + (size_t)i * in_size, W, ph, brow, K, PW, OC, wt, b);
-                to_planes(out + (size_t)i * out_size + (long)ph * PW, po, PW, OC, (long)PH * PW);
+                float *o = out + (size_t)i * out_size;
+                pooled_rows(out_cl ? o + (long)ph * PW * OC : po, in + (size_t)i * in_size, W, ph,
+                            brow, K, PW, OC, wt, b);
+                if (!out_cl)
+                    to_planes(o + (long)ph * PW, po, PW, OC, (long)PH * PW);
             }
         return 1;
     }
@@ -265,6 +270,10 @@ int mn_convblock_forward_avx512(float *out, int32_t *argmax, const float *in, co
             direct_rows(im + (long)2 * ph0 * W, W, 2 * g, brow, K, kcb, 2 * PW, OC, wt, b, y);
             for (int ph = ph0; ph < ph0 + g; ph++) {
                 const float *y0 = y + (size_t)2 * (ph - ph0) * row;
+                if (out_cl) {
+                    pool_rows(o + (long)ph * PW * OC, pa, y0, y0 + row, PW, OC, 2 * ph, OW);
+                    continue;
+                }
                 pool_rows(po, pa, y0, y0 + row, PW, OC, 2 * ph, OW);
                 to_planes(o + (long)ph * PW, po, PW, OC, (long)PH * PW);
                 if (argmax)
@@ -298,9 +307,9 @@ size_t mn_convblock_avx512_scratch_floats(const mn_conv2d_dims *d)
 }
 
 int mn_convblock_forward_avx512(float *out, int32_t *argmax, const float *in, const float *w,
-                                const float *b, const mn_conv2d_dims *d, float *scratch)
+                                const float *b, const mn_conv2d_dims *d, float *scratch, int layout)
 {
-    (void)out, (void)argmax, (void)in, (void)w, (void)b, (void)d, (void)scratch;
+    (void)out, (void)argmax, (void)in, (void)w, (void)b, (void)d, (void)scratch, (void)layout;
     return 0;
 }
 

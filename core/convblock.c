@@ -109,7 +109,7 @@ void mn_convblock_forward(float *out, int32_t *argmax, const float *in, const fl
     const int CKK = d->C * d->K * d->K, OHW = d->OH * d->OW;
     const size_t in_size = (size_t)d->C * d->H * d->W;
     const size_t out_size = (size_t)d->OC * mn_convblock_ph(d, PK, PS) * mn_convblock_pw(d, PK, PS);
-    if (PK == 2 && PS == 2 && mn_convblock_forward_avx512(out, argmax, in, w, b, d, scratch))
+    if (PK == 2 && PS == 2 && mn_convblock_forward_avx512(out, argmax, in, w, b, d, scratch, 0))
         return;
     if (wide(d)) {
         const long *brow = wide_rows(scratch, d);

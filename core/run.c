@@ -176,8 +176,10 @@ static void forward(const mn_model *m, mn_workspace *ws, const float *in, int N,
             const int layout = (cl ? MN_IN_CHANNELS_LAST : 0) |
                                (!opts && feeds_winograd(m, i + 3, N) ? MN_OUT_CHANNELS_LAST : 0);
             int fast = !opts && pool->k == 2 && pool->s == 2 &&
-                       mn_winograd_block_forward(ws->act[i + 2], x, w, m->prepared[i], b, &d,
-                                                 ws->scratch, layout);
+                       (mn_winograd_block_forward(ws->act[i + 2], x, w, m->prepared[i], b, &d,
+                                                  ws->scratch, layout) ||
+                        mn_convblock_forward_avx512(ws->act[i + 2], NULL, x, w, b, &d, ws->scratch,
+                                                    layout));
             if (!fast)
                 mn_convblock_forward(ws->act[i + 2], opts ? ws->argmax[i + 2] : NULL, x, w, b,
                                      &d, (int)pool->k, (int)pool->s, ws->scratch);

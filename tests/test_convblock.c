@@ -108,6 +108,19 @@ static void test_block(int N, int C, int H, int W, int OC, int K, int S, int P, 
     float *out_n = zeros(n_out);
     mn_convblock_forward(out_n, NULL, in, w, b, &d, PK, PS, scratch);
     CHECK(memcmp(out_n, out_f, sizeof(float) * n_out) == 0, "forward without argmax");
+    /* the AVX-512 path's channels-last output, inference only */
+    if (PK == 2 && PS == 2 &&
+        mn_convblock_forward_avx512(out_n, NULL, in, w, b, &d, scratch, MN_OUT_CHANNELS_LAST)) {
+        float *want = to_cl(out_f, N, OC, d.OH / 2, d.OW / 2);
+        CHECK(same_bits(out_n, want, n_out), "block %dx%dx%d -> %d, channels-last out", C, H, W,
+              OC);
+        CHECK(!mn_convblock_forward_avx512(out_n, am_f, in, w, b, &d, scratch,
+                                           MN_OUT_CHANNELS_LAST) &&
+                  !mn_convblock_forward_avx512(out_n, NULL, in, w, b, &d, scratch,
+                                               MN_IN_CHANNELS_LAST),
+              "the AVX-512 block declines channels-last with winners, or in");
+        free(want);
+    }
     free(out_n);
     free(y_u), free(out_u), free(cs), free(am_u);
     mn_convblock_backward(din_f, dw_f, db_f, g, out_f, am_f, in, w, &d, PK, PS, scratch);

@@ -595,8 +595,9 @@ static void test_prepared_model(void)
  * channels-last (run.c). It must give the bits of the same model whose
  * convolutions are kept apart by an inference no-op (dropout), which
  * makes every convolution store its output as planes. The shapes: the
- * default model's (every kind of hand-over, even sizes, read in place)
- * and odd sizes (a padded copy, and a read in place of a wider image). */
+ * default model's (every kind of hand-over, even sizes, read in place),
+ * the reference model's (a direct conv block hands over; odd sizes) and
+ * odd sizes (a padded copy, and a read in place of a wider image). */
 static void test_channels_last_chain(const char *chained, const char *apart, int px)
 {
     mn_arch a, b;
@@ -661,6 +662,11 @@ int main(void)
         "dense256,relu,dense10,softmax",
         "1x28x28:conv32k3,relu,dropout10,conv32k3,relu,pool2,dropout10,conv64k3,relu,dropout10,"
         "conv64k3,relu,pool2,flatten,dense256,relu,dense10,softmax",
+        784);
+    test_channels_last_chain(
+        "1x28x28:conv32k3,relu,pool2,conv64k3,relu,pool2,flatten,dense128,relu,dense10,softmax",
+        "1x28x28:conv32k3,relu,pool2,dropout10,conv64k3,relu,pool2,flatten,dense128,relu,dense10,"
+        "softmax",
         784);
     test_channels_last_chain(
         "1x27x27:conv16k3,relu,conv16k3,conv32k3,relu,pool2,flatten,dense10,softmax",
