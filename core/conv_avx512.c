@@ -270,11 +270,10 @@ int mn_convblock_forward_avx512(float *out, int32_t *argmax, const float *in, co
             direct_rows(im + (long)2 * ph0 * W, W, 2 * g, brow, K, kcb, 2 * PW, OC, wt, b, y);
             for (int ph = ph0; ph < ph0 + g; ph++) {
                 const float *y0 = y + (size_t)2 * (ph - ph0) * row;
-                if (out_cl) {
-                    pool_rows(o + (long)ph * PW * OC, pa, y0, y0 + row, PW, OC, 2 * ph, OW);
+                pool_rows(out_cl ? o + (long)ph * PW * OC : po, pa, y0, y0 + row, PW, OC, 2 * ph,
+                          OW);
+                if (out_cl)
                     continue;
-                }
-                pool_rows(po, pa, y0, y0 + row, PW, OC, 2 * ph, OW);
                 to_planes(o + (long)ph * PW, po, PW, OC, (long)PH * PW);
                 if (argmax)
                     to_planes((float *)(void *)(a + (long)ph * PW), (const float *)(const void *)pa,

@@ -79,9 +79,8 @@ INL void tile(const int m, const int nv, const float *in, const long ps, const l
 
 /* Conv rows r < rows (input at in + r*ldi, pixels ps apart; output at
  * y + r*n*ldy), first n pixels, 16*nv channels (wt, b and y point at the
- * first), over the K
- * block [k0, k1): the block's weights (37 KB for the reference conv2) stay
- * in L1 across the rows. */
+ * first), over the K block [k0, k1): the block's weights (37 KB for the
+ * reference conv2) stay in L1 across the rows. */
 INL void conv_rows_nv(const int nv, const float *in, const long ps, long ldi, int rows,
                       const long *brow, int k0, int k1, int n, const float *wt, int ldw,
                       const float *b, float *y, int ldy)

@@ -27,6 +27,8 @@ struct mn_workspace {
 
 static size_t shape_size(mn_shape s) { return (size_t)s.c * s.h * s.w; }
 
+static size_t larger(size_t a, size_t b) { return a > b ? a : b; }
+
 /* The sample shape layer i reads. */
 static mn_shape in_shape(const mn_model *m, uint32_t i)
 {
@@ -69,17 +71,15 @@ mn_status mn_workspace_create(const mn_model *m, int max_batch, int training,
     for (uint32_t i = 0; i < m->arch.n_layers && ok; i++) {
         const mn_layer *l = &m->arch.layers[i];
         size_t n = (size_t)max_batch * shape_size(m->out_shape[i]);
-        if (shape_size(m->out_shape[i]) > largest)
-            largest = shape_size(m->out_shape[i]);
+        largest = larger(largest, shape_size(m->out_shape[i]));
         if ((l->kind == MN_LAYER_RELU || l->kind == MN_LAYER_FLATTEN) && i > 0) {
             ws->act[i] = ws->act[i - 1];
             continue;
         }
         if (is_block(m, i)) { /* no output buffer: see is_block */
             mn_conv2d_dims d = conv_dims(m, i, 1);
-            size_t s = mn_convblock_scratch_floats(&d), sw = mn_winograd_scratch_floats(&d);
-            s = sw > s ? sw : s;
-            scratch = s > scratch ? s : scratch;
+            scratch = larger(scratch, larger(mn_convblock_scratch_floats(&d),
+                                             mn_winograd_scratch_floats(&d)));
             continue;
         }
         ws->act[i] = malloc(n * sizeof(float));
@@ -90,9 +90,8 @@ mn_status mn_workspace_create(const mn_model *m, int max_batch, int training,
             ok = ok && ws->argmax[i];
         } else if (l->kind == MN_LAYER_CONV2D) {
             mn_conv2d_dims d = conv_dims(m, i, 1);
-            size_t s = mn_conv2d_scratch_floats(&d), sw = mn_winograd_scratch_floats(&d);
-            s = sw > s ? sw : s;
-            scratch = s > scratch ? s : scratch;
+            scratch = larger(scratch, larger(mn_conv2d_scratch_floats(&d),
+                                             mn_winograd_scratch_floats(&d)));
         } else if (l->kind == MN_LAYER_BATCHNORM) {
             ws->bn_stats[i] = malloc(3 * sizeof(float) * m->out_shape[i].c);
             ok = ok && ws->bn_stats[i];

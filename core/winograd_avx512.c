@@ -118,22 +118,20 @@ T512 void mn_winograd_transform(float *u, const float *w, const mn_conv2d_dims *
     transform_weights(u, tmp, d->C, d->OC);
 }
 
-/* X[(y*Wp + x)*C + c] = im[c][y][x] for y < Hp, x < Wp: zero past H, W. */
+/* X[(y*Wp + x)*C + c] = im[c][y][x] for y < Hp, x < Wp: zero past H, W.
+ * (A pooled block of odd width reads one column less than the image.) */
 static T512 void to_padded(float *X, const float *im, int C, int H, int W, int Hp, int Wp)
 {
     const long plane = (long)H * W;
+    const int w = W < Wp ? W : Wp;
     for (int y = 0; y < Hp; y++) {
         float *row = X + (long)y * Wp * C;
-        if (y >= H) {
-            for (long i = 0; i < (long)Wp * C; i += 16)
-                _mm512_storeu_ps(row + i, _mm512_setzero_ps());
-            continue;
-        }
-        for (int x0 = 0; x0 < W; x0 += 16)
+        const int n = y < H ? w : 0;
+        for (int x0 = 0; x0 < n; x0 += 16)
             for (int c0 = 0; c0 < C; c0 += 16)
                 mn_transpose16(row + (long)x0 * C + c0, C, im + c0 * plane + (long)y * W + x0,
-                               plane, NULL, 0, 16, W - x0 < 16 ? W - x0 : 16, 0xFFFF);
-        for (long i = (long)W * C; i < (long)Wp * C; i += 16)
+                               plane, NULL, 0, 16, n - x0 < 16 ? n - x0 : 16, 0xFFFF);
+        for (long i = (long)n * C; i < (long)Wp * C; i += 16)
             _mm512_storeu_ps(row + i, _mm512_setzero_ps());
     }
 }
@@ -290,13 +288,10 @@ static T512 void run(float *out, const float *in, const float *w, const float *u
             for (int xi = 0; xi < 16; xi++)
                 conv_rows(V + (size_t)xi * ldv * C, C, 0, 1, brow, C, C, nt, OC,
                           u + (size_t)xi * C * OC, zero, M + (size_t)xi * ldv * OC);
-            if (pooled && out_cl) { /* tile t is output pixel t */
-                pool_tiles(o + (long)ty0 * p.tw * OC, M, ldv, OC, nt, b);
-                continue;
-            }
-            if (pooled) {
-                pool_tiles(Y, M, ldv, OC, nt, b);
-                to_planes(o + (long)ty0 * p.tw, Y, nt, OC, (long)p.th * p.tw);
+            if (pooled) { /* tile t is output pixel t */
+                pool_tiles(out_cl ? o + (long)ty0 * p.tw * OC : Y, M, ldv, OC, nt, b);
+                if (!out_cl)
+                    to_planes(o + (long)ty0 * p.tw, Y, nt, OC, (long)p.th * p.tw);
                 continue;
             }
             const long ldy = 2L * p.tw * OC;
