@@ -28,6 +28,7 @@
 struct http_server {
     http_deps d;
     struct MHD_Daemon *daemon;
+    http_log *log;
     atomic_int ready;
     atomic_int draining;
     atomic_int open_requests; /* begun and not yet completed: what draining waits for */
@@ -516,7 +517,7 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **req_cls,
     record(c, 0); /* counts it as unanswered unless an answer was queued */
     http_log_entry e = {c->remote, c->method, c->path, status, note, status ? c->bytes_out : 0,
                         secs * 1e3};
-    http_log_write(s->d.cfg->log, &e);
+    http_log_request(s->log, &e);
     atomic_fetch_sub(&s->open_requests, 1);
     c->stage = ST_IDLE;
     sbuf_shrink(&c->body, KEEP_BODY);
@@ -601,6 +602,11 @@ http_server *http_start(const http_deps *deps, char *err, size_t errlen)
         free(s);
         return NULL;
     }
+    s->log = http_log_open(cfg->log, STDOUT_FILENO, err, errlen);
+    if (!s->log) {
+        free(s);
+        return NULL;
+    }
 
     struct MHD_OptionItem opts[16];
     int k = 0;
@@ -622,6 +628,7 @@ http_server *http_start(const http_deps *deps, char *err, size_t errlen)
     if (!s->daemon) {
         snprintf(err, errlen, "cannot listen on %s port %d (in use, or not an address of this host?)",
                  cfg->host, cfg->port);
+        http_log_close(s->log);
         free(s);
         return NULL;
     }
@@ -660,5 +667,6 @@ void http_stop(http_server *s)
     MHD_stop_daemon(s->daemon);
     if (s->quiesced_fd != MHD_INVALID_SOCKET)
         close(s->quiesced_fd);
+    http_log_close(s->log); /* after the daemon: its last requests are logged */
     free(s);
 }

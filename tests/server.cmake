@@ -19,6 +19,11 @@ if(TARGET mnist-server)
   mnist_c_test(test_num_fmt ${CMAKE_SOURCE_DIR}/tests/http/test_num_fmt.c)
   target_link_libraries(test_num_fmt PRIVATE mnist_predict)
   set_tests_properties(test_num_fmt PROPERTIES LABELS http)
+  mnist_c_test(test_http_log ${CMAKE_SOURCE_DIR}/tests/http/test_http_log.c
+    ${CMAKE_SOURCE_DIR}/server/http_log.c)
+  find_package(Threads REQUIRED)
+  target_link_libraries(test_http_log PRIVATE mnist_predict Threads::Threads)
+  set_tests_properties(test_http_log PROPERTIES LABELS http)
 
   find_program(MNIST_TEST_PYTHON NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
   if(NOT MNIST_TEST_PYTHON)
