@@ -171,5 +171,11 @@ if [ -f "$OUT/ours" ]; then
     if [ -f "$OUT/ours_linear" ]; then
         awk -v l="$(rps ours_linear)" -v f="$(rps fixed)" \
             'BEGIN { printf "ours with a linear model / fixed-JSON libmicrohttpd: %.2f  (the ceiling of our HTTP path)\n", l / f }'
+        # wrk and the server fill the CPUs, so CPU-us per request is
+        # CPUs * 1e6 / rate: the two mnist-server runs differ by the model's
+        # cost, and the target leaves the model what 0.25 of the fixed
+        # server's rate allows beyond the linear run.
+        awk -v o="$(rps ours)" -v l="$(rps ours_linear)" -v f="$(rps fixed)" -v c="$(nproc)" \
+            'BEGIN { printf "CPU-us a request: ours %.1f, linear model %.1f; the model costs %.1f, 0.25 of fixed-JSON leaves it %.1f\n", c * 1e6 / o, c * 1e6 / l, c * 1e6 / o - c * 1e6 / l, c * 1e6 / (0.25 * f) - c * 1e6 / l }'
     fi
 fi
