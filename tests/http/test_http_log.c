@@ -9,6 +9,7 @@
  *  - A lone line reaches the file while the log is open (the writer wakes
  *    for it), and LOG_OFF writes nothing. */
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -117,7 +118,7 @@ static void check_format(void)
     for (int i = 0; i < 300000; i++) {
         uint64_t r = next();
         /* exponents spread over [1e-7, 1e7) ms */
-        e.ms = (double)(r >> 11) / 9007199254740992.0 * 1e-7 * (double)(1u << (r % 47));
+        e.ms = ldexp((double)(r >> 11) / 9007199254740992.0 * 1e-7, (int)(r % 47));
         same(i & 1 ? LOG_JSON : LOG_TEXT, &e, &t);
     }
     e.ms = 0.5;
