@@ -1,6 +1,7 @@
 /* http_log.c: the access log (see http_log.h) and server events. Lines are
- * formatted without stdio: printf's float conversion, strftime and
- * gmtime_r's time-zone lock had cost about 1 us a request. */
+ * formatted by hand, without printf, strftime or gmtime_r (which takes
+ * glibc's time-zone lock): formatting and writing a line had cost an HTTP
+ * thread 1.4-2.4 us, appending one now costs about 0.5. */
 #include "http_log.h"
 
 #include <errno.h>
