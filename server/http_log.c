@@ -5,7 +5,6 @@
 #include "http_log.h"
 
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "num_fmt.h"
 #include "sbuf.h"
 
 /* Each of the two buffers: thousands of lines. */
@@ -34,17 +34,6 @@ struct http_log {
     pthread_t writer;
 };
 
-static void put_u64(sbuf *b, uint64_t v)
-{
-    char t[24];
-    int n = 0;
-    do {
-        t[sizeof t - 1 - n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    sbuf_put(b, t + sizeof t - n, (size_t)n);
-}
-
 /* v as n digits, zero-padded. */
 static void put_fixed(sbuf *b, unsigned v, int n)
 {
@@ -54,24 +43,10 @@ static void put_fixed(sbuf *b, unsigned v, int n)
     sbuf_put(b, t, (size_t)n);
 }
 
-/* printf's "%.3f": ms*1000 rounded to nearest. Below 1e6 ms the product is
- * within 6e-8 of the exact value, so only values within 1e-6 of a tie go
- * to snprintf, which rounds those exactly. */
 static void put_ms(sbuf *b, double ms)
 {
-    if (ms >= 0 && ms < 1e6) {
-        double r = ms * 1000.0, f = floor(r), frac = r - f;
-        if (fabs(frac - 0.5) >= 1e-6) {
-            uint64_t n = (uint64_t)f + (frac > 0.5);
-            put_u64(b, n / 1000);
-            sbuf_putc(b, '.');
-            put_fixed(b, (unsigned)(n % 1000), 3);
-            return;
-        }
-    }
-    char t[64];
-    snprintf(t, sizeof t, "%.3f", ms);
-    sbuf_puts(b, t);
+    char t[NUM_FMT_F3_MAX];
+    sbuf_put(b, t, num_fmt_f3(t, ms));
 }
 
 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC); the date from the day count by the
@@ -113,9 +88,10 @@ static void put_time(sbuf *b, const struct timespec *now)
 size_t http_log_format(char *out, log_format fmt, const http_log_entry *e,
                        const struct timespec *now)
 {
-    /* out's size bounds every field: the remote address (an IP, at most
-     * 63 bytes), the method (16), the path (511 as text, 150 in JSON, at
-     * most 6 bytes each when escaped), the note (a short constant). */
+    /* out's size holds every field at its longest, so b never grows: the
+     * remote address (an IP, at most 63 bytes), the method (16), the path
+     * (511 as text, 150 in JSON, at most 6 bytes each when escaped), the
+     * duration (NUM_FMT_F3_MAX), the note (a short constant). */
     sbuf b = {out, 0, HTTP_LOG_LINE_MAX, 0};
     const size_t mlen = strnlen(e->method, 16);
     if (fmt == LOG_TEXT) {
@@ -130,11 +106,11 @@ size_t http_log_format(char *out, log_format fmt, const http_log_entry *e,
             sbuf_putc(&b, (e->path[i] < 0x20 || e->path[i] == 0x7f) ? '?' : e->path[i]);
         sbuf_putc(&b, ' ');
         if (e->status)
-            put_u64(&b, (uint64_t)e->status);
+            sbuf_json_uint(&b, (uint64_t)e->status);
         else
             sbuf_putc(&b, '-');
         sbuf_putc(&b, ' ');
-        put_u64(&b, e->bytes);
+        sbuf_json_uint(&b, e->bytes);
         sbuf_putc(&b, ' ');
         put_ms(&b, e->ms);
         sbuf_puts(&b, "ms");
@@ -156,14 +132,14 @@ size_t http_log_format(char *out, log_format fmt, const http_log_entry *e,
     sbuf_json_str(&b, e->path, strnlen(e->path, 150));
     if (e->status) {
         sbuf_puts(&b, ",\"status\":");
-        put_u64(&b, (uint64_t)e->status);
+        sbuf_json_uint(&b, (uint64_t)e->status);
     } else {
         sbuf_puts(&b, ",\"status\":null,\"note\":\"");
         sbuf_puts(&b, e->note ? e->note : "no answer");
         sbuf_putc(&b, '"');
     }
     sbuf_puts(&b, ",\"bytes\":");
-    put_u64(&b, e->bytes);
+    sbuf_json_uint(&b, e->bytes);
     sbuf_puts(&b, ",\"duration_ms\":");
     put_ms(&b, e->ms);
     sbuf_puts(&b, "}\n");

@@ -179,9 +179,9 @@ void sbuf_json_num(sbuf *b, double v)
     sbuf_put(b, t, num_fmt_g6(t, v));
 }
 
-void sbuf_json_uint(sbuf *b, unsigned v)
+void sbuf_json_uint(sbuf *b, uint64_t v)
 {
-    char t[12];
+    char t[20];
     int i = (int)sizeof t;
     do {
         t[--i] = (char)('0' + v % 10);

@@ -40,7 +40,7 @@ void sbuf_json_str(sbuf *b, const char *s, size_t n);
 /* A JSON number with up to 6 significant digits; non-finite -> 0. */
 void sbuf_json_num(sbuf *b, double v);
 /* Unsigned integer, fast (used for the 784 values of ?input=1). */
-void sbuf_json_uint(sbuf *b, unsigned v);
+void sbuf_json_uint(sbuf *b, uint64_t v);
 
 /* What went wrong with a request: the status, the stable code of API.md
  * and a precise message for the user. */
