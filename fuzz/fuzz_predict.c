@@ -46,7 +46,7 @@ static void setup(void)
         abort();
     }
     unlink(path);
-    env = (predict_env){&models, 1u << 20, MAX_BATCH};
+    env = (predict_env){&models, 1u << 20, MAX_BATCH, 0};
     scratch = predict_scratch_create(&env, 0, MAX_BATCH, err, sizeof err);
     if (!scratch)
         abort();
@@ -107,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char ct[256], query[256];
     if (!take_line(&p, end, ct, sizeof ct) || !take_line(&p, end, query, sizeof query))
         return 0;
-    predict_request r = {ct[0] ? ct : NULL, NULL, NULL, NULL, 0};
+    predict_request r = {ct[0] ? ct : NULL, NULL, NULL, NULL, 0, 0};
     /* "input=V&preprocess=V", either part optional. */
     for (char *tok = strtok(query, "&"); tok; tok = strtok(NULL, "&")) {
         if (!strncmp(tok, "input=", 6))

@@ -1,6 +1,7 @@
-/* predict.c: POST /predict from bytes to JSON. Chooses the body parser by
- * media type, decodes images, applies the MNIST normalisation of
- * core/normalize.c, runs the model set and renders the answer. Knows
+/* predict.c: POST /predict and POST /v1/read from bytes to JSON. Chooses
+ * the body parser by media type, decodes images, applies the MNIST
+ * normalisation of core/normalize.c (for /v1/read, the digits of
+ * core/segment.c), runs the model set and renders the answer. Knows
  * nothing of sockets or threads; all memory is the caller's scratch. */
 #include "predict.h"
 
@@ -17,6 +18,7 @@
 #include "body_multipart.h"
 #include "image_decode.h"
 #include "mnist/normalize.h"
+#include "mnist/segment.h"
 
 const char predict_accepted_types[] =
     "image/png, image/jpeg, image/gif, image/bmp, image/x-portable-graymap, "
@@ -27,6 +29,7 @@ enum { PRE_DEFAULT, PRE_NONE, PRE_MNIST };
 
 struct predict_scratch {
     uint8_t *pixels;  /* [cap, 784] the model's view of each item */
+    mn_box *boxes;    /* [cap] where each /v1/read digit is in its image */
     float *probs;     /* [cap, classes] */
     float *input;     /* [chunk, 784] */
     size_t cap, n, forwarded;
@@ -68,6 +71,19 @@ predict_media predict_media_of(const char *ct)
     return MEDIA_UNSUPPORTED;
 }
 
+#define DEFAULT_MAX_DIGITS 32
+
+static int max_digits(const predict_env *env)
+{
+    return env->max_digits > 0 ? env->max_digits : DEFAULT_MAX_DIGITS;
+}
+
+size_t predict_items_max(const predict_env *env)
+{
+    int d = max_digits(env);
+    return (size_t)(env->max_batch > d ? env->max_batch : d);
+}
+
 predict_scratch *predict_scratch_create(const predict_env *env, int extra_items, int chunk,
                                         char *err, size_t errlen)
 {
@@ -76,12 +92,13 @@ predict_scratch *predict_scratch_create(const predict_env *env, int extra_items,
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    s->cap = (size_t)env->max_batch + (size_t)(extra_items > 0 ? extra_items : 0);
+    s->cap = predict_items_max(env) + (size_t)(extra_items > 0 ? extra_items : 0);
     s->chunk = chunk < 1 ? 1 : chunk;
     s->pixels = malloc(s->cap * MN_PIXELS);
+    s->boxes = malloc(s->cap * sizeof *s->boxes);
     s->probs = malloc(s->cap * env->models->classes * sizeof(float));
     s->input = malloc((size_t)s->chunk * MN_PIXELS * sizeof(float));
-    if (!s->pixels || !s->probs || !s->input) {
+    if (!s->pixels || !s->boxes || !s->probs || !s->input) {
         snprintf(err, errlen, "out of memory for a worker's scratch (%zu items)", s->cap);
         predict_scratch_free(s);
         return NULL;
@@ -99,6 +116,7 @@ void predict_scratch_free(predict_scratch *s)
         return;
     model_ws_free(&s->ws);
     free(s->pixels);
+    free(s->boxes);
     free(s->probs);
     free(s->input);
     free(s->b64);
@@ -114,6 +132,8 @@ typedef struct {
     const predict_env *env;
     predict_scratch *s;
     int pre;
+    int read;           /* /v1/read: an image is a number of digits */
+    const int *batched; /* set by the JSON parser before its first item */
 } parse_ctx;
 
 static int normalize_status(mn_status st, const mn_error *me, const char *path, const char *code,
@@ -123,6 +143,8 @@ static int normalize_status(mn_status st, const mn_error *me, const char *path, 
         return reply_fail(e, 400, code, "%sno ink found: the image is blank", path);
     if (st == MN_ERR_NOMEM)
         return reply_fail(e, 503, "overloaded", "%sout of memory while normalising", path);
+    if (st == MN_ERR_LIMIT)
+        return reply_fail(e, 413, "payload_too_large", "%s%s", path, me->msg);
     return reply_fail(e, 400, code, "%s%s", path, me->msg);
 }
 
@@ -147,12 +169,24 @@ static int add_image(parse_ctx *c, const uint8_t *data, size_t len, const char *
             return 400;
         }
         ms = mn_image_to_mnist_plain(img.pix, img.w, img.h, img.channels, out, &me);
+    } else if (c->read) {
+        /* The digits go into consecutive items; the room for
+         * max_digits of them was checked before parsing. */
+        int n = 0;
+        ms = mn_segment_image(img.pix, img.w, img.h, img.channels, max_digits(c->env),
+                              c->s->boxes + c->s->n, (uint8_t(*)[MN_PIXELS])out, &n, &me);
+        img_free(&img);
+        if (ms != MN_OK)
+            return normalize_status(ms, &me, path, "invalid_image", e);
+        c->s->n += (size_t)n;
+        return 0;
     } else {
         ms = mn_normalize_image(img.pix, img.w, img.h, img.channels, out, &me);
     }
     img_free(&img);
     if (ms != MN_OK)
         return normalize_status(ms, &me, path, "invalid_image", e);
+    c->s->boxes[c->s->n] = (mn_box){0, 0, img.w, img.h};
     c->s->n++;
     return 0;
 }
@@ -169,6 +203,7 @@ static int add_pixels(parse_ctx *c, const uint8_t *px, const char *path, reply_e
     } else if (out != px) {
         memcpy(out, px, MN_PIXELS);
     }
+    c->s->boxes[c->s->n] = (mn_box){0, 0, MN_SIDE, MN_SIDE};
     c->s->n++;
     return 0;
 }
@@ -178,6 +213,9 @@ static int json_item(void *ctx, size_t index, const char *path, const jbody_item
 {
     (void)index;
     parse_ctx *c = ctx;
+    if (c->read && *c->batched)
+        return reply_fail(e, 400, "bad_request",
+                          "POST /v1/read reads one image; a batch (\"instances\") is for POST /predict");
     if (!it->is_image)
         return add_pixels(c, it->pixels, path, e);
     const char *payload;
@@ -238,7 +276,8 @@ int predict_parse(const predict_env *env, predict_scratch *s, const predict_requ
 {
     memset(p, 0, sizeof *p);
     p->first = s->n;
-    parse_ctx c = {env, s, PRE_DEFAULT};
+    parse_ctx c = {env, s, PRE_DEFAULT, r->read, &p->batched};
+    p->read = r->read;
     int st = parse_query(r, p, &c.pre);
     if (st)
         goto fail;
@@ -258,7 +297,7 @@ int predict_parse(const predict_env *env, predict_scratch *s, const predict_requ
                         "the request body is empty: send an image, 784 raw bytes or JSON");
         goto fail;
     }
-    if (predict_room(s) < (size_t)env->max_batch) {
+    if (predict_room(s) < predict_items_max(env)) {
         st = reply_fail(&p->err, 503, "overloaded", "no room left in this batch");
         goto fail;
     }
@@ -290,6 +329,10 @@ int predict_parse(const predict_env *env, predict_scratch *s, const predict_requ
     }
     case MEDIA_JSON:
         st = jbody_parse(r->body, r->len, env->max_batch, json_item, &c, &p->batched, &p->err);
+        if (r->read && p->batched) /* also when the batch was refused as too large */
+            st = reply_fail(&p->err, 400, "bad_request",
+                            "POST /v1/read reads one image; a batch (\"instances\") is for "
+                            "POST /predict");
         break;
     default:
         break;
@@ -330,8 +373,16 @@ int predict_item_class(const predict_env *env, const predict_scratch *s, size_t 
     return best;
 }
 
-static void render_item(const predict_env *env, const predict_scratch *s, size_t i,
-                        int want_input, sbuf *out)
+int predict_item_is_digit(const predict_env *env, const predict_scratch *s, size_t i)
+{
+    /* Every part reads as a digit until the items carry a verdict: then
+     * a part whose verdict is "not_a_digit" answers 0 here. */
+    (void)env, (void)s, (void)i;
+    return 1;
+}
+
+void predict_render_item(const predict_env *env, const predict_scratch *s, size_t i,
+                         int want_input, sbuf *out)
 {
     uint32_t classes = env->models->classes;
     const float *pr = s->probs + i * classes;
@@ -362,6 +413,34 @@ static void render_item(const predict_env *env, const predict_scratch *s, size_t
     }
 }
 
+/* {"text":"42","digits":[{item fields,"box":[x,y,w,h]},...] */
+static void render_read(const predict_env *env, const predict_scratch *s, const predict_parsed *p,
+                        sbuf *out)
+{
+    sbuf_puts(out, "{\"text\":\"");
+    for (size_t i = p->first; i < p->first + p->count; i++) {
+        if (predict_item_is_digit(env, s, i))
+            sbuf_json_uint(out, (unsigned)predict_item_class(env, s, i));
+        else
+            sbuf_putc(out, '?');
+    }
+    sbuf_puts(out, "\",\"digits\":[");
+    for (size_t i = p->first; i < p->first + p->count; i++) {
+        sbuf_puts(out, i > p->first ? ",{" : "{");
+        predict_render_item(env, s, i, p->want_input, out);
+        const mn_box *b = &s->boxes[i];
+        const int v[4] = {b->x, b->y, b->w, b->h};
+        sbuf_puts(out, ",\"box\":[");
+        for (int k = 0; k < 4; k++) {
+            if (k)
+                sbuf_putc(out, ',');
+            sbuf_json_uint(out, (unsigned)v[k]);
+        }
+        sbuf_puts(out, "]}");
+    }
+    sbuf_putc(out, ']');
+}
+
 int predict_render(const predict_env *env, const predict_scratch *s, const predict_parsed *p,
                    double elapsed_ms, sbuf *out)
 {
@@ -384,17 +463,19 @@ int predict_render(const predict_env *env, const predict_scratch *s, const predi
     }
     sbuf_reset(out);
     sbuf_reserve(out, 256 + p->count * (200 + (p->want_input ? 3200 : 0)));
-    if (p->batched) {
+    if (p->read) {
+        render_read(env, s, p, out);
+    } else if (p->batched) {
         sbuf_puts(out, "{\"predictions\":[");
         for (size_t i = 0; i < p->count; i++) {
             sbuf_puts(out, i ? ",{" : "{");
-            render_item(env, s, p->first + i, p->want_input, out);
+            predict_render_item(env, s, p->first + i, p->want_input, out);
             sbuf_putc(out, '}');
         }
         sbuf_putc(out, ']');
     } else {
         sbuf_putc(out, '{');
-        render_item(env, s, p->first, p->want_input, out);
+        predict_render_item(env, s, p->first, p->want_input, out);
     }
     sbuf_puts(out, ",\"model\":{\"name\":");
     sbuf_json_str(out, env->models->name, strlen(env->models->name));
