@@ -34,10 +34,13 @@
 #define FRAG_H 0.45
 #define JOIN_H 0.20
 #define KEEP_MASS 0.25
-/* Zero ink kept around a digit for its geometry (the reduction's margin
- * and the stroke dilation reach this far), as a fraction of its side. */
-#define MARGIN_OF_SIDE 0.25
-#define MARGIN_MIN 8
+/* Zero ink kept around a digit for its geometry: side / MARGIN_DIV +
+ * MARGIN_MIN pixels covers what normalize_geom.c reads beyond the ink
+ * (the reduction's margin of 8 pixels a factor of side / 112, a
+ * dilation of at most side / 20), so a digit comes out as it would on
+ * an image of its own. */
+#define MARGIN_DIV 12
+#define MARGIN_MIN 4
 
 typedef struct {
     uint16_t x0, x1;  /* inclusive */
@@ -117,6 +120,12 @@ static mn_status label_runs(seg_scratch *s, size_t *n_runs, mn_error *err)
         size_t start = n, p = prev;
         s->row_start[y] = (uint32_t)start;
         for (int x = 0; x < wk->w;) {
+            /* Most of a line is paper: skip it eight bytes at a time. */
+            uint64_t eight;
+            if (x + 8 <= wk->w && (memcpy(&eight, row + x, 8), eight == 0)) {
+                x += 8;
+                continue;
+            }
             if (!row[x]) {
                 x++;
                 continue;
@@ -318,7 +327,7 @@ static mn_status normalize_group(seg_scratch *s, seg_part *p, int g, uint8_t out
     const nz_work *wk = &s->wk;
     const seg_part *b = &p[g];
     int bw = b->x1 - b->x0 + 1, bh = b->y1 - b->y0 + 1, side = bw > bh ? bw : bh;
-    int m = (int)(MARGIN_OF_SIDE * side) + MARGIN_MIN;
+    int m = side / MARGIN_DIV + MARGIN_MIN;
     int x0 = b->x0 - m < 0 ? 0 : b->x0 - m, y0 = b->y0 - m < 0 ? 0 : b->y0 - m;
     int x1 = b->x1 + m >= wk->w ? wk->w - 1 : b->x1 + m;
     int y1 = b->y1 + m >= wk->h ? wk->h - 1 : b->y1 + m;

@@ -138,11 +138,11 @@ static int box_near(mn_box a, mn_box b, int tol)
 }
 
 /* mn_normalize_image of digit d alone: the crop segment.c gives its
- * geometry (the box grown by a quarter of its side plus 8, clamped),
+ * geometry (the box grown by a twelfth of its side plus 4, clamped),
  * every other digit's ink erased. */
 static void normalize_alone(const line_img *l, int d, mn_box b, uint8_t out[MN_PIXELS])
 {
-    int side = b.w > b.h ? b.w : b.h, m = (int)(0.25 * side) + 8;
+    int side = b.w > b.h ? b.w : b.h, m = side / 12 + 4;
     int x0 = b.x - m < 0 ? 0 : b.x - m, y0 = b.y - m < 0 ? 0 : b.y - m;
     int x1 = b.x + b.w - 1 + m >= l->w ? l->w - 1 : b.x + b.w - 1 + m;
     int y1 = b.y + b.h - 1 + m >= l->h ? l->h - 1 : b.y + b.h - 1 + m;
