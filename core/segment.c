@@ -69,6 +69,7 @@ typedef struct {
     size_t run_cap;
     seg_part *parts;
     int *order;        /* [SEG_MAX_PARTS] */
+    uint64_t *keys;    /* [SEG_MAX_PARTS] sort keys */
     void *sub_mem;     /* a digit's own nz_work */
 } seg_scratch;
 
@@ -174,36 +175,31 @@ static mn_status label_runs(seg_scratch *s, size_t *n_runs, mn_error *err)
     return MN_OK;
 }
 
-/* Sorting an index array by a key in parts: qsort has no context
- * argument, so insertion sort (parts are few once dust is gone). */
-static void sort_by_x0(int *order, int n, const seg_part *p)
+static int cmp_u64(const void *a, const void *b)
 {
-    for (int i = 1; i < n; i++) {
-        int v = order[i], j = i;
-        while (j > 0 && p[order[j - 1]].x0 > p[v].x0) {
-            order[j] = order[j - 1];
-            j--;
-        }
-        order[j] = v;
-    }
-}
-
-static int cmp_int(const void *a, const void *b)
-{
-    int x = *(const int *)a, y = *(const int *)b;
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return (x > y) - (x < y);
 }
 
 /* The roots of the non-minor groups, sorted by x0, into order; returns
- * their count. */
-static int group_roots(seg_part *p, int np, int *order)
+ * their count. keys: [SEG_MAX_PARTS] scratch. */
+static int group_roots(seg_part *p, int np, int *order, uint64_t *keys)
 {
     int k = 0;
     for (int i = 0; i < np; i++)
         if (!p[i].minor && find_part(p, i) == i)
-            order[k++] = i;
-    sort_by_x0(order, k, p);
+            keys[k++] = (uint64_t)p[i].x0 << 32 | (uint32_t)i;
+    qsort(keys, (size_t)k, sizeof *keys, cmp_u64);
+    for (int i = 0; i < k; i++)
+        order[i] = (int)(uint32_t)keys[i];
     return k;
+}
+
+/* The median of the n first values of v (sorted in place). */
+static uint64_t median_u64(uint64_t *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_u64);
+    return n ? v[n / 2] : 0;
 }
 
 /* Horizontal gap between the boxes of a and b, negative when they
@@ -215,8 +211,9 @@ static int x_gap(const seg_part *a, const seg_part *b)
 }
 
 /* Groups the parts into digits (see the constants above); returns the
- * digits' count, their roots left to right in order. */
-static int group_parts(seg_part *p, int np, int *order)
+ * digits' count, their roots left to right in order. keys: scratch of
+ * SEG_MAX_PARTS. */
+static int group_parts(seg_part *p, int np, int *order, uint64_t *keys)
 {
     double heaviest = 0;
     for (int i = 0; i < np; i++)
@@ -229,7 +226,7 @@ static int group_parts(seg_part *p, int np, int *order)
      * joins (a joined group is wider and may reach the next piece). */
     for (int sweep = 0, changed = 1; changed && sweep < 16; sweep++) {
         changed = 0;
-        int k = group_roots(p, np, order);
+        int k = group_roots(p, np, order, keys);
         for (int i = 0; i < k; i++) {
             int a = find_part(p, order[i]);
             for (int j = i + 1; j < k && p[order[j]].x0 <= p[a].x1; j++) {
@@ -245,10 +242,10 @@ static int group_parts(seg_part *p, int np, int *order)
     }
     /* 2. The line's digit height: the median height of the groups at
      * least half as high as the highest. */
-    int k = group_roots(p, np, order);
+    int k = group_roots(p, np, order, keys);
     if (k == 0)
         return 0;
-    int heights[SEG_MAX_PARTS], nh = 0, top = 0;
+    int nh = 0, top = 0;
     for (int i = 0; i < k; i++) {
         int hh = p[order[i]].y1 - p[order[i]].y0 + 1;
         top = hh > top ? hh : top;
@@ -256,21 +253,14 @@ static int group_parts(seg_part *p, int np, int *order)
     for (int i = 0; i < k; i++) {
         int hh = p[order[i]].y1 - p[order[i]].y0 + 1;
         if (2 * hh >= top)
-            heights[nh++] = hh;
+            keys[nh++] = (uint64_t)hh;
     }
-    qsort(heights, (size_t)nh, sizeof heights[0], cmp_int);
-    double line_h = heights[nh / 2];
-    double masses[SEG_MAX_PARTS];
+    double line_h = (double)median_u64(keys, nh);
     int nm = 0;
     for (int i = 0; i < k; i++)
         if (p[order[i]].y1 - p[order[i]].y0 + 1 >= FRAG_H * line_h)
-            masses[nm++] = p[order[i]].mass;
-    for (int i = 1; i < nm; i++) /* nm is small: insertion sort */
-        for (int j = i; j > 0 && masses[j - 1] > masses[j]; j--) {
-            double t = masses[j];
-            masses[j] = masses[j - 1], masses[j - 1] = t;
-        }
-    double median_mass = nm ? masses[nm / 2] : 0;
+            keys[nm++] = (uint64_t)p[order[i]].mass; /* a sum of bytes: exact */
+    double median_mass = (double)median_u64(keys, nm);
 
     /* 3. Fragments join the nearest digit, stand alone or go. */
     for (int i = 0; i < k; i++) {
@@ -293,7 +283,7 @@ static int group_parts(seg_part *p, int np, int *order)
     }
     /* 4. Minor pieces join a digit whose box, grown by NEAR_H line
      * heights, they touch; the others are specks. */
-    k = group_roots(p, np, order);
+    k = group_roots(p, np, order, keys);
     int near = (int)(NEAR_H * line_h + 0.5);
     for (int i = 0; i < np; i++) {
         if (!p[i].minor || find_part(p, i) != i)
@@ -316,7 +306,7 @@ static int group_parts(seg_part *p, int np, int *order)
             p[find_part(p, best)].minor = was_minor;
         }
     }
-    return group_roots(p, np, order);
+    return group_roots(p, np, order, keys);
 }
 
 /* Normalises the ink of group g alone (box in pixels) into out, with the
@@ -374,8 +364,9 @@ mn_status mn_segment_image(const uint8_t *pix, int w, int h, int channels, int m
     size_t b_comps = align16(run_cap * sizeof(seg_comp));
     size_t b_parts = align16(SEG_MAX_PARTS * sizeof(seg_part));
     size_t b_order = align16(SEG_MAX_PARTS * sizeof(int));
+    size_t b_keys = align16(SEG_MAX_PARTS * sizeof(uint64_t));
     size_t b_sub = pixels ? nz_work_bytes_upto(w, h) : 0;
-    uint8_t *mem = malloc(b_wk + b_runs + b_rows + b_comps + b_parts + b_order + b_sub);
+    uint8_t *mem = malloc(b_wk + b_runs + b_rows + b_comps + b_parts + b_order + b_keys + b_sub);
     if (!mem)
         return mn_error_set(err, MN_ERR_NOMEM, "segment: cannot allocate scratch for a %dx%d image",
                             w, h);
@@ -387,6 +378,7 @@ mn_status mn_segment_image(const uint8_t *pix, int w, int h, int channels, int m
     s.comps = (seg_comp *)q, q += b_comps;
     s.parts = (seg_part *)q, q += b_parts;
     s.order = (int *)q, q += b_order;
+    s.keys = (uint64_t *)q, q += b_keys;
     s.sub_mem = q;
     s.run_cap = run_cap;
 
@@ -416,7 +408,7 @@ mn_status mn_segment_image(const uint8_t *pix, int w, int h, int channels, int m
         c->part = np;
         s.parts[np++] = (seg_part){c->x0, c->y0, c->x1, c->y1, (double)c->mass, 0, 0};
     }
-    int n = group_parts(s.parts, np, s.order);
+    int n = group_parts(s.parts, np, s.order, s.keys);
     *count = n;
     if (n == 0) {
         st = mn_error_set(err, MN_ERR_NOINK, "no ink found");

@@ -27,6 +27,9 @@ const char predict_accepted_types[] =
 
 enum { PRE_DEFAULT, PRE_NONE, PRE_MNIST };
 
+static const char read_batch_msg[] =
+    "POST /v1/read reads one image; a batch (\"instances\") is for POST /predict";
+
 struct predict_scratch {
     uint8_t *pixels;  /* [cap, 784] the model's view of each item */
     mn_box *boxes;    /* [cap] where each /v1/read digit is in its image */
@@ -161,6 +164,7 @@ static int add_image(parse_ctx *c, const uint8_t *data, size_t len, const char *
     uint8_t *out = c->s->pixels + c->s->n * MN_PIXELS;
     mn_error me;
     mn_status ms;
+    int n = 1;
     if (c->pre == PRE_NONE) {
         if (img.w != MN_SIDE || img.h != MN_SIDE) {
             reply_fail(e, 400, "invalid_image",
@@ -172,22 +176,17 @@ static int add_image(parse_ctx *c, const uint8_t *data, size_t len, const char *
     } else if (c->read) {
         /* The digits go into consecutive items; the room for
          * max_digits of them was checked before parsing. */
-        int n = 0;
         ms = mn_segment_image(img.pix, img.w, img.h, img.channels, max_digits(c->env),
                               c->s->boxes + c->s->n, (uint8_t(*)[MN_PIXELS])out, &n, &me);
-        img_free(&img);
-        if (ms != MN_OK)
-            return normalize_status(ms, &me, path, "invalid_image", e);
-        c->s->n += (size_t)n;
-        return 0;
     } else {
         ms = mn_normalize_image(img.pix, img.w, img.h, img.channels, out, &me);
     }
+    if (!c->read || c->pre == PRE_NONE)
+        c->s->boxes[c->s->n] = (mn_box){0, 0, img.w, img.h};
     img_free(&img);
     if (ms != MN_OK)
         return normalize_status(ms, &me, path, "invalid_image", e);
-    c->s->boxes[c->s->n] = (mn_box){0, 0, img.w, img.h};
-    c->s->n++;
+    c->s->n += (size_t)n;
     return 0;
 }
 
@@ -213,9 +212,8 @@ static int json_item(void *ctx, size_t index, const char *path, const jbody_item
 {
     (void)index;
     parse_ctx *c = ctx;
-    if (c->read && *c->batched)
-        return reply_fail(e, 400, "bad_request",
-                          "POST /v1/read reads one image; a batch (\"instances\") is for POST /predict");
+    if (c->read && *c->batched) /* refused before any item is decoded */
+        return reply_fail(e, 400, "bad_request", "%s", read_batch_msg);
     if (!it->is_image)
         return add_pixels(c, it->pixels, path, e);
     const char *payload;
@@ -330,9 +328,7 @@ int predict_parse(const predict_env *env, predict_scratch *s, const predict_requ
     case MEDIA_JSON:
         st = jbody_parse(r->body, r->len, env->max_batch, json_item, &c, &p->batched, &p->err);
         if (r->read && p->batched) /* also when the batch was refused as too large */
-            st = reply_fail(&p->err, 400, "bad_request",
-                            "POST /v1/read reads one image; a batch (\"instances\") is for "
-                            "POST /predict");
+            st = reply_fail(&p->err, 400, "bad_request", "%s", read_batch_msg);
         break;
     default:
         break;

@@ -1,7 +1,8 @@
 /* predict.h: the pure "request bytes -> response" path of POST /predict
  * and POST /v1/read: given the Content-Type, the query parameters and the
- * body, produce the status and the JSON answer of API.md. No HTTP library types, no globals:
- * the server's workers call it, and so can a fuzzer or a test directly.
+ * body, produce the status and the JSON answer of API.md. No HTTP library
+ * types, no globals: the server's workers call it, and so can a fuzzer or
+ * a test directly.
  * It is split in phases (parse, forward, render) so that a worker can run
  * the model once over the items of several waiting requests. */
 #ifndef SRV_PREDICT_H
