@@ -30,6 +30,15 @@ size_t nz_work_bytes(int w, int h)
            align16((size_t)w * (size_t)h);
 }
 
+size_t nz_work_bytes_upto(int w, int h)
+{
+    /* The grid has at most NZ_GRID x NZ_GRID cells whatever the size. */
+    size_t cells = (size_t)NZ_GRID * NZ_GRID, side = (size_t)(w > h ? w : h);
+    return align16(cells * sizeof(uint32_t)) + align16(cells * 4) + align16(cells * sizeof(nz_comp)) +
+           align16(cells * sizeof(uint16_t)) * 2 + align16(9 * side + 32) +
+           align16((size_t)w * (size_t)h);
+}
+
 void nz_work_init(nz_work *wk, void *mem, int w, int h)
 {
     uint8_t *p = mem;
@@ -61,7 +70,7 @@ void nz_grid_sums(nz_work *wk)
     }
 }
 
-static mn_status check_dims(const void *pix, int w, int h, int channels, mn_error *err)
+mn_status nz_check_dims(const void *pix, int w, int h, int channels, mn_error *err)
 {
     if (!pix)
         return mn_error_set(err, MN_ERR_ARG, "normalize: no pixels");
@@ -84,7 +93,7 @@ static mn_status check_dims(const void *pix, int w, int h, int channels, mn_erro
 mn_status mn_normalize_image(const uint8_t *pix, int w, int h, int channels,
                              uint8_t out[MN_PIXELS], mn_error *err)
 {
-    mn_status st = check_dims(pix, w, h, channels, err);
+    mn_status st = nz_check_dims(pix, w, h, channels, err);
     if (st != MN_OK)
         return st;
     if (!out)
@@ -120,7 +129,7 @@ mn_status mn_normalize_mnist(const uint8_t in[MN_PIXELS], uint8_t out[MN_PIXELS]
 mn_status mn_image_to_mnist_plain(const uint8_t *pix, int w, int h, int channels,
                                   uint8_t out[MN_PIXELS], mn_error *err)
 {
-    mn_status st = check_dims(pix, w, h, channels, err);
+    mn_status st = nz_check_dims(pix, w, h, channels, err);
     if (st != MN_OK)
         return st;
     if (w != MN_SIDE || h != MN_SIDE)

@@ -1,7 +1,7 @@
 /* normalize_internal.h (internal): the work area shared by the steps of the
  * MNIST-style normalisation: normalize_ink.c turns decoded pixels into an
  * ink map, normalize_geom.c crops, fits and centres that map into 28x28.
- * Not public API: only normalize*.c include it. */
+ * Not public API: only normalize*.c and segment.c include it. */
 #ifndef MNIST_CORE_NORMALIZE_INTERNAL_H
 #define MNIST_CORE_NORMALIZE_INTERNAL_H
 
@@ -43,8 +43,15 @@ typedef struct {
 /* Bytes of scratch for a w x h image (w, h already checked against
  * NZ_MAX_SIDE): w*h for the ink map, plus O(w + h) and a fixed grid. */
 size_t nz_work_bytes(int w, int h);
+/* Bytes enough for the scratch of any image of at most w x h pixels
+ * (a piece cut out of a w x h image). */
+size_t nz_work_bytes_upto(int w, int h);
 /* Lays out wk inside mem (nz_work_bytes(w, h) bytes, 16-aligned). */
 void nz_work_init(nz_work *wk, void *mem, int w, int h);
+
+/* MN_OK when pix, w, h, channels describe an image normalisation takes
+ * (1..NZ_MAX_SIDE a side, 1-4 channels), else MN_ERR_ARG. */
+mn_status nz_check_dims(const void *pix, int w, int h, int channels, mn_error *err);
 
 /* Fills wk->ink (and wk->cell_sum) from pix: transparency composited,
  * background estimated from the border, polarity decided, noise below a

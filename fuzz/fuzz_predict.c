@@ -3,7 +3,10 @@
  * reference architecture. Input: the Content-Type line, a query line
  * ("input=1&preprocess=none"), then the body. The answer must be valid
  * JSON with a status API.md lists: a prediction with finite probabilities
- * for 200, an error object carrying the same status otherwise. */
+ * for 200, an error object carrying the same status otherwise.
+ * fuzz_read.c builds this file with FUZZ_READ 1: the same for POST
+ * /v1/read, whose 200 is a text of at most MAX_DIGITS digits, each a
+ * prediction with a box. */
 #define _POSIX_C_SOURCE 200809L
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -18,6 +21,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_BATCH 8
+#define MAX_DIGITS 6
+#ifndef FUZZ_READ
+#define FUZZ_READ 0
+#endif
 
 static model_set models;
 static predict_env env;
@@ -46,7 +53,7 @@ static void setup(void)
         abort();
     }
     unlink(path);
-    env = (predict_env){&models, 1u << 20, MAX_BATCH};
+    env = (predict_env){&models, 1u << 20, MAX_BATCH, MAX_DIGITS};
     scratch = predict_scratch_create(&env, 0, MAX_BATCH, err, sizeof err);
     if (!scratch)
         abort();
@@ -72,7 +79,28 @@ static void check_answer(int status, const char *json, size_t len)
     cJSON *root = cJSON_ParseWithLength(json, len);
     if (!root)
         abort(); /* every answer is JSON */
-    if (status == 200) {
+    if (status == 200 && FUZZ_READ) {
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(root, "text");
+        const cJSON *digits = cJSON_GetObjectItemCaseSensitive(root, "digits");
+        int n = cJSON_GetArraySize(digits);
+        if (!cJSON_IsString(text) || !cJSON_IsArray(digits) || n < 1 || n > MAX_DIGITS ||
+            strlen(text->valuestring) != (size_t)n)
+            abort();
+        const cJSON *d;
+        cJSON_ArrayForEach(d, digits)
+        {
+            const cJSON *box = cJSON_GetObjectItemCaseSensitive(d, "box");
+            const cJSON *pred = cJSON_GetObjectItemCaseSensitive(d, "prediction");
+            if (!cJSON_IsArray(box) || cJSON_GetArraySize(box) != 4 || !cJSON_IsNumber(pred))
+                abort();
+            const cJSON *v;
+            cJSON_ArrayForEach(v, box)
+            {
+                if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1 << 20)
+                    abort();
+            }
+        }
+    } else if (status == 200) {
         const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "predictions");
         const cJSON *one = items ? cJSON_GetArrayItem(items, 0) : root;
         const cJSON *probs = cJSON_GetObjectItemCaseSensitive(one, "probabilities");
@@ -107,7 +135,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char ct[256], query[256];
     if (!take_line(&p, end, ct, sizeof ct) || !take_line(&p, end, query, sizeof query))
         return 0;
-    predict_request r = {ct[0] ? ct : NULL, NULL, NULL, NULL, 0};
+    predict_request r = {ct[0] ? ct : NULL, NULL, NULL, NULL, 0, FUZZ_READ};
     /* "input=V&preprocess=V", either part optional. */
     for (char *tok = strtok(query, "&"); tok; tok = strtok(NULL, "&")) {
         if (!strncmp(tok, "input=", 6))

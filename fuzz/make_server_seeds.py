@@ -1,5 +1,5 @@
 """make_server_seeds.py: writes the seed corpora of the server's fuzz
-targets (image, json, multipart, predict) into fuzz/corpus/: small valid
+targets (image, json, multipart, predict, read) into fuzz/corpus/: small valid
 inputs of every accepted form and broken variants, built with the
 hostile-input tests' image builders. Run with Debian's python3 (Pillow for
 the JPEGs): python3 fuzz/make_server_seeds.py [CORPUS_DIR]"""
@@ -129,4 +129,27 @@ reqs = {
 }
 for name, (c, q, body) in reqs.items():
     put("predict", name, c + b"\n" + q + b"\n" + body)
+    put("read", name, c + b"\n" + q + b"\n" + body)
+
+
+# /v1/read: a number of three strokes (the middle one in two pieces),
+# more digits than the fuzz driver's limit of 6, and a field of specks.
+def strokes(w, h, xs, gap_rows=()):
+    px = bytearray(b"\xff" * w * h)
+    for x0 in xs:
+        for y in range(h // 6, h - h // 6):
+            if y in gap_rows and x0 == xs[len(xs) // 2]:
+                continue
+            for x in range(x0, x0 + 2):
+                px[y * w + x] = 0
+    return bytes(px)
+
+
+line = strokes(48, 16, [6, 22, 38], gap_rows=(7, 8))
+many = strokes(80, 12, list(range(4, 76, 9)))
+specks = bytes(0 if x % 2 == 0 and y % 2 == 0 else 255 for y in range(40) for x in range(40))
+for name, data in (("line", hi.png_grey(48, 16, line)), ("many", hi.png_grey(80, 12, many)),
+                   ("specks", hi.png_grey(40, 40, specks))):
+    put("read", name, b"image/png\n\n" + data)
+    put("read", name + "-input", b"image/png\ninput=1\n" + data)
 print("seeds written to", root)

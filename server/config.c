@@ -33,9 +33,10 @@ static const opt opts[] = {
     {"--max-body", "MNIST_MAX_BODY", "BYTES", "largest request body (suffixes k, m: KiB, MiB)", "8m", T_SIZE, F(max_body), 1, 1LL << 30},
     {"--max-pixels", "MNIST_MAX_PIXELS", "N", "largest width x height of one image", "16777216", T_U64, F(max_pixels), 1, 1LL << 32},
     {"--max-batch", "MNIST_MAX_BATCH", "N", "most instances in one request", "256", T_INT, F(max_batch), 1, 65536},
+    {"--max-digits", "MNIST_MAX_DIGITS", "N", "most digits POST /v1/read reads in one image (more: 413)", "32", T_INT, F(max_digits), 1, 1024},
     {"--timeout", "MNIST_TIMEOUT", "SECONDS", "idle connection timeout", "30", T_INT, F(timeout), 1, 86400},
     {"--cors-origin", "MNIST_CORS_ORIGIN", "ORIGIN", "send CORS headers allowing ORIGIN (or *)", "none", T_STR, F(cors_origin), 0, 0},
-    {"--api-key", "MNIST_API_KEY", "KEY", "require 'Authorization: Bearer KEY' on /predict and /v1/model", "none", T_STR, F(api_key), 0, 0},
+    {"--api-key", "MNIST_API_KEY", "KEY", "require 'Authorization: Bearer KEY' on /predict, /v1/read and /v1/model", "none", T_STR, F(api_key), 0, 0},
     {"--log-format", "MNIST_LOG_FORMAT", "text|json|off", "access log, one line a request on stdout", "text", T_LOG, F(log), 0, 0},
     {"--queue", "MNIST_QUEUE", "N", "requests waiting for a worker before 503 overloaded", "1024", T_INT, F(queue), 1, 1 << 20},
     {"--batch", "MNIST_BATCH", "N", "most waiting requests a worker runs through the model at once", "16", T_INT, F(batch), 1, 256},
@@ -50,9 +51,9 @@ void config_usage(void *file)
 {
     FILE *f = file;
     fprintf(f, "usage: mnist-server [options]\n"
-               "Serves handwritten-digit predictions over HTTP (POST /predict, GET /, /healthz,\n"
-               "/readyz, /metrics, /v1/model). Every option is also an environment variable;\n"
-               "flags win over variables.\n\n");
+               "Serves handwritten-digit predictions over HTTP (POST /predict, /v1/read, GET /,\n"
+               "/healthz, /readyz, /metrics, /v1/model). Every option is also an environment\n"
+               "variable; flags win over variables.\n\n");
     for (size_t i = 0; i < N_OPTS; i++) {
         const opt *o = &opts[i];
         char left[64];
@@ -158,6 +159,7 @@ int config_load(srv_config *c, int argc, char **argv, char *err, size_t errlen)
     c->max_body = 8u << 20;
     c->max_pixels = 16777216u;
     c->max_batch = 256;
+    c->max_digits = 32;
     c->timeout = 30;
     c->log = LOG_TEXT;
     c->queue = 1024;

@@ -17,6 +17,7 @@ typedef struct {
     size_t max_body;      /* bytes */
     uint64_t max_pixels;  /* width x height of one image */
     int max_batch;        /* instances in one request */
+    int max_digits;       /* digits in one POST /v1/read image */
     int timeout;          /* idle connection, seconds */
     char cors_origin[512];
     char api_key[512];

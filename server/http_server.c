@@ -1,8 +1,8 @@
 /* http_server.c: libmicrohttpd in its epoll internal-thread mode with
  * suspend/resume: the HTTP thread parses requests and answers the cheap
- * routes itself; /predict bodies go to the worker pool while the
- * connection is suspended, and the worker resumes it when the answer is
- * ready. Per-connection state (body and answer buffers) lives in the
+ * routes itself; /predict and /v1/read bodies go to the worker pool while
+ * the connection is suspended, and the worker resumes it when the answer
+ * is ready. Per-connection state (body and answer buffers) lives in the
  * socket context, so keep-alive requests reuse it without allocating. */
 #include "http_server.h"
 
@@ -258,7 +258,7 @@ static enum MHD_Result add_header_bytes(void *cls, enum MHD_ValueKind kind, cons
 
 /* The first call for a request: route it and refuse what can be refused
  * before reading a body. Returns after queueing an answer, or with
- * c->stage == ST_BODY to receive the /predict body. */
+ * c->stage == ST_BODY to receive a /predict or /v1/read body. */
 static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, const char *method)
 {
     struct MHD_Connection *mc = c->mhd;
@@ -280,8 +280,8 @@ static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, c
         return reply_error(c, 431, "headers_too_large", msg, NULL);
     }
 
-    if (!strcmp(url, "/predict")) {
-        c->route = ROUTE_PREDICT;
+    if (!strcmp(url, "/predict") || !strcmp(url, "/v1/read")) {
+        c->route = url[1] == 'p' ? ROUTE_PREDICT : ROUTE_READ;
         allow = ALLOW_POST;
         allowed = is_post;
     } else if (!strcmp(url, "/healthz") || !strcmp(url, "/readyz") || !strcmp(url, "/metrics") ||
@@ -311,8 +311,8 @@ static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, c
 
     if (!allow) {
         char msg[320];
-        snprintf(msg, sizeof msg, "no such path: %.200s (the API is POST /predict, GET /healthz, "
-                                  "/readyz, /metrics, /v1/model)", url);
+        snprintf(msg, sizeof msg, "no such path: %.200s (the API is POST /predict, /v1/read, "
+                                  "GET /healthz, /readyz, /metrics, /v1/model)", url);
         return reply_error(c, 404, "not_found", msg, NULL);
     }
     if (is_options) {
@@ -326,7 +326,8 @@ static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, c
         reply_opts o = {.allow = allow};
         return reply_error(c, 405, "method_not_allowed", msg, &o);
     }
-    if ((c->route == ROUTE_PREDICT || c->route == ROUTE_MODEL) && !authorised(s, mc)) {
+    int posted = c->route == ROUTE_PREDICT || c->route == ROUTE_READ;
+    if ((posted || c->route == ROUTE_MODEL) && !authorised(s, mc)) {
         reply_opts o = {.auth_challenge = 1};
         return reply_error(c, 401, "unauthorized",
                            "this server needs an API key: send 'Authorization: Bearer <key>'", &o);
@@ -345,10 +346,10 @@ static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, c
                            "this build of mnist-server has no web page; the API is POST /predict",
                            NULL);
     }
-    if (c->route != ROUTE_PREDICT)
+    if (!posted)
         return serve_get(s, c);
 
-    /* POST /predict: everything checkable from the headers, now. */
+    /* POST /predict or /v1/read: everything checkable from the headers, now. */
     if (!atomic_load(&s->ready))
         return reply_error(c, 503, "not_ready", "the model is not loaded yet", NULL);
     const char *ct = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -400,6 +401,7 @@ static enum MHD_Result submit(http_server *s, conn *c)
     j->req.q_preprocess = MHD_lookup_connection_value(mc, MHD_GET_ARGUMENT_KIND, "preprocess");
     j->req.body = (const uint8_t *)c->body.p;
     j->req.len = c->body.len;
+    j->req.read = c->route == ROUTE_READ;
     j->out = &c->out;
     j->t_start = pool_now();
     j->done = job_done;

@@ -86,7 +86,7 @@ int main(int argc, char **argv)
 
     static metrics mx;
     metrics_init(&mx);
-    predict_env env = {&models, cfg.max_pixels, cfg.max_batch};
+    predict_env env = {&models, cfg.max_pixels, cfg.max_batch, cfg.max_digits};
     sbuf info = {0};
     model_info_json(&models, cfg.max_pixels, cfg.max_batch, &info);
 

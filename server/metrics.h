@@ -15,6 +15,7 @@
 typedef enum {
     ROUTE_ROOT,     /* GET / and the page's assets */
     ROUTE_PREDICT,
+    ROUTE_READ,     /* POST /v1/read */
     ROUTE_HEALTHZ,
     ROUTE_READYZ,
     ROUTE_METRICS,

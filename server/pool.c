@@ -91,7 +91,7 @@ static void *worker_main(void *arg)
             deadline.tv_nsec = (long)(ns % 1000000000);
         }
         /* Gather what is already waiting, room permitting. */
-        while (k < batch && predict_room(s) >= (size_t)env->max_batch) {
+        while (k < batch && predict_room(s) >= predict_items_max(env)) {
             pool_job *j = pop_wait_until(p, p->batch_wait_us > 0 ? &deadline : NULL);
             if (!j)
                 break;

@@ -1,6 +1,7 @@
-/* predict.c: POST /predict from bytes to JSON. Chooses the body parser by
- * media type, decodes images, applies the MNIST normalisation of
- * core/normalize.c, runs the model set and renders the answer. Knows
+/* predict.c: POST /predict and POST /v1/read from bytes to JSON. Chooses
+ * the body parser by media type, decodes images, applies the MNIST
+ * normalisation of core/normalize.c (for /v1/read, the digits of
+ * core/segment.c), runs the model set and renders the answer. Knows
  * nothing of sockets or threads; all memory is the caller's scratch. */
 #include "predict.h"
 
@@ -17,6 +18,7 @@
 #include "body_multipart.h"
 #include "image_decode.h"
 #include "mnist/normalize.h"
+#include "mnist/segment.h"
 
 const char predict_accepted_types[] =
     "image/png, image/jpeg, image/gif, image/bmp, image/x-portable-graymap, "
@@ -25,8 +27,13 @@ const char predict_accepted_types[] =
 
 enum { PRE_DEFAULT, PRE_NONE, PRE_MNIST };
 
+static const char read_batch_msg[] =
+    "POST /v1/read reads one image; a batch (\"instances\") is for POST /predict";
+
 struct predict_scratch {
     uint8_t *pixels;  /* [cap, 784] the model's view of each item */
+    mn_box *boxes;    /* [cap] where each /v1/read digit is in its image */
+    uint8_t *several; /* [cap] the image holds several digit-sized pieces side by side */
     float *probs;     /* [cap, classes] calibrated */
     float *digit_score; /* [cap] */
     float *input;     /* [chunk, 784] */
@@ -69,6 +76,19 @@ predict_media predict_media_of(const char *ct)
     return MEDIA_UNSUPPORTED;
 }
 
+#define DEFAULT_MAX_DIGITS 32
+
+static int max_digits(const predict_env *env)
+{
+    return env->max_digits > 0 ? env->max_digits : DEFAULT_MAX_DIGITS;
+}
+
+size_t predict_items_max(const predict_env *env)
+{
+    int d = max_digits(env);
+    return (size_t)(env->max_batch > d ? env->max_batch : d);
+}
+
 predict_scratch *predict_scratch_create(const predict_env *env, int extra_items, int chunk,
                                         char *err, size_t errlen)
 {
@@ -77,13 +97,15 @@ predict_scratch *predict_scratch_create(const predict_env *env, int extra_items,
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    s->cap = (size_t)env->max_batch + (size_t)(extra_items > 0 ? extra_items : 0);
+    s->cap = predict_items_max(env) + (size_t)(extra_items > 0 ? extra_items : 0);
     s->chunk = chunk < 1 ? 1 : chunk;
     s->pixels = malloc(s->cap * MN_PIXELS);
+    s->boxes = malloc(s->cap * sizeof *s->boxes);
     s->probs = malloc(s->cap * env->models->classes * sizeof(float));
     s->digit_score = malloc(s->cap * sizeof(float));
     s->input = malloc((size_t)s->chunk * MN_PIXELS * sizeof(float));
-    if (!s->pixels || !s->probs || !s->digit_score || !s->input) {
+    s->several = malloc(s->cap);
+    if (!s->pixels || !s->boxes || !s->several || !s->probs || !s->digit_score || !s->input) {
         snprintf(err, errlen, "out of memory for a worker's scratch (%zu items)", s->cap);
         predict_scratch_free(s);
         return NULL;
@@ -101,8 +123,10 @@ void predict_scratch_free(predict_scratch *s)
         return;
     model_ws_free(&s->ws);
     free(s->pixels);
+    free(s->boxes);
     free(s->probs);
     free(s->digit_score);
+    free(s->several);
     free(s->input);
     free(s->b64);
     free(s);
@@ -117,6 +141,8 @@ typedef struct {
     const predict_env *env;
     predict_scratch *s;
     int pre;
+    int read;           /* /v1/read: an image is a number of digits */
+    const int *batched; /* set by the JSON parser before its first item */
 } parse_ctx;
 
 static int normalize_status(mn_status st, const mn_error *me, const char *path, const char *code,
@@ -126,6 +152,8 @@ static int normalize_status(mn_status st, const mn_error *me, const char *path, 
         return reply_fail(e, 400, code, "%sno ink found: the image is blank", path);
     if (st == MN_ERR_NOMEM)
         return reply_fail(e, 503, "overloaded", "%sout of memory while normalising", path);
+    if (st == MN_ERR_LIMIT)
+        return reply_fail(e, 413, "payload_too_large", "%s%s", path, me->msg);
     return reply_fail(e, 400, code, "%s%s", path, me->msg);
 }
 
@@ -142,6 +170,7 @@ static int add_image(parse_ctx *c, const uint8_t *data, size_t len, const char *
     uint8_t *out = c->s->pixels + c->s->n * MN_PIXELS;
     mn_error me;
     mn_status ms;
+    int n = 1;
     if (c->pre == PRE_NONE) {
         if (img.w != MN_SIDE || img.h != MN_SIDE) {
             reply_fail(e, 400, "invalid_image",
@@ -150,13 +179,29 @@ static int add_image(parse_ctx *c, const uint8_t *data, size_t len, const char *
             return 400;
         }
         ms = mn_image_to_mnist_plain(img.pix, img.w, img.h, img.channels, out, &me);
+    } else if (c->read) {
+        /* The digits go into consecutive items; the room for
+         * max_digits of them was checked before parsing. */
+        ms = mn_segment_image(img.pix, img.w, img.h, img.channels, max_digits(c->env),
+                              c->s->boxes + c->s->n, (uint8_t(*)[MN_PIXELS])out, &n, &me);
     } else {
         ms = mn_normalize_image(img.pix, img.w, img.h, img.channels, out, &me);
+        /* Several pieces of digit size side by side: counted only, no
+         * normalisation of each (a failure here only leaves the flag off). */
+        int pieces = 0;
+        mn_error se;
+        if (ms == MN_OK)
+            mn_segment_image(img.pix, img.w, img.h, img.channels, 2, NULL, NULL, &pieces, &se);
+        c->s->several[c->s->n] = pieces >= 2;
     }
+    if (!c->read || c->pre == PRE_NONE)
+        c->s->boxes[c->s->n] = (mn_box){0, 0, img.w, img.h};
     img_free(&img);
     if (ms != MN_OK)
         return normalize_status(ms, &me, path, "invalid_image", e);
-    c->s->n++;
+    if (c->read || c->pre == PRE_NONE)
+        memset(c->s->several + c->s->n, 0, (size_t)n);
+    c->s->n += (size_t)n;
     return 0;
 }
 
@@ -172,6 +217,8 @@ static int add_pixels(parse_ctx *c, const uint8_t *px, const char *path, reply_e
     } else if (out != px) {
         memcpy(out, px, MN_PIXELS);
     }
+    c->s->boxes[c->s->n] = (mn_box){0, 0, MN_SIDE, MN_SIDE};
+    c->s->several[c->s->n] = 0;
     c->s->n++;
     return 0;
 }
@@ -181,6 +228,8 @@ static int json_item(void *ctx, size_t index, const char *path, const jbody_item
 {
     (void)index;
     parse_ctx *c = ctx;
+    if (c->read && *c->batched) /* refused before any item is decoded */
+        return reply_fail(e, 400, "bad_request", "%s", read_batch_msg);
     if (!it->is_image)
         return add_pixels(c, it->pixels, path, e);
     const char *payload;
@@ -241,7 +290,8 @@ int predict_parse(const predict_env *env, predict_scratch *s, const predict_requ
 {
     memset(p, 0, sizeof *p);
     p->first = s->n;
-    parse_ctx c = {env, s, PRE_DEFAULT};
+    parse_ctx c = {env, s, PRE_DEFAULT, r->read, &p->batched};
+    p->read = r->read;
     int st = parse_query(r, p, &c.pre);
     if (st)
         goto fail;
@@ -261,7 +311,7 @@ int predict_parse(const predict_env *env, predict_scratch *s, const predict_requ
                         "the request body is empty: send an image, 784 raw bytes or JSON");
         goto fail;
     }
-    if (predict_room(s) < (size_t)env->max_batch) {
+    if (predict_room(s) < predict_items_max(env)) {
         st = reply_fail(&p->err, 503, "overloaded", "no room left in this batch");
         goto fail;
     }
@@ -293,6 +343,8 @@ int predict_parse(const predict_env *env, predict_scratch *s, const predict_requ
     }
     case MEDIA_JSON:
         st = jbody_parse(r->body, r->len, env->max_batch, json_item, &c, &p->batched, &p->err);
+        if (r->read && p->batched) /* also when the batch was refused as too large */
+            st = reply_fail(&p->err, 400, "bad_request", "%s", read_batch_msg);
         break;
     default:
         break;
@@ -336,11 +388,20 @@ int predict_item_class(const predict_env *env, const predict_scratch *s, size_t 
 mn_verdict predict_item_verdict(const predict_env *env, const predict_scratch *s, size_t i)
 {
     const float *pr = s->probs + i * env->models->classes;
-    return mn_verdict_of(&env->models->calib, pr[predict_item_class(env, s, i)], s->digit_score[i]);
+    mn_verdict v = mn_verdict_of(&env->models->calib, pr[predict_item_class(env, s, i)], s->digit_score[i]);
+    /* Pieces side by side that the model, seeing them as one, does not
+     * read as one digit: a number. A digit drawn in separate strokes
+     * stays a digit, since the model reads it. */
+    return v != MN_VERDICT_DIGIT && s->several[i] ? MN_VERDICT_SEVERAL_DIGITS : v;
 }
 
-static void render_item(const predict_env *env, const predict_scratch *s, size_t i,
-                        int want_input, sbuf *out)
+int predict_item_is_digit(const predict_env *env, const predict_scratch *s, size_t i)
+{
+    return predict_item_verdict(env, s, i) != MN_VERDICT_NOT_A_DIGIT;
+}
+
+void predict_render_item(const predict_env *env, const predict_scratch *s, size_t i,
+                         int want_input, sbuf *out)
 {
     uint32_t classes = env->models->classes;
     const float *pr = s->probs + i * classes;
@@ -375,6 +436,34 @@ static void render_item(const predict_env *env, const predict_scratch *s, size_t
     }
 }
 
+/* {"text":"42","digits":[{item fields,"box":[x,y,w,h]},...] */
+static void render_read(const predict_env *env, const predict_scratch *s, const predict_parsed *p,
+                        sbuf *out)
+{
+    sbuf_puts(out, "{\"text\":\"");
+    for (size_t i = p->first; i < p->first + p->count; i++) {
+        if (predict_item_is_digit(env, s, i))
+            sbuf_json_uint(out, (unsigned)predict_item_class(env, s, i));
+        else
+            sbuf_putc(out, '?');
+    }
+    sbuf_puts(out, "\",\"digits\":[");
+    for (size_t i = p->first; i < p->first + p->count; i++) {
+        sbuf_puts(out, i > p->first ? ",{" : "{");
+        predict_render_item(env, s, i, p->want_input, out);
+        const mn_box *b = &s->boxes[i];
+        const int v[4] = {b->x, b->y, b->w, b->h};
+        sbuf_puts(out, ",\"box\":[");
+        for (int k = 0; k < 4; k++) {
+            if (k)
+                sbuf_putc(out, ',');
+            sbuf_json_uint(out, (unsigned)v[k]);
+        }
+        sbuf_puts(out, "]}");
+    }
+    sbuf_putc(out, ']');
+}
+
 int predict_render(const predict_env *env, const predict_scratch *s, const predict_parsed *p,
                    double elapsed_ms, sbuf *out)
 {
@@ -397,17 +486,19 @@ int predict_render(const predict_env *env, const predict_scratch *s, const predi
     }
     sbuf_reset(out);
     sbuf_reserve(out, 256 + p->count * (200 + (p->want_input ? 3200 : 0)));
-    if (p->batched) {
+    if (p->read) {
+        render_read(env, s, p, out);
+    } else if (p->batched) {
         sbuf_puts(out, "{\"predictions\":[");
         for (size_t i = 0; i < p->count; i++) {
             sbuf_puts(out, i ? ",{" : "{");
-            render_item(env, s, p->first + i, p->want_input, out);
+            predict_render_item(env, s, p->first + i, p->want_input, out);
             sbuf_putc(out, '}');
         }
         sbuf_putc(out, ']');
     } else {
         sbuf_putc(out, '{');
-        render_item(env, s, p->first, p->want_input, out);
+        predict_render_item(env, s, p->first, p->want_input, out);
     }
     sbuf_puts(out, ",\"model\":{\"name\":");
     sbuf_json_str(out, env->models->name, strlen(env->models->name));

@@ -1,7 +1,8 @@
-/* predict.h: the pure "request bytes -> response" path of POST /predict:
- * given the Content-Type, the query parameters and the body, produce the
- * status and the JSON answer of API.md. No HTTP library types, no globals:
- * the server's workers call it, and so can a fuzzer or a test directly.
+/* predict.h: the pure "request bytes -> response" path of POST /predict
+ * and POST /v1/read: given the Content-Type, the query parameters and the
+ * body, produce the status and the JSON answer of API.md. No HTTP library
+ * types, no globals: the server's workers call it, and so can a fuzzer or
+ * a test directly.
  * It is split in phases (parse, forward, render) so that a worker can run
  * the model once over the items of several waiting requests. */
 #ifndef SRV_PREDICT_H
@@ -30,7 +31,11 @@ typedef struct {
     const model_set *models;
     uint64_t max_pixels; /* width x height of one image */
     int max_batch;       /* instances in one request */
+    int max_digits;      /* digits in one /v1/read image (0: 32) */
 } predict_env;
+
+/* The most items one request may add: a batch, or a number's digits. */
+size_t predict_items_max(const predict_env *env);
 
 typedef struct {
     const char *content_type;  /* the header, NUL-terminated; NULL if absent */
@@ -38,6 +43,7 @@ typedef struct {
     const char *q_preprocess;  /* ?preprocess= value, NULL if absent */
     const uint8_t *body;       /* not NUL-terminated */
     size_t len;
+    int read;                  /* POST /v1/read: the digits of one number */
 } predict_request;
 
 /* One worker's memory for the whole path: items' pixels and outputs, the
@@ -55,13 +61,13 @@ typedef struct {
     int status;         /* 0 parsed; else the HTTP status of err */
     reply_err err;
     size_t first, count;
-    int batched, want_input;
+    int batched, want_input, read;
 } predict_parsed;
 
 /* Empties the scratch for a new round of requests. */
 void predict_begin(predict_scratch *s);
 /* Items that can still be added; a caller parses another request only
- * while this is at least env->max_batch. */
+ * while this is at least predict_items_max(env). */
 size_t predict_room(const predict_scratch *s);
 /* Reads one request into the scratch: every item decoded, normalised and
  * stored. Returns 0 or the error status (also in p->status / p->err). */
@@ -79,6 +85,16 @@ int predict_item_class(const predict_env *env, const predict_scratch *s, size_t 
 /* What item i's answer says about its input (after forward): the verdict
  * of API.md, by the model set's calibrated thresholds. */
 mn_verdict predict_item_verdict(const predict_env *env, const predict_scratch *s, size_t i);
+/* Whether item i (after forward) reads as a digit; a /v1/read part that
+ * does not stands as '?' in the text. */
+int predict_item_is_digit(const predict_env *env, const predict_scratch *s, size_t i);
+/* Appends the fields of item i's answer (after forward), without braces:
+ * "prediction":..,"label":..,"confidence":..,"probabilities":[..],
+ * "verdict":..,"digit_score":.. and, with want_input, "input":[784
+ * integers]. One /predict answer, each item of a batch and each digit of
+ * /v1/read are rendered by it. */
+void predict_render_item(const predict_env *env, const predict_scratch *s, size_t i,
+                         int want_input, sbuf *out);
 
 /* The whole path for one request: begin, parse, forward, render.
  * Returns the HTTP status; out holds the JSON body. */

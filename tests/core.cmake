@@ -11,6 +11,7 @@ endif()
 mnist_c_test(test_convblock test_convblock.c)
 if(EXISTS ${CMAKE_SOURCE_DIR}/core/normalize.c)
   mnist_c_test(test_normalize test_normalize.c)
+  mnist_c_test(test_segment test_segment.c)
 endif()
 # Drives the real mnist-train binary: loss falls, determinism, resume.
 # It writes PNG files (stb_image_write) for the image-directory fine-tuning.

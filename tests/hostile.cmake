@@ -11,7 +11,7 @@ if(TARGET mnist-server AND TARGET http_imgwrite)
   if(NOT MNIST_HOSTILE_PYTHON)
     find_program(MNIST_HOSTILE_PYTHON NAMES python3 REQUIRED)
   endif()
-  foreach(t images bodies http)
+  foreach(t images bodies http read)
     add_test(NAME hostile_${t}
              COMMAND ${MNIST_HOSTILE_PYTHON} ${CMAKE_SOURCE_DIR}/tests/hostile/test_hostile_${t}.py)
     set_tests_properties(hostile_${t} PROPERTIES LABELS "hostile;http" TIMEOUT 600 ENVIRONMENT

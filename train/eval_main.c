@@ -14,11 +14,12 @@
 #include "eval_sets.h"
 #include "evaluate.h"
 #include "paths.h"
+#include "read_numbers.h"
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: mnist-eval [MODEL[,MODEL...]] [--data DIR] [--threads N] [--samples DIR]\n"
-               "                  [--nondigits DIR]\n"
+               "                  [--nondigits DIR] [--numbers DIR [-v]]\n"
                "  MODEL        weights file (default: the bundled model); several, comma-separated,\n"
                "               are evaluated as an ensemble averaging their probabilities\n"
                "  --data DIR   directory of the t10k IDX files (default: $MNIST_DATA_DIR or data/mnist;\n"
@@ -28,6 +29,9 @@ static void usage(FILE *f)
                "               file, label, kind): per kind, the share answered \"digit\" and right\n"
                "  --nondigits DIR  also answer the images listed in DIR/labels.csv (columns file,\n"
                "               kind) that are not digits: per kind, the share not answered \"digit\"\n"
+               "  --numbers DIR  instead: read the numbers of several digits listed in DIR/labels.csv\n"
+               "               (columns file,text,kind) as POST /v1/read does, and print the exact-text\n"
+               "               accuracy per kind and overall (-v: every miss)\n"
                "Answers are the server's: calibrated probabilities and the verdict; the test set's\n"
                "expected calibration error (15 bins) and reliability table are printed.\n");
 }
@@ -54,8 +58,8 @@ static void meta_labels(const mn_model *m, uint32_t K, char (*names)[32], int *f
 int main(int argc, char **argv)
 {
     char model_path[4096] = "", data_dir[4096] = "";
-    const char *samples_dir = NULL, *nondigits_dir = NULL;
-    int threads = omp_get_num_procs(), data_dir_given = 0;
+    const char *samples_dir = NULL, *nondigits_dir = NULL, *numbers_dir = NULL;
+    int threads = omp_get_num_procs(), data_dir_given = 0, verbose = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
@@ -67,6 +71,10 @@ int main(int argc, char **argv)
             samples_dir = argv[++i];
         } else if (!strcmp(argv[i], "--nondigits") && i + 1 < argc) {
             nondigits_dir = argv[++i];
+        } else if (!strcmp(argv[i], "--numbers") && i + 1 < argc) {
+            numbers_dir = argv[++i];
+        } else if (!strcmp(argv[i], "-v")) {
+            verbose = 1;
         } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
             char *end;
             long v = strtol(argv[++i], &end, 10);
@@ -112,6 +120,13 @@ int main(int argc, char **argv)
         return 2;
     }
     mn_model *m = models[0];
+    if (numbers_dir) {
+        printf("model: %s (version %s)\n", member[0], mn_model_version(m));
+        int rc = read_numbers_eval(m, numbers_dir, verbose);
+        for (int j = 0; j < n_models; j++)
+            mn_model_free(models[j]);
+        return rc;
+    }
     static char names[256][32];
     int fashion;
     meta_labels(m, mn_model_classes(m), names, &fashion);

@@ -11,6 +11,7 @@
 #include "mnist/model.h"
 #include "mnist/normalize.h"
 #include "mnist/rng.h"
+#include "mnist/segment.h"
 #include "mnist/sha256.h"
 #include "mnist/verdict.h"
 #include "mnist/weights.h"

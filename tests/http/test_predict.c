@@ -19,7 +19,7 @@
 static int run(const predict_env *env, predict_scratch *s, const char *ct, const char *q_pre,
                const void *body, size_t len, sbuf *out)
 {
-    predict_request r = {ct, NULL, q_pre, body, len};
+    predict_request r = {ct, NULL, q_pre, body, len, 0};
     return predict_run(env, s, &r, out);
 }
 
@@ -42,7 +42,7 @@ int main(void)
     for (int c = 0; c < 10; c++)
         snprintf(ms.labels[c], sizeof ms.labels[c], "%d", c);
 
-    predict_env env = {&ms, 1000000, 4};
+    predict_env env = {&ms, 1000000, 4, 3};
     char err[256];
     predict_scratch *s = predict_scratch_create(&env, 1, 1, err, sizeof err);
     CHECK(s != NULL, "scratch: %s", err);
