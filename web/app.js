@@ -35,6 +35,9 @@
   // Spacing of the predictions sent while the pen is still moving.
   const THROTTLE_MS = 120;
   const TIMEOUT_MS = 15000;
+  // Quiet time after a settled answer before a screen reader hears it: a
+  // digit drawn in two strokes (a 4) is announced once, not as a 1 first.
+  const ANNOUNCE_DELAY_MS = 700;
   const KEY_STORE = 'mnist-api-key';
 
   const state = {
@@ -47,6 +50,7 @@
     dirty: false,     // the picture changed since the last request was sent
     inFlight: false,
     timer: 0,
+    announceTimer: 0,
     lastFailed: false,
   };
 
@@ -156,6 +160,7 @@
     if (e.pointerType === 'mouse' && e.button !== 0) return;
     e.preventDefault();
     try { canvas.setPointerCapture(e.pointerId); } catch (_) { /* capture is a nicety */ }
+    quiet();
     if (state.upload) {
       // Drawing starts a new picture: the uploaded file goes.
       state.upload = null;
@@ -381,9 +386,22 @@
     timingEl.textContent = typeof d.elapsed_ms === 'number' ? 'answered in ' + d.elapsed_ms.toFixed(2) + ' ms' : '\u00a0';
     setBars(d.probabilities, k);
     drawInput(d.input);
-    // Announce settled answers only, not every update while the pen moves.
+    // Interim answers while the pen moves are shown, never spoken.
     if (state.pointerId === null && !state.dirty)
-      announceEl.textContent = 'Prediction: ' + label + ', ' + formatPct(conf) + ' confidence';
+      announceSoon('Prediction: ' + label + ', ' + formatPct(conf) + ' confidence');
+  }
+
+  // The live region speaks settled answers only, after ANNOUNCE_DELAY_MS
+  // with the pen up. Emptied when the pen goes down again, so the next
+  // answer is spoken even when its words are the same.
+  function announceSoon(text) {
+    clearTimeout(state.announceTimer);
+    state.announceTimer = setTimeout(() => { state.announceTimer = 0; announceEl.textContent = text; }, ANNOUNCE_DELAY_MS);
+  }
+  function quiet() {
+    clearTimeout(state.announceTimer);
+    state.announceTimer = 0;
+    announceEl.textContent = '';
   }
 
   function resetResult(how) {
@@ -395,7 +413,7 @@
     timingEl.textContent = '\u00a0';
     setBars(null, -1);
     drawInput(null);
-    announceEl.textContent = '';
+    quiet();
   }
 
   /* ---------- status line: hints, errors, API key ---------- */
@@ -430,6 +448,7 @@
   // Forgets the pending work for the old picture; an answer in flight for it
   // is dropped when it arrives (its generation is old).
   function dropPending() {
+    quiet();
     state.gen++;
     state.dirty = false;
     clearTimeout(state.timer);

@@ -254,6 +254,14 @@ async function settled(page) {
   });
 }
 
+// What the live region says once the answer has settled (it speaks a
+// moment after the last answer, with the pen up); '' if it stays silent.
+async function announced(page) {
+  await page.waitForFunction(() => document.getElementById('announce').textContent !== '', null, { timeout: 3000 })
+    .catch(() => {});
+  return page.locator('#announce').textContent();
+}
+
 function checkPrediction(r, expected, what) {
   const ok = check(r.state === 'ok' && r.prediction === String(expected), what + ': page shows ' + expected,
     'state ' + r.state + ', shows "' + r.prediction + '" ' + r.confidence + ', status "' + r.status + '"');
@@ -418,7 +426,9 @@ async function main() {
       await drawDigit(page, d, box);
       const r = await settled(page);
       checkPrediction(r, d, 'drawn ' + d);
-      check(/^Prediction: \S+, /.test(r.announce), 'drawn ' + d + ': result announced', r.announce);
+      const said = await announced(page);
+      check(said === 'Prediction: ' + d + ', ' + r.confidence.replace(' confident', ' confidence'),
+        'drawn ' + d + ': result announced', said);
       await shot(page, opt.out, 'digit-' + d + '.png');
       if (d === 7) {
         layoutOk = await rects(page);
