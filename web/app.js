@@ -299,10 +299,10 @@
     });
   }
 
-  // POST v1/read with the picture as a data URL. Resolves with the answer
-  // and frame (where the posted image sits in the pad, null when unknown),
-  // or {error} saying why the number could not be read: the page then still
-  // shows the verdict of predict.
+  // POST v1/read with the picture as {"image": data URL}, the form API.md
+  // gives. Resolves with the answer and frame (where the posted image sits
+  // in the pad, null when unknown), or {error} saying why the number could
+  // not be read: the page then still shows predict's verdict.
   async function readNumber(blob, frame) {
     let o;
     try {
@@ -447,14 +447,14 @@
     }
     if (d.verdict === 'not_a_digit') {
       const head = state.labels ? 'That doesn\'t look like any of the classes' : 'That doesn\'t look like a digit';
-      return { head, sentence: true, line: state.labels ? 'Try one item on a plain background' : 'Draw one digit, 0 to 9',
+      return { head, sentence: true, line: state.labels ? 'Try one item, plain background' : 'Draw one digit, 0\u20139',
         say: head, win: [] };
     }
     if (d.verdict === 'several_digits') {
       if (read && !read.error) {
         const n = read.digits.length;
         const odd = read.digits.filter((x) => x && x.verdict === 'not_a_digit').length;
-        return { head: read.text, line: n + (n === 1 ? ' digit' : ' digits, read left to right') + (odd ? '; ? is not a digit' : ''),
+        return { head: read.text, line: odd ? n + ' parts, ' + odd + ' not a digit' : n + '-digit number',
           say: 'Several digits, read as ' + read.text, win: [] };
       }
       return { head: 'Several digits', sentence: true,
@@ -480,7 +480,7 @@
     timingEl.textContent = typeof d.elapsed_ms === 'number' ? 'answered in ' + d.elapsed_ms.toFixed(2) + ' ms' : '\u00a0';
     setBars(d.probabilities, v.win);
     drawInput(d.input);
-    showBoxes(d.verdict === 'several_digits' && read && !read.error ? read : null);
+    showBoxes(read);
     // Interim answers while the pen moves are shown, never spoken.
     if (state.pointerId === null && !state.dirty) announceSoon(v.say);
   }
@@ -489,8 +489,8 @@
   // the posted image, placed through the frame that image has in the pad,
   // in percent so it follows the pad's size without repainting.
   function showBoxes(read) {
-    boxesEl.textContent = '';
-    if (!read || !read.frame) return;
+    clearBoxes();
+    if (!read || read.error || !read.frame) return;
     const f = read.frame;
     for (const g of read.digits) {
       if (!g || !Array.isArray(g.box) || g.box.length !== 4) continue;
