@@ -84,6 +84,7 @@ mn_status mn_model_create(const mn_arch *arch, mn_model **out, mn_error *err)
         return mn_error_set(err, MN_ERR_NOMEM, "model: cannot allocate %zu parameters", n);
     }
     memcpy(m->meta, "{}", 3);
+    m->calib = mn_calibration_none();
     *out = m;
     return MN_OK;
 }
@@ -166,6 +167,26 @@ mn_status mn_model_set_meta(mn_model *m, const char *json, mn_error *err)
 
 const char *mn_model_version(const mn_model *m) { return m->version; }
 
+mn_calibration mn_calibration_none(void) { return (mn_calibration){1.0f, -1, 0.0f, 0.0f, 0}; }
+
+const mn_calibration *mn_model_calibration(const mn_model *m) { return &m->calib; }
+
+mn_status mn_model_set_calibration(mn_model *m, const mn_calibration *c, mn_error *err)
+{
+    if (!(c->temperature > 0.0f) || !isfinite(c->temperature))
+        return mn_error_set(err, MN_ERR_ARG, "calibration: temperature %g is not a positive number",
+                            (double)c->temperature);
+    if (!(c->digit_threshold >= 0.0f && c->digit_threshold <= 1.0f) ||
+        !(c->unsure_threshold >= 0.0f && c->unsure_threshold <= 1.0f))
+        return mn_error_set(err, MN_ERR_ARG, "calibration: thresholds %g and %g must lie in [0, 1]",
+                            (double)c->digit_threshold, (double)c->unsure_threshold);
+    if (c->background < -1 || c->background >= (int32_t)mn_model_classes(m))
+        return mn_error_set(err, MN_ERR_ARG, "calibration: background class %d, the model has %u classes",
+                            (int)c->background, mn_model_classes(m));
+    m->calib = *c;
+    return MN_OK;
+}
+
 void mn_model_set_version(mn_model *m, const uint8_t digest[32])
 {
     mn_hex(digest, 4, m->version);
@@ -225,6 +246,7 @@ mn_status mn_model_fold(const mn_model *m, mn_model **out, mn_error *err)
         mn_model_free(f);
         return st;
     }
+    f->calib = m->calib;
     for (uint32_t j = 0; j < a.n_layers; j++) {
         uint32_t i = src[j];
         const mn_layer *l = &a.layers[j];

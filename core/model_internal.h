@@ -22,6 +22,7 @@ struct mn_model {
     float *params; /* [n_params], every tensor a slice of it */
     char *meta;    /* JSON text, NUL-terminated */
     char version[9];
+    mn_calibration calib;
     /* Layer i's weights laid out for inference by
      * mn_model_prepare_inference (a convolution's Winograd transform, a
      * dense layer's transpose), or NULL. */

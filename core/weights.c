@@ -24,6 +24,8 @@
  * mnist-train writes as a final model (those are folded). */
 #define FORMAT_VERSION 2u
 #define FLAG_STATE 1u
+#define FLAG_CALIB 2u
+#define CALIB_BYTES 32u
 #define HEADER_BYTES 64u
 #define LAYER_BYTES 20u
 #define TENSOR_BYTES 64u
@@ -64,17 +66,18 @@ static size_t pad4(size_t n) { return (n + 3) & ~(size_t)3; }
 
 /* Byte offsets of each section, from the counts in the header. */
 typedef struct {
-    size_t layers, tensors, meta, state, data, checksum, total;
+    size_t layers, tensors, meta, calib, state, data, checksum, total;
 } layout;
 
 static layout compute_layout(uint32_t n_layers, uint32_t n_tensors, uint32_t meta_len,
-                             int has_state, uint64_t n_params)
+                             int has_calib, int has_state, uint64_t n_params)
 {
     layout L;
     L.layers = HEADER_BYTES;
     L.tensors = L.layers + (size_t)n_layers * LAYER_BYTES;
     L.meta = L.tensors + (size_t)n_tensors * TENSOR_BYTES;
-    L.state = pad4(L.meta + meta_len);
+    L.calib = pad4(L.meta + meta_len);
+    L.state = L.calib + (has_calib ? CALIB_BYTES : 0);
     L.data = L.state + (has_state ? STATE_BYTES : 0);
     L.checksum = L.data + (size_t)n_params * 4 * (has_state ? 3 : 1);
     L.total = L.checksum + CHECKSUM_BYTES;
@@ -91,13 +94,17 @@ mn_status mn_model_serialize(mn_model *m, const mn_checkpoint *ck, uint8_t **buf
         return mn_error_set(err, MN_ERR_ARG, "weights: optimiser state has %zu parameters, model %zu",
                             ck->adam.n, m->n_params);
     uint32_t meta_len = (uint32_t)strlen(m->meta);
-    layout L = compute_layout(m->arch.n_layers, m->n_tensors, meta_len, has_state, m->n_params);
+    /* An uncalibrated model is written without the section, so it stays
+     * a file that readers older than the calibration section load. */
+    int has_calib = m->calib.fitted_on != 0 || m->calib.background >= 0;
+    layout L = compute_layout(m->arch.n_layers, m->n_tensors, meta_len, has_calib, has_state,
+                              m->n_params);
     uint8_t *b = calloc(1, L.total);
     if (!b)
         return mn_error_set(err, MN_ERR_NOMEM, "weights: cannot allocate %zu bytes", L.total);
     memcpy(b, MAGIC, 8);
     put32(b + 8, mn_arch_has_training_layers(&m->arch) ? 2u : 1u);
-    put32(b + 12, has_state ? FLAG_STATE : 0);
+    put32(b + 12, (has_state ? FLAG_STATE : 0) | (has_calib ? FLAG_CALIB : 0));
     put32(b + 16, m->arch.n_layers);
     put32(b + 20, m->n_tensors);
     put32(b + 24, meta_len);
@@ -125,6 +132,14 @@ mn_status mn_model_serialize(mn_model *m, const mn_checkpoint *ck, uint8_t **buf
         put64(p + 52, ti->offset);
     }
     memcpy(b + L.meta, m->meta, meta_len);
+    if (has_calib) {
+        uint8_t *p = b + L.calib;
+        putf(p, m->calib.temperature);
+        put32(p + 4, (uint32_t)m->calib.background);
+        putf(p + 8, m->calib.digit_threshold);
+        putf(p + 12, m->calib.unsure_threshold);
+        put32(p + 16, m->calib.fitted_on);
+    }
     if (has_state) {
         uint8_t *p = b + L.state;
         put64(p, ck->seed);
@@ -149,6 +164,19 @@ mn_status mn_model_serialize(mn_model *m, const mn_checkpoint *ck, uint8_t **buf
     mn_model_set_version(m, digest);
     *buf = b;
     *len = L.total;
+    return MN_OK;
+}
+
+/* The calibration section at p into m, every field checked. */
+static mn_status parse_calibration(const uint8_t *p, mn_model *m, const char *name, mn_error *err)
+{
+    for (size_t i = 20; i < CALIB_BYTES; i++)
+        if (p[i])
+            return mn_error_set(err, MN_ERR_FORMAT, "%s: calibration: reserved bytes are not zero", name);
+    mn_calibration c = {getf(p), (int32_t)get32(p + 4), getf(p + 8), getf(p + 12), get32(p + 16)};
+    mn_error cerr;
+    if (mn_model_set_calibration(m, &c, &cerr) != MN_OK)
+        return mn_error_set(err, MN_ERR_FORMAT, "%s: %s", name, cerr.msg);
     return MN_OK;
 }
 
@@ -180,7 +208,7 @@ mn_status mn_model_parse(const uint8_t *buf, size_t len, const char *name, mn_mo
     if (version < 1 || version > FORMAT_VERSION)
         return mn_error_set(err, MN_ERR_FORMAT, "%s: format version %u, this reader knows 1 to %u", name,
                             version, FORMAT_VERSION);
-    if (flags & ~FLAG_STATE)
+    if (flags & ~(FLAG_STATE | FLAG_CALIB))
         return mn_error_set(err, MN_ERR_FORMAT, "%s: unknown flags 0x%x", name, flags);
     uint32_t n_layers = get32(buf + 16), n_tensors = get32(buf + 20), meta_len = get32(buf + 24);
     uint64_t n_params = get64(buf + 32), file_size = get64(buf + 40);
@@ -202,8 +230,8 @@ mn_status mn_model_parse(const uint8_t *buf, size_t len, const char *name, mn_mo
         return mn_error_set(err, MN_ERR_FORMAT, "%s: header says %llu bytes, the file has %zu%s", name,
                             (unsigned long long)file_size, len,
                             file_size > len ? " (truncated)" : " (trailing bytes)");
-    int has_state = (flags & FLAG_STATE) != 0;
-    layout L = compute_layout(n_layers, n_tensors, meta_len, has_state, n_params);
+    int has_state = (flags & FLAG_STATE) != 0, has_calib = (flags & FLAG_CALIB) != 0;
+    layout L = compute_layout(n_layers, n_tensors, meta_len, has_calib, has_state, n_params);
     if (L.total != len)
         return mn_error_set(err, MN_ERR_FORMAT, "%s: its sections add up to %zu bytes, the file has %zu",
                             name, L.total, len);
@@ -279,11 +307,13 @@ mn_status mn_model_parse(const uint8_t *buf, size_t len, const char *name, mn_mo
         mn_error_set(err, MN_ERR_FORMAT, "%s: metadata holds a NUL byte", name);
         goto fail;
     }
-    for (size_t i = L.meta + meta_len; i < L.state; i++)
+    for (size_t i = L.meta + meta_len; i < L.calib; i++)
         if (buf[i]) {
             mn_error_set(err, MN_ERR_FORMAT, "%s: metadata padding is not zero", name);
             goto fail;
         }
+    if (has_calib && (st = parse_calibration(buf + L.calib, m, name, err)) != MN_OK)
+        goto fail_st;
     uint8_t digest[32];
     mn_sha256(buf, L.checksum, digest);
     if (memcmp(digest, buf + L.checksum, 32) != 0) {

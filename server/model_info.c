@@ -97,6 +97,34 @@ static void one_model(sbuf *o, const mn_model *m, const char *path)
     cJSON_Delete(meta);
 }
 
+/* "calibration" and "verdict": how confidence is calibrated and how the
+ * verdict is decided, with the thresholds in force. */
+static void calibration_json(const model_set *ms, sbuf *out)
+{
+    const mn_calibration *c = &ms->calib;
+    sbuf_puts(out, "\"calibration\":");
+    if (c->fitted_on) {
+        sbuf_puts(out, "{\"method\":\"temperature\",\"temperature\":[");
+        for (int i = 0; i < ms->n; i++) {
+            if (i)
+                sbuf_putc(out, ',');
+            sbuf_json_num(out, mn_model_calibration(ms->m[i])->temperature);
+        }
+        sbuf_printf(out, "],\"fitted_on\":\"%u images held out of training\"}", c->fitted_on);
+    } else {
+        sbuf_puts(out, "null");
+    }
+    sbuf_puts(out, ",\"verdict\":{\"digit_score\":");
+    sbuf_puts(out, c->background >= 0 ? "\"1 - the calibrated probability of the model's background "
+                                        "class (trained on synthetic non-digits)\""
+                                      : "\"1: the model has no background class\"");
+    sbuf_puts(out, ",\"not_a_digit_below\":");
+    sbuf_json_num(out, c->digit_threshold);
+    sbuf_puts(out, ",\"unsure_below\":");
+    sbuf_json_num(out, c->unsure_threshold);
+    sbuf_puts(out, ",\"unsure_means\":\"the calibrated confidence is below unsure_below\"}");
+}
+
 void model_info_json(const model_set *ms, uint64_t max_pixels, int max_batch, sbuf *out)
 {
     sbuf_reset(out);
@@ -146,7 +174,9 @@ void model_info_json(const model_set *ms, uint64_t max_pixels, int max_batch, sb
             sbuf_putc(out, ',');
         put_str(out, ms->labels[c]);
     }
-    sbuf_puts(out, "],\"members\":[");
+    sbuf_puts(out, "],");
+    calibration_json(ms, out);
+    sbuf_puts(out, ",\"members\":[");
     for (int i = 0; i < ms->n; i++) {
         if (i)
             sbuf_putc(out, ',');

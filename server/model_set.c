@@ -30,9 +30,11 @@ static void meta_labels_name(model_set *ms, const mn_model *m, const char *path,
             *dot = '\0';
     }
     const cJSON *lab = meta ? cJSON_GetObjectItemCaseSensitive(meta, "labels") : NULL;
-    int use_meta = cJSON_IsArray(lab) && (uint32_t)cJSON_GetArraySize(lab) == ms->classes;
+    int use_meta = cJSON_IsArray(lab) && (uint32_t)cJSON_GetArraySize(lab) == ms->model_classes;
     for (uint32_t c = 0; c < ms->classes; c++) {
-        const cJSON *l = use_meta ? cJSON_GetArrayItem(lab, (int)c) : NULL;
+        /* the served classes skip the background class */
+        int32_t k = (int32_t)c + (ms->calib.background >= 0 && (int32_t)c >= ms->calib.background);
+        const cJSON *l = use_meta ? cJSON_GetArrayItem(lab, (int)k) : NULL;
         if (cJSON_IsString(l))
             snprintf(ms->labels[c], MS_LABEL_MAX, "%s", l->valuestring);
         else if (cJSON_IsNumber(l))
@@ -87,11 +89,17 @@ int model_set_load(model_set *ms, const char *paths, char *err, size_t errlen)
                      MS_MAX_CLASSES);
             goto fail;
         }
+        const mn_calibration *c = mn_model_calibration(m);
         if (ms->n == 1) {
-            ms->classes = classes;
-        } else if (classes != ms->classes) {
-            snprintf(err, errlen, "model %s has %u classes but %s has %u: an ensemble needs the same",
-                     path, classes, ms->path[0], ms->classes);
+            ms->model_classes = classes;
+            ms->calib = *c;
+            ms->classes = mn_calibration_classes(c, classes);
+        } else if (classes != ms->model_classes || c->background != ms->calib.background) {
+            snprintf(err, errlen,
+                     "model %s has %u classes (background %d) but %s has %u (background %d): an "
+                     "ensemble needs the same",
+                     path, classes, (int)c->background, ms->path[0], ms->model_classes,
+                     (int)ms->calib.background);
             goto fail;
         }
         meta_labels_name(ms, m, path, names[ms->n - 1], sizeof names[0]);
@@ -102,6 +110,17 @@ int model_set_load(model_set *ms, const char *paths, char *err, size_t errlen)
     if (ms->n == 0) {
         snprintf(err, errlen, "--model: no model path given");
         goto fail;
+    }
+    if (ms->n > 1) {
+        /* each member applies its own temperature; the verdict's
+         * thresholds are the members' mean */
+        double dt = 0, ut = 0;
+        for (int i = 0; i < ms->n; i++) {
+            dt += mn_model_calibration(ms->m[i])->digit_threshold;
+            ut += mn_model_calibration(ms->m[i])->unsure_threshold;
+        }
+        ms->calib.digit_threshold = (float)(dt / ms->n);
+        ms->calib.unsure_threshold = (float)(ut / ms->n);
     }
     if (ms->n == 1) {
         snprintf(ms->name, sizeof ms->name, "%s", names[0]);
@@ -187,13 +206,11 @@ int model_ws_create(const model_set *ms, int max_batch, model_ws *w, char *err, 
             return -1;
         }
     }
-    if (ms->n > 1) {
-        w->tmp = malloc((size_t)max_batch * ms->classes * sizeof(float));
-        if (!w->tmp) {
-            snprintf(err, errlen, "out of memory for the ensemble's scratch");
-            model_ws_free(w);
-            return -1;
-        }
+    w->raw = malloc((size_t)max_batch * ms->model_classes * sizeof(float));
+    if (!w->raw) {
+        snprintf(err, errlen, "out of memory for the models' outputs");
+        model_ws_free(w);
+        return -1;
     }
     return 0;
 }
@@ -202,22 +219,30 @@ void model_ws_free(model_ws *w)
 {
     for (int i = 0; i < MS_MAX_MODELS; i++)
         mn_workspace_free(w->ws[i]);
-    free(w->tmp);
+    free(w->raw);
     memset(w, 0, sizeof *w);
 }
 
-void model_set_forward(const model_set *ms, model_ws *w, const float *in, int N, float *probs)
+void model_set_forward(const model_set *ms, model_ws *w, const float *in, int N, float *probs,
+                       float *digit_score)
 {
-    mn_model_forward(ms->m[0], w->ws[0], in, N, probs);
-    if (ms->n == 1)
-        return;
-    size_t k = (size_t)N * ms->classes;
-    for (int i = 1; i < ms->n; i++) {
-        mn_model_forward(ms->m[i], w->ws[i], in, N, w->tmp);
-        for (size_t j = 0; j < k; j++)
-            probs[j] += w->tmp[j];
+    const uint32_t K = ms->model_classes, C = ms->classes;
+    const float share = 1.0f / (float)ms->n;
+    float cal[MS_MAX_CLASSES];
+    for (int i = 0; i < ms->n; i++) {
+        mn_model_forward(ms->m[i], w->ws[i], in, N, w->raw);
+        const mn_calibration *c = mn_model_calibration(ms->m[i]);
+        for (int s = 0; s < N; s++) {
+            float *p = probs + (size_t)s * C, ds;
+            /* one member's answer is its own; an ensemble's the mean */
+            mn_calibrate(c, w->raw + (size_t)s * K, K, ms->n == 1 ? p : cal, &ds);
+            if (ms->n == 1) {
+                digit_score[s] = ds;
+                continue;
+            }
+            for (uint32_t k = 0; k < C; k++)
+                p[k] = i ? p[k] + cal[k] * share : cal[k] * share;
+            digit_score[s] = i ? digit_score[s] + ds * share : ds * share;
+        }
     }
-    float inv = 1.0f / (float)ms->n;
-    for (size_t j = 0; j < k; j++)
-        probs[j] *= inv;
 }

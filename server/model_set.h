@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "mnist/model.h"
+#include "mnist/verdict.h"
 
 #define MS_MAX_MODELS 8
 #define MS_MAX_CLASSES 256
@@ -17,14 +18,16 @@ typedef struct {
     mn_model *m[MS_MAX_MODELS];
     char path[MS_MAX_MODELS][1024];
     int n;
-    uint32_t classes;
+    uint32_t classes;        /* served classes: the models' less a background class */
+    uint32_t model_classes;  /* the models' own outputs */
+    mn_calibration calib;    /* the members' (thresholds averaged over an ensemble) */
     char name[256];    /* the model's "name" metadata, or "a+b" for an ensemble */
     char version[16];  /* the weights' version, or a hash of the members' */
     char labels[MS_MAX_CLASSES][MS_LABEL_MAX];
 } model_set;
 
 /* Loads every path of the comma-separated list `paths` (each must take a
- * 1x28x28 input, and all must have the same classes). On failure writes a
+ * 1x28x28 input, and all must have the same classes and background class). On failure writes a
  * message naming the file into err and returns -1; ms is then empty. */
 int model_set_load(model_set *ms, const char *paths, char *err, size_t errlen);
 void model_set_free(model_set *ms);
@@ -38,15 +41,17 @@ int model_set_find_default(const char *compiled_dir, char *out, size_t outn);
 /* One worker's scratch for running the set on up to max_batch samples. */
 typedef struct {
     mn_workspace *ws[MS_MAX_MODELS];
-    float *tmp; /* [max_batch, classes]: a member's output before averaging */
+    float *raw; /* [max_batch, model_classes]: a member's softmax output */
     int max_batch;
 } model_ws;
 
 int model_ws_create(const model_set *ms, int max_batch, model_ws *w, char *err, size_t errlen);
 void model_ws_free(model_ws *w);
 
-/* probs[N, classes] = mean over the members of their softmax outputs for
- * in[N, 784]; N <= w->max_batch. Allocates nothing. */
-void model_set_forward(const model_set *ms, model_ws *w, const float *in, int N, float *probs);
+/* For in[N, 784] (N <= w->max_batch): probs[N, classes] = the mean over
+ * the members of their calibrated probabilities (mn_calibrate), and
+ * digit_score[N] the mean of their digit scores. Allocates nothing. */
+void model_set_forward(const model_set *ms, model_ws *w, const float *in, int N, float *probs,
+                       float *digit_score);
 
 #endif

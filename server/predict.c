@@ -27,7 +27,8 @@ enum { PRE_DEFAULT, PRE_NONE, PRE_MNIST };
 
 struct predict_scratch {
     uint8_t *pixels;  /* [cap, 784] the model's view of each item */
-    float *probs;     /* [cap, classes] */
+    float *probs;     /* [cap, classes] calibrated */
+    float *digit_score; /* [cap] */
     float *input;     /* [chunk, 784] */
     size_t cap, n, forwarded;
     int chunk;
@@ -80,8 +81,9 @@ predict_scratch *predict_scratch_create(const predict_env *env, int extra_items,
     s->chunk = chunk < 1 ? 1 : chunk;
     s->pixels = malloc(s->cap * MN_PIXELS);
     s->probs = malloc(s->cap * env->models->classes * sizeof(float));
+    s->digit_score = malloc(s->cap * sizeof(float));
     s->input = malloc((size_t)s->chunk * MN_PIXELS * sizeof(float));
-    if (!s->pixels || !s->probs || !s->input) {
+    if (!s->pixels || !s->probs || !s->digit_score || !s->input) {
         snprintf(err, errlen, "out of memory for a worker's scratch (%zu items)", s->cap);
         predict_scratch_free(s);
         return NULL;
@@ -100,6 +102,7 @@ void predict_scratch_free(predict_scratch *s)
     model_ws_free(&s->ws);
     free(s->pixels);
     free(s->probs);
+    free(s->digit_score);
     free(s->input);
     free(s->b64);
     free(s);
@@ -314,7 +317,7 @@ void predict_forward(const predict_env *env, predict_scratch *s)
         for (size_t i = 0; i < k; i++)
             mn_pixels_to_input(s->pixels + (s->forwarded + i) * MN_PIXELS, s->input + i * MN_PIXELS);
         model_set_forward(env->models, &s->ws, s->input, (int)k,
-                          s->probs + s->forwarded * classes);
+                          s->probs + s->forwarded * classes, s->digit_score + s->forwarded);
         s->forwarded += k;
     }
 }
@@ -350,6 +353,11 @@ static void render_item(const predict_env *env, const predict_scratch *s, size_t
         sbuf_json_num(out, pr[c]);
     }
     sbuf_putc(out, ']');
+    mn_verdict v = mn_verdict_of(&env->models->calib, pr[best], s->digit_score[i]);
+    sbuf_puts(out, ",\"verdict\":\"");
+    sbuf_puts(out, mn_verdict_name(v));
+    sbuf_puts(out, "\",\"digit_score\":");
+    sbuf_json_num(out, s->digit_score[i]);
     if (want_input) {
         sbuf_puts(out, ",\"input\":[");
         const uint8_t *px = s->pixels + i * MN_PIXELS;

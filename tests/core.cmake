@@ -18,3 +18,6 @@ mnist_c_test(test_train test_train.c)
 pkg_check_modules(STB_TESTS REQUIRED IMPORTED_TARGET stb)
 target_link_libraries(test_train PRIVATE PkgConfig::STB_TESTS)
 add_dependencies(test_train mnist-train mnist-eval)
+# Calibration, digit score and verdict (core) and the temperature fit (trainer).
+mnist_c_test(test_calibration test_calibration.c)
+target_link_libraries(test_calibration PRIVATE mnist_cli)

@@ -10,17 +10,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "answers.h"
+#include "eval_sets.h"
 #include "evaluate.h"
 #include "paths.h"
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: mnist-eval [MODEL[,MODEL...]] [--data DIR] [--threads N]\n"
+    fprintf(f, "usage: mnist-eval [MODEL[,MODEL...]] [--data DIR] [--threads N] [--samples DIR]\n"
+               "                  [--nondigits DIR]\n"
                "  MODEL        weights file (default: the bundled model); several, comma-separated,\n"
                "               are evaluated as an ensemble averaging their probabilities\n"
                "  --data DIR   directory of the t10k IDX files (default: $MNIST_DATA_DIR or data/mnist;\n"
                "               for a Fashion-MNIST model $FASHION_MNIST_DIR or /usr/share/datasets/fashion-mnist)\n"
-               "  --threads N  worker threads (default: the number of CPUs)\n");
+               "  --threads N  worker threads (default: the number of CPUs)\n"
+               "  --samples DIR    also answer the digit images listed in DIR/labels.csv (columns\n"
+               "               file, label, kind): per kind, the share answered \"digit\" and right\n"
+               "  --nondigits DIR  also answer the images listed in DIR/labels.csv (columns file,\n"
+               "               kind) that are not digits: per kind, the share not answered \"digit\"\n"
+               "Answers are the server's: calibrated probabilities and the verdict; the test set's\n"
+               "expected calibration error (15 bins) and reliability table are printed.\n");
 }
 
 #define MAX_MODELS 16
@@ -45,6 +54,7 @@ static void meta_labels(const mn_model *m, uint32_t K, char (*names)[32], int *f
 int main(int argc, char **argv)
 {
     char model_path[4096] = "", data_dir[4096] = "";
+    const char *samples_dir = NULL, *nondigits_dir = NULL;
     int threads = omp_get_num_procs(), data_dir_given = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -53,6 +63,10 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--data") && i + 1 < argc) {
             snprintf(data_dir, sizeof data_dir, "%s", argv[++i]);
             data_dir_given = 1;
+        } else if (!strcmp(argv[i], "--samples") && i + 1 < argc) {
+            samples_dir = argv[++i];
+        } else if (!strcmp(argv[i], "--nondigits") && i + 1 < argc) {
+            nondigits_dir = argv[++i];
         } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
             char *end;
             long v = strtol(argv[++i], &end, 10);
@@ -118,14 +132,30 @@ int main(int argc, char **argv)
                 test.rows, test.cols, mn_model_input_size(m));
         return 1;
     }
-    eval_result r;
+    answers a;
     double t0 = omp_get_wtime();
-    if (evaluate_ensemble((const mn_model *const *)models, n_models, test.images, test.labels, test.count,
-                          threads, &r, &err) != MN_OK) {
+    if (answers_compute((const mn_model *const *)models, n_models, test.images, test.count, threads, &a,
+                        &err) != MN_OK) {
         fprintf(stderr, "mnist-eval: %s\n", err.msg);
         return 1;
     }
     double secs = omp_get_wtime() - t0;
+    eval_result r = {a.classes, test.count, 0, calloc((size_t)a.classes * a.classes, sizeof(size_t))};
+    uint8_t *right = malloc(test.count ? test.count : 1);
+    if (!r.confusion || !right) {
+        fprintf(stderr, "mnist-eval: out of memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < test.count; i++) {
+        if (test.labels[i] >= a.classes) {
+            fprintf(stderr, "mnist-eval: %s: label %u of test image %zu, the model answers %u classes\n",
+                    data_dir, test.labels[i], i, a.classes);
+            return 1;
+        }
+        r.confusion[(size_t)test.labels[i] * a.classes + a.pred[i]]++;
+        right[i] = a.pred[i] == test.labels[i];
+        r.correct += right[i];
+    }
     const uint32_t K = r.classes;
     for (int j = 0; j < n_models; j++)
         printf("%s %s (version %s, %zu parameters)\n", n_models > 1 ? "ensemble member:" : "model:",
@@ -158,10 +188,35 @@ int main(int argc, char **argv)
     printf("\ncorrect: %zu of %zu\n", r.correct, r.count);
     /* the binomial standard error of an accuracy measured on r.count images */
     printf("standard error: %.4f\n", r.count ? sqrt(acc * (1 - acc) / (double)r.count) : 0.0);
+    const mn_calibration *cal = mn_model_calibration(m);
+    if (cal->fitted_on)
+        printf("\ncalibration: temperature %.4f, fitted on %u held-out training images; verdict "
+               "thresholds: digit score %.4f, unsure below %.4f\n",
+               (double)cal->temperature, cal->fitted_on, (double)cal->digit_threshold,
+               (double)cal->unsure_threshold);
+    else
+        printf("\ncalibration: none (the model's raw softmax)\n");
+    answers_print_reliability("test set", a.confidence, right, test.count, 15);
+    size_t digit = 0, digit_right = 0;
+    for (size_t i = 0; i < test.count; i++)
+        if (a.verdict[i] == MN_VERDICT_DIGIT) {
+            digit++;
+            digit_right += right[i];
+        }
+    printf("test set: answered \"digit\" %.4f (%zu), right among those %.4f\n",
+           (double)digit / test.count, digit, digit ? (double)digit_right / digit : 0.0);
+    int status = 0;
+    if (samples_dir)
+        status |= eval_sets_digits((const mn_model *const *)models, n_models, samples_dir, threads);
+    if (nondigits_dir)
+        status |= eval_sets_nondigits((const mn_model *const *)models, n_models, nondigits_dir, threads);
+    /* the last line, for scripts */
     printf("accuracy: %.4f\n", acc);
-    eval_result_free(&r);
+    free(right);
+    answers_free(&a);
+    free(r.confusion);
     mn_dataset_free(&test);
     for (int j = 0; j < n_models; j++)
         mn_model_free(models[j]);
-    return 0;
+    return status;
 }

@@ -84,9 +84,7 @@ static int label_of(const char *name)
     return v <= 255 ? v : -1;
 }
 
-/* Decodes and normalises one file into px; 0 on success, -1 (with a
- * note on stderr) when it is skipped. */
-static int load_one(const char *path, uint8_t px[MN_PIXELS])
+int images_read_file(const char *path, uint8_t px[MN_PIXELS])
 {
     struct stat sb;
     if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
@@ -165,7 +163,7 @@ mn_status images_load(const char *dir, mn_shape input, uint64_t seed, mn_dataset
             }
             char fpath[8448];
             snprintf(fpath, sizeof fpath, "%s/%s", path, files[f]);
-            if (load_one(fpath, out->images + count * MN_PIXELS) == 0)
+            if (images_read_file(fpath, out->images + count * MN_PIXELS) == 0)
                 out->labels[count++] = (uint8_t)label;
         }
         free_list(files, n_files);

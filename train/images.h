@@ -21,4 +21,9 @@
 mn_status images_load(const char *dir, mn_shape input, uint64_t seed, mn_dataset *out,
                       mn_error *err);
 
+/* Decodes and normalises one file into px, as the server does; 0 on
+ * success, -1 (with a note on stderr naming the file) when it cannot be
+ * read, decoded, or holds no ink. */
+int images_read_file(const char *path, uint8_t px[MN_PIXELS]);
+
 #endif

@@ -141,7 +141,9 @@ char *recipe_meta(const train_options *o, const mn_model *m, const char *arch_tr
     cJSON_AddStringToObject(root, "dataset", fashion ? "fashion-mnist" : "mnist");
     for (uint32_t k = 0; k < mn_model_classes(m); k++) {
         char b[32];
-        cJSON_AddItemToArray(labels, cJSON_CreateString(recipe_label(o->dataset, k, b, sizeof b)));
+        cJSON_AddItemToArray(labels, cJSON_CreateString((int32_t)k == mn_model_calibration(m)->background
+                                                            ? "not_a_digit"
+                                                            : recipe_label(o->dataset, k, b, sizeof b)));
     }
     cJSON_AddItemToObject(root, "labels", labels);
     add_num(r, "epochs", o->epochs);
@@ -174,6 +176,8 @@ char *recipe_meta(const train_options *o, const mn_model *m, const char *arch_tr
     add_str_or_null(r, "preset", o->preset);
     add_str_or_null(r, "init", o->init_path);
     add_str_or_null(r, "images", o->images_dir);
+    add_str_or_null(r, "nondigits", o->nondigits);
+    add_str_or_null(r, "more_digits", o->more_digits);
     cJSON_AddBoolToObject(r, "freeze_conv", o->freeze_conv != 0);
     cJSON_AddStringToObject(r, "arch", arch_trained);
     cJSON_AddItemToObject(root, "recipe", r);

@@ -47,7 +47,16 @@ static void usage(FILE *f)
             "  --weight-decay X  L2 on the weights, added to the gradients (default 0)\n"
             "  --label-smoothing X  smoothed targets (default 0)\n"
             "  --freeze-conv   train only the dense layers (with --init: adapt a model)\n"
-            "  --name NAME     model name stored in the file (default mnist-cnn)\n");
+            "  --name NAME     model name stored in the file (default mnist-cnn)\n"
+            "  --nondigits F   an IDX3 file of non-digit images (scripts/make-nondigits.py):\n"
+            "                  the model learns them as one more class, \"not a digit\" (a\n"
+            "                  model without one grows it); the last tenth is held out\n"
+            "  --more-digits P more labelled digits: P-images-idx3-ubyte and P-labels-idx1-ubyte\n"
+            "                  of any side (scripts/make-digits.py), normalised like the\n"
+            "                  server; the last tenth joins the validation images\n"
+            "  --calibrate     no training: refit the calibration of --init MODEL on the --val\n"
+            "                  images (the temperature and the verdict's thresholds) and write\n"
+            "                  it to --out; with --val, training runs end with the same fit\n");
 }
 
 /* Parses a float in [lo, hi] or exits with a message naming flag. */
@@ -120,6 +129,10 @@ int main(int argc, char **argv)
             o.freeze_conv = 1;
             continue;
         }
+        if (!strcmp(a, "--calibrate")) {
+            o.calibrate_only = 1;
+            continue;
+        }
         if (a[0] != '-' || !v) {
             fprintf(stderr, "mnist-train: %s '%s'\n", v ? "unexpected argument" : "missing value for", a);
             usage(stderr);
@@ -140,6 +153,8 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--arch")) o.arch = v;
         else if (!strcmp(a, "--name")) o.name = v, name_given = 1;
         else if (!strcmp(a, "--images")) o.images_dir = v;
+        else if (!strcmp(a, "--nondigits")) o.nondigits = v;
+        else if (!strcmp(a, "--more-digits")) o.more_digits = v;
         else if (!strcmp(a, "--weight-decay")) o.weight_decay = parse_float(a, v, 0, 1);
         else if (!strcmp(a, "--label-smoothing")) o.label_smoothing = parse_float(a, v, 0, 0.5);
         else if (!strcmp(a, "--augment")) parse_augment(&o, v);
@@ -184,6 +199,10 @@ int main(int argc, char **argv)
     if (o.init_path && o.arch) {
         fprintf(stderr, "mnist-train: --init takes the architecture of its model; drop --arch%s\n",
                 o.preset ? " (set by --preset)" : "");
+        return 2;
+    }
+    if (o.calibrate_only && !o.init_path) {
+        fprintf(stderr, "mnist-train: --calibrate refits a model's calibration: give --init MODEL\n");
         return 2;
     }
     if (o.freeze_conv && !o.init_path && !o.resume_path) {

@@ -15,7 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "calibrate.h"
 #include "evaluate.h"
+#include "nondigits.h"
 #include "images.h"
 #include "mnist/mnist.h"
 #include "paths.h"
@@ -46,6 +48,8 @@ typedef struct {
     uint32_t *order;   /* permutation of the training indices */
     char arch[1024];   /* the layer string being trained (before folding) */
     mn_dataset train, test;
+    mn_dataset neg;    /* --nondigits: the held-out tail of the non-digits */
+    size_t neg_begin;  /* where that tail starts */
     size_t n_train;    /* images used for training (after --limit and --val) */
     size_t val_begin, n_val;
     double seconds_before; /* training time of the run before a resume */
@@ -72,6 +76,7 @@ static void run_free(run_state *s, int threads)
     mn_model_free(s->model);
     mn_dataset_free(&s->train);
     mn_dataset_free(&s->test);
+    mn_dataset_free(&s->neg);
 }
 
 /* CPU seconds of the whole process (every thread) so far: on a shared
@@ -106,7 +111,15 @@ static int save(run_state *s, const train_options *o, const char *path, const mn
         }
         out = folded;
     }
-    mn_status st = mn_model_save(out, path, ck, &err);
+    mn_status st = MN_OK;
+    if (!ck && s->n_val)
+        st = calibrate_model(out, s->train.images + s->val_begin * MN_PIXELS,
+                             s->train.labels + s->val_begin, s->n_val,
+                             s->neg.count ? s->neg.images + s->neg_begin * MN_PIXELS : NULL,
+                             s->neg.count - s->neg_begin,
+                             o->threads, &err);
+    if (st == MN_OK)
+        st = mn_model_save(out, path, ck, &err);
     if (st == MN_OK && folded)
         s->final_version_set = 1, snprintf(s->final_version, sizeof s->final_version, "%s",
                                            mn_model_version(folded));
@@ -217,6 +230,139 @@ static double step(run_state *s, const train_options *o, int threads, int n, siz
     return loss;
 }
 
+/* --nondigits, before anything is sized from the model: grows the
+ * background class unless the model has one (or is only recalibrated). */
+static int grow_background(run_state *s, const train_options *o)
+{
+    mn_error err;
+    if (mn_model_calibration(s->model)->background >= 0 || o->calibrate_only)
+        return 0;
+    if (o->resume_path) {
+        fprintf(stderr, "mnist-train: %s has no background class to resume with --nondigits\n",
+                o->resume_path);
+        return -1;
+    }
+    mn_model *grown;
+    if (nondigits_grow(s->model, o->seed, &grown, &err) != MN_OK) {
+        fprintf(stderr, "mnist-train: %s\n", err.msg);
+        return -1;
+    }
+    mn_model_free(s->model);
+    s->model = grown;
+    mn_adam_free(&s->adam);
+    if (mn_adam_init(&s->adam, mn_model_param_count(s->model), o->lr, &err) != MN_OK) {
+        fprintf(stderr, "mnist-train: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Appends rows [lo, hi) of src to dst's images and labels at *at. */
+static void put_rows(uint8_t *images, uint8_t *labels, size_t *at, const mn_dataset *src, size_t lo,
+                     size_t hi)
+{
+    memcpy(images + *at * MN_PIXELS, src->images + lo * MN_PIXELS, (hi - lo) * MN_PIXELS);
+    memcpy(labels + *at, src->labels + lo, hi - lo);
+    *at += hi - lo;
+}
+
+/* --nondigits and --more-digits: the extra images join the training
+ * images, each set's last tenth held out. The held-out non-digits only
+ * measure the rejection (s->neg from neg_begin); the held-out extra
+ * digits join the validation tail, so that the calibration is fitted on
+ * the kinds of digit users send as well as on MNIST's. Layout after:
+ * [MNIST train | non-digits | more digits | MNIST val | more digits held out]. */
+static int add_extra_sets(run_state *s, const train_options *o, size_t in_size)
+{
+    mn_error err;
+    mn_dataset more = {0};
+    if (in_size != MN_PIXELS) {
+        fprintf(stderr, "mnist-train: --nondigits and --more-digits need a 1x28x28 model\n");
+        return -1;
+    }
+    int32_t bgc = mn_model_calibration(s->model)->background;
+    uint8_t bg = (uint8_t)(bgc < 0 ? 0 : bgc); /* --calibrate of a model without one: measured only */
+    if (o->nondigits && nondigits_load(o->nondigits, NULL, bg, &s->neg, &err) != MN_OK) {
+        fprintf(stderr, "mnist-train: --nondigits: %s\n", err.msg);
+        return -1;
+    }
+    if (o->more_digits) {
+        char img[4200], lab[4200];
+        snprintf(img, sizeof img, "%s-images-idx3-ubyte", o->more_digits);
+        snprintf(lab, sizeof lab, "%s-labels-idx1-ubyte", o->more_digits);
+        if (nondigits_load(img, lab, 0, &more, &err) != MN_OK) {
+            fprintf(stderr, "mnist-train: --more-digits: %s\n", err.msg);
+            return -1;
+        }
+        if (more.classes > mn_model_classes(s->model) || (bgc >= 0 && more.classes > (uint32_t)bgc)) {
+            fprintf(stderr, "mnist-train: --more-digits: labels go up to %u, past the digit classes\n",
+                    more.classes - 1);
+            mn_dataset_free(&more);
+            return -1;
+        }
+    }
+    size_t n_neg = s->neg.count - s->neg.count / 10, n_more = more.count - more.count / 10;
+    s->neg_begin = n_neg;
+    size_t total = s->n_train + n_neg + more.count + s->n_val;
+    uint8_t *images = malloc(total * MN_PIXELS), *labels = malloc(total);
+    if (!images || !labels) {
+        free(images);
+        free(labels);
+        mn_dataset_free(&more);
+        fprintf(stderr, "mnist-train: out of memory for %zu images\n", total);
+        return -1;
+    }
+    size_t at = 0;
+    put_rows(images, labels, &at, &s->train, 0, s->n_train);
+    if (s->neg.count)
+        put_rows(images, labels, &at, &s->neg, 0, n_neg);
+    if (more.count)
+        put_rows(images, labels, &at, &more, 0, n_more);
+    size_t n_train = at;
+    put_rows(images, labels, &at, &s->train, s->val_begin, s->val_begin + s->n_val);
+    if (more.count)
+        put_rows(images, labels, &at, &more, n_more, more.count);
+    free(s->train.images);
+    free(s->train.labels);
+    s->train.images = images;
+    s->train.labels = labels;
+    s->train.count = total;
+    if (bgc >= 0 && s->train.classes < (uint32_t)bg + 1)
+        s->train.classes = (uint32_t)bg + 1;
+    s->n_train = n_train;
+    s->val_begin = n_train;
+    s->n_val = total - n_train;
+    if (o->nondigits)
+        printf("non-digits: %zu from %s%s (%zu more held out)\n", n_neg, o->nondigits,
+               bgc >= 0 ? " as the background class" : ", measured only", s->neg.count - n_neg);
+    if (o->more_digits)
+        printf("more digits: %zu from %s (%zu more held out, validated with MNIST's)\n", n_more,
+               o->more_digits, more.count - n_more);
+    mn_dataset_free(&more);
+    return 0;
+}
+
+/* --calibrate: refits the calibration of the --init model on the --val
+ * images and writes it with its metadata unchanged. */
+static int calibrate_only(run_state *s, const train_options *o)
+{
+    mn_error err;
+    if (!s->n_val) {
+        fprintf(stderr, "mnist-train: --calibrate needs --val N: the held-out images it fits on\n");
+        return 1;
+    }
+    if (calibrate_model(s->model, s->train.images + s->val_begin * MN_PIXELS,
+                        s->train.labels + s->val_begin, s->n_val,
+                        s->neg.count ? s->neg.images + s->neg_begin * MN_PIXELS : NULL,
+                        s->neg.count - s->neg_begin, o->threads, &err) != MN_OK ||
+        mn_model_save(s->model, o->out_path, NULL, &err) != MN_OK) {
+        fprintf(stderr, "mnist-train: %s\n", err.msg);
+        return 1;
+    }
+    printf("wrote %s (version %s)\n", o->out_path, mn_model_version(s->model));
+    return 0;
+}
+
 int train_run(train_options *o)
 {
     run_state s;
@@ -271,6 +417,8 @@ int train_run(train_options *o)
             goto done;
         }
     }
+    if (o->nondigits && grow_background(&s, o) != 0)
+        goto done;
     const size_t in_size = mn_model_input_size(s.model), n_params = mn_model_param_count(s.model);
     mn_arch_format(mn_model_arch(s.model), s.arch, sizeof s.arch);
     if (o->augment && mn_augment_config_check(&o->aug, &err) != MN_OK) {
@@ -329,10 +477,17 @@ int train_run(train_options *o)
     s.n_val = (size_t)o->val;
     s.n_train = usable - s.n_val;
     s.val_begin = s.n_train; /* Keras' validation_split: the last images */
+    if ((o->nondigits || o->more_digits) && add_extra_sets(&s, o, in_size) != 0)
+        goto done;
     int have_test = mn_dataset_load(data_dir, "t10k", &s.test, &err) == MN_OK &&
                     (size_t)s.test.rows * s.test.cols == in_size;
     if (!have_test)
         fprintf(stderr, "mnist-train: note: no test set (%s); reporting training figures only\n", err.msg);
+
+    if (o->calibrate_only) {
+        status = calibrate_only(&s, o);
+        goto done;
+    }
 
     /* Everything the loop touches, allocated once. */
     int chunk = (o->batch + threads - 1) / threads;

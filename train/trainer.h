@@ -25,6 +25,9 @@ typedef struct {
     const char *arch;        /* layer string, or NULL for the reference model */
     const char *preset;      /* the preset the recipe came from, or NULL */
     const char *name;        /* model name stored in the metadata */
+    const char *nondigits;   /* IDX3 of non-digit images for a background class, or NULL */
+    const char *more_digits; /* PREFIX of -images/-labels IDX files of more digits, or NULL */
+    int calibrate_only;      /* no training: refit --init's calibration on the --val images */
     int epochs, batch, threads;
     int val;                 /* training images held out for validation (the last ones) */
     int limit;               /* use only the first `limit` training images (0: all) */

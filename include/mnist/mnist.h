@@ -12,6 +12,7 @@
 #include "mnist/normalize.h"
 #include "mnist/rng.h"
 #include "mnist/sha256.h"
+#include "mnist/verdict.h"
 #include "mnist/weights.h"
 
 #endif

@@ -50,6 +50,27 @@ const char *mn_model_meta(const mn_model *m);
 /* Replaces the metadata with a copy of json (at most 1 MiB). */
 mn_status mn_model_set_meta(mn_model *m, const char *json, mn_error *err);
 
+/* How a model's answers are calibrated and judged (docs/FORMAT.md, the
+ * calibration section). A model without one (files written before it
+ * existed) has mn_calibration_none(): temperature 1, no background class,
+ * fitted_on 0, and its answers are the raw softmax. */
+typedef struct {
+    float temperature;      /* > 0: softmax(logits / T); 1 leaves outputs as they are */
+    int32_t background;     /* the class that means "not a digit", or -1 */
+    float digit_threshold;  /* digit score below this: not_a_digit (0 disables) */
+    float unsure_threshold; /* calibrated confidence below this: unsure (0 disables) */
+    uint32_t fitted_on;     /* held-out images the calibration was fitted on; 0: none */
+} mn_calibration;
+
+/* The calibration of an uncalibrated model. */
+mn_calibration mn_calibration_none(void);
+/* m's calibration (mn_calibration_none() unless loaded or set). */
+const mn_calibration *mn_model_calibration(const mn_model *m);
+/* Sets m's calibration: MN_ERR_ARG unless the temperature is finite and
+ * positive, the thresholds lie in [0, 1] and the background class is -1
+ * or one of m's classes. Saving writes it into the file. */
+mn_status mn_model_set_calibration(mn_model *m, const mn_calibration *c, mn_error *err);
+
 /* The model version: the first 8 hex digits of the SHA-256 of the weights
  * file it was last loaded from or saved to; "" before either. */
 const char *mn_model_version(const mn_model *m);

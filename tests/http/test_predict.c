@@ -35,7 +35,8 @@ int main(void)
     CHECK(mn_model_create(&arch, &ms.m[0], &e) == MN_OK, "create: %s", e.msg);
     mn_model_init_glorot(ms.m[0], 1);
     ms.n = 1;
-    ms.classes = 10;
+    ms.classes = ms.model_classes = 10;
+    ms.calib = mn_calibration_none();
     strcpy(ms.name, "test");
     strcpy(ms.version, "00000000");
     for (int c = 0; c < 10; c++)

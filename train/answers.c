@@ -1,0 +1,171 @@
+/* answers.c: the server's answer for many images at once (answers.h).
+ * Each thread owns its workspaces and writes only its own rows. */
+#include "answers.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ANS_BATCH 256
+#define ANS_MAX_MODELS 16
+
+void answers_free(answers *a)
+{
+    free(a->probs);
+    free(a->pred);
+    free(a->confidence);
+    free(a->digit_score);
+    free(a->verdict);
+    memset(a, 0, sizeof *a);
+}
+
+mn_calibration answers_ensemble_calibration(const mn_model *const *models, int n)
+{
+    mn_calibration c = *mn_model_calibration(models[0]);
+    double dt = 0, ut = 0;
+    for (int j = 0; j < n; j++) {
+        dt += mn_model_calibration(models[j])->digit_threshold;
+        ut += mn_model_calibration(models[j])->unsure_threshold;
+    }
+    c.digit_threshold = (float)(dt / n);
+    c.unsure_threshold = (float)(ut / n);
+    return c;
+}
+
+mn_status answers_compute(const mn_model *const *models, int n, const uint8_t *images,
+                          size_t count, int threads, answers *a, mn_error *err)
+{
+    memset(a, 0, sizeof *a);
+    if (n < 1 || n > ANS_MAX_MODELS)
+        return mn_error_set(err, MN_ERR_ARG, "answers: %d models, expected 1 to %d", n, ANS_MAX_MODELS);
+    const uint32_t K = mn_model_classes(models[0]);
+    const size_t in_size = mn_model_input_size(models[0]);
+    const int32_t bg = mn_model_calibration(models[0])->background;
+    for (int j = 1; j < n; j++)
+        if (mn_model_classes(models[j]) != K || mn_model_input_size(models[j]) != in_size ||
+            mn_model_calibration(models[j])->background != bg)
+            return mn_error_set(err, MN_ERR_ARG,
+                                "answers: ensemble member %d differs from member 1 in classes, input "
+                                "size or background class",
+                                j + 1);
+    const mn_calibration ens = answers_ensemble_calibration(models, n);
+    const uint32_t C = mn_calibration_classes(&ens, K);
+    a->classes = C;
+    a->count = count;
+    a->probs = malloc(sizeof(float) * (count ? count : 1) * C);
+    a->pred = malloc(count ? count : 1);
+    a->confidence = malloc(sizeof(float) * (count ? count : 1));
+    a->digit_score = malloc(sizeof(float) * (count ? count : 1));
+    a->verdict = malloc(count ? count : 1);
+    if (!a->probs || !a->pred || !a->confidence || !a->digit_score || !a->verdict) {
+        answers_free(a);
+        return mn_error_set(err, MN_ERR_NOMEM, "answers: out of memory for %zu images", count);
+    }
+    if (threads < 1)
+        threads = 1;
+    int failed = 0;
+#pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num(), T = omp_get_num_threads();
+        mn_workspace *ws[ANS_MAX_MODELS] = {0};
+        float *in = malloc(sizeof(float) * ANS_BATCH * in_size);
+        float *raw = malloc(sizeof(float) * ANS_BATCH * K);
+        float *cal = malloc(sizeof(float) * C);
+        mn_error e;
+        int ok = in && raw && cal;
+        for (int j = 0; j < n && ok; j++)
+            ok = mn_workspace_create(models[j], ANS_BATCH, 0, &ws[j], &e) == MN_OK;
+        if (!ok) {
+#pragma omp atomic write
+            failed = 1;
+        } else {
+            size_t per = (count + T - 1) / T, lo = per * t, hi = lo + per < count ? lo + per : count;
+            for (size_t b = lo; b < hi; b += ANS_BATCH) {
+                int nb = (int)(hi - b < ANS_BATCH ? hi - b : ANS_BATCH);
+                for (size_t i = 0; i < (size_t)nb * in_size; i++)
+                    in[i] = images[b * in_size + i] * (1.0f / 255.0f);
+                memset(a->probs + b * C, 0, sizeof(float) * nb * C);
+                for (int i = 0; i < nb; i++)
+                    a->digit_score[b + i] = 0;
+                for (int j = 0; j < n; j++) {
+                    mn_model_forward(models[j], ws[j], in, nb, raw);
+                    for (int i = 0; i < nb; i++) {
+                        float ds;
+                        mn_calibrate(mn_model_calibration(models[j]), raw + (size_t)i * K, K, cal, &ds);
+                        for (uint32_t k = 0; k < C; k++)
+                            a->probs[(b + i) * C + k] += cal[k] / n;
+                        a->digit_score[b + i] += ds / n;
+                    }
+                }
+                for (int i = 0; i < nb; i++) {
+                    const float *p = a->probs + (b + i) * C;
+                    uint32_t best = 0;
+                    for (uint32_t k = 1; k < C; k++)
+                        if (p[k] > p[best])
+                            best = k;
+                    a->pred[b + i] = (uint8_t)best;
+                    a->confidence[b + i] = p[best];
+                    a->verdict[b + i] = (uint8_t)mn_verdict_of(&ens, p[best], a->digit_score[b + i]);
+                }
+            }
+        }
+        for (int j = 0; j < n; j++)
+            mn_workspace_free(ws[j]);
+        free(in);
+        free(raw);
+        free(cal);
+    }
+    if (failed) {
+        answers_free(a);
+        return mn_error_set(err, MN_ERR_NOMEM, "answers: out of memory for a thread's workspace");
+    }
+    return MN_OK;
+}
+
+double answers_ece(const float *confidence, const uint8_t *right, size_t count, int bins)
+{
+    if (!count)
+        return 0;
+    double gap = 0;
+    for (int b = 0; b < bins; b++) {
+        double lo = (double)b / bins, hi = (double)(b + 1) / bins, conf = 0;
+        size_t n = 0, hits = 0;
+        for (size_t i = 0; i < count; i++) {
+            double c = confidence[i];
+            /* bins are (lo, hi], the first one [0, hi] */
+            if ((c > lo || (b == 0 && c >= lo)) && c <= hi) {
+                n++;
+                conf += c;
+                hits += right[i];
+            }
+        }
+        if (n)
+            gap += fabs(conf - (double)hits) / (double)count;
+    }
+    return gap;
+}
+
+void answers_print_reliability(const char *title, const float *confidence, const uint8_t *right,
+                               size_t count, int bins)
+{
+    printf("%s: reliability (%d equal-width bins of confidence)\n", title, bins);
+    printf("  confidence       count  mean conf  accuracy\n");
+    for (int b = 0; b < bins; b++) {
+        double lo = (double)b / bins, hi = (double)(b + 1) / bins, conf = 0;
+        size_t n = 0, hits = 0;
+        for (size_t i = 0; i < count; i++) {
+            double c = confidence[i];
+            if ((c > lo || (b == 0 && c >= lo)) && c <= hi) {
+                n++;
+                conf += c;
+                hits += right[i];
+            }
+        }
+        if (n)
+            printf("  %.3f-%.3f  %9zu  %9.4f  %8.4f\n", lo, hi, n, conf / n, (double)hits / n);
+    }
+    printf("%s: expected calibration error %.4f (%zu answers)\n", title,
+           answers_ece(confidence, right, count, bins), count);
+}
