@@ -11,6 +11,11 @@ what=${1:-build}
 build_pkgs=(build-essential cmake pkg-config ca-certificates
   libmicrohttpd-dev libcjson-dev libstb-dev zlib1g-dev python3)
 test_pkgs=(chromium curl wrk valgrind python3 python3-pil dataset-fashion-mnist)
+# scripts/make-nondigits.py and make-digits.py (the training-side data of
+# the verdict, which a test drives): numpy, the Hershey stroke fonts and
+# TrueType print and handwriting fonts.
+test_pkgs+=(python3-numpy hershey-fonts-data fonts-dejavu-core fonts-liberation2
+  fonts-dkg-handwriting fonts-breip fonts-femkeklaver fonts-rufscript)
 # Node.js and npm drive the browser test. A machine that already has them
 # (from another repository, which Debian's npm would conflict with) keeps
 # its own.

@@ -46,10 +46,12 @@ void metrics_request(metrics *m, route_id r, int status, double seconds)
                               memory_order_relaxed);
 }
 
-void metrics_prediction(metrics *m, int cls)
+void metrics_prediction(metrics *m, int cls, mn_verdict v)
 {
     if (cls >= 0 && cls < MS_MAX_CLASSES)
         atomic_fetch_add_explicit(&m->predictions[cls], 1, memory_order_relaxed);
+    if ((unsigned)v <= MN_VERDICT_SEVERAL_DIGITS)
+        atomic_fetch_add_explicit(&m->verdicts[v], 1, memory_order_relaxed);
 }
 
 void metrics_batch(metrics *m, int requests, size_t items)
@@ -132,6 +134,12 @@ void metrics_render(metrics *m, const model_set *ms, int ready, size_t queue_dep
         label_value(out, ms->labels[c]);
         sbuf_printf(out, "\"} %llu\n", ld(&m->predictions[c]));
     }
+
+    sbuf_puts(out, "# HELP mnist_verdicts_total Answered images, by what the answer says of the input.\n"
+                   "# TYPE mnist_verdicts_total counter\n");
+    for (int v = 0; v <= MN_VERDICT_SEVERAL_DIGITS; v++)
+        sbuf_printf(out, "mnist_verdicts_total{verdict=\"%s\"} %llu\n", mn_verdict_name((mn_verdict)v),
+                    ld(&m->verdicts[v]));
 
     sbuf_puts(out, "# HELP mnist_batch_requests Requests run through the model together.\n"
                    "# TYPE mnist_batch_requests histogram\n");

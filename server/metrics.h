@@ -32,6 +32,7 @@ typedef struct {
     atomic_ullong latency[ROUTE_COUNT][METRICS_BUCKETS + 1]; /* last: +Inf */
     atomic_ullong latency_sum_us[ROUTE_COUNT];
     atomic_ullong predictions[MS_MAX_CLASSES];
+    atomic_ullong verdicts[MN_VERDICT_SEVERAL_DIGITS + 1];
     atomic_ullong batch[METRICS_BATCH_BUCKETS + 1];
     atomic_ullong batch_sum, batch_items;
     atomic_ullong bytes_in, bytes_out;
@@ -43,7 +44,8 @@ void metrics_init(metrics *m);
 const char *metrics_route_name(route_id r);
 /* One finished request: its route, HTTP status and duration. */
 void metrics_request(metrics *m, route_id r, int status, double seconds);
-void metrics_prediction(metrics *m, int cls);
+/* One answered item: its predicted class and its verdict. */
+void metrics_prediction(metrics *m, int cls, mn_verdict v);
 /* One model run over `items` samples gathered from `requests` requests. */
 void metrics_batch(metrics *m, int requests, size_t items);
 /* Writes the exposition into out (replacing it). queue_depth is the

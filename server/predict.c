@@ -333,6 +333,12 @@ int predict_item_class(const predict_env *env, const predict_scratch *s, size_t 
     return best;
 }
 
+mn_verdict predict_item_verdict(const predict_env *env, const predict_scratch *s, size_t i)
+{
+    const float *pr = s->probs + i * env->models->classes;
+    return mn_verdict_of(&env->models->calib, pr[predict_item_class(env, s, i)], s->digit_score[i]);
+}
+
 static void render_item(const predict_env *env, const predict_scratch *s, size_t i,
                         int want_input, sbuf *out)
 {
@@ -353,9 +359,8 @@ static void render_item(const predict_env *env, const predict_scratch *s, size_t
         sbuf_json_num(out, pr[c]);
     }
     sbuf_putc(out, ']');
-    mn_verdict v = mn_verdict_of(&env->models->calib, pr[best], s->digit_score[i]);
     sbuf_puts(out, ",\"verdict\":\"");
-    sbuf_puts(out, mn_verdict_name(v));
+    sbuf_puts(out, mn_verdict_name(predict_item_verdict(env, s, i)));
     sbuf_puts(out, "\",\"digit_score\":");
     sbuf_json_num(out, s->digit_score[i]);
     if (want_input) {

@@ -76,6 +76,9 @@ int predict_render(const predict_env *env, const predict_scratch *s, const predi
                    double elapsed_ms, sbuf *out);
 /* The predicted class of item i (after forward). */
 int predict_item_class(const predict_env *env, const predict_scratch *s, size_t i);
+/* What item i's answer says about its input (after forward): the verdict
+ * of API.md, by the model set's calibrated thresholds. */
+mn_verdict predict_item_verdict(const predict_env *env, const predict_scratch *s, size_t i);
 
 /* The whole path for one request: begin, parse, forward, render.
  * Returns the HTTP status; out holds the JSON body. */

@@ -63,6 +63,18 @@ check(p["confidence"] == max(p["probabilities"]), "confidence is the max")
 check(p["model"] == {"name": m["name"], "version": m["version"]}, "model in answer %r" % p["model"])
 check(isinstance(p["elapsed_ms"], (int, float)) and p["elapsed_ms"] >= 0, "elapsed_ms")
 check("input" not in p, "no input without ?input=1")
+# what the answer says about its input (API.md): every answer has a verdict
+check(p.get("verdict") in ("digit", "unsure", "not_a_digit", "several_digits"), "verdict %r" % p.get("verdict"))
+check(isinstance(p.get("digit_score"), (int, float)) and 0 <= p["digit_score"] <= 1,
+      "digit_score %r" % p.get("digit_score"))
+cal, ver = m.get("calibration"), m.get("verdict") or {}
+check(cal is None or (cal.get("method") == "temperature" and all(t > 0 for t in cal.get("temperature", [0]))),
+      "calibration in /v1/model: %r" % cal)
+check(all(isinstance(ver.get(k), (int, float)) and 0 <= ver[k] <= 1 for k in ("not_a_digit_below", "unsure_below")),
+      "verdict thresholds in /v1/model: %r" % ver)
+want = ("not_a_digit" if p["digit_score"] < ver.get("not_a_digit_below", 0)
+        else "unsure" if p["confidence"] < ver.get("unsure_below", 0) else "digit")
+check(p["verdict"] == want, "verdict %r follows the reported thresholds (%r)" % (p["verdict"], want))
 
 # --- 404, 405 with Allow, OPTIONS
 r = request(port, "GET", "/nope")
@@ -173,6 +185,8 @@ check('mnist_http_requests_total{route="/predict",status="400"}' in t, "400s cou
 check('mnist_http_requests_total{route="other",status="404"}' in t, "404s counted")
 check('mnist_http_request_duration_seconds_bucket{route="/predict",le="+Inf"}' in t, "latency histogram")
 check('mnist_predictions_total{class="%d"' % label7 in t, "predictions by class")
+check(sum(int(l.rsplit(" ", 1)[1]) for l in t.splitlines() if l.startswith("mnist_verdicts_total{")) > 0,
+      "verdicts counted")
 check("mnist_http_requests_in_flight 1" in t, "in-flight gauge (this request)")
 check('mnist_model_info{name="mnist-cnn",version="%s"' % m["version"] in t, "model info")
 rss = [l for l in t.splitlines() if l.startswith("process_resident_memory_bytes ")]

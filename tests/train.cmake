@@ -1,0 +1,6 @@
+# The trainer's honest-answers path through the real binaries (Python
+# drives mnist-train, mnist-eval and the data scripts).
+find_program(MNIST_TRAIN_TEST_PYTHON NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
+add_test(NAME honest_train COMMAND ${MNIST_TRAIN_TEST_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/train/test_honest_train.py)
+set_tests_properties(honest_train PROPERTIES TIMEOUT 900 ENVIRONMENT
+  "MNIST_DATA_DIR=${MNIST_DATA_DIR};MNIST_BUILD_DIR=${CMAKE_BINARY_DIR};MNIST_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
