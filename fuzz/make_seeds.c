@@ -150,6 +150,15 @@ static void weights_seeds(void)
     m = small_model("1x6x6:conv2k3,bn,relu,pool2,flatten,dropout25,dense3,softmax", 4);
     put_model("batchnorm-dropout", m, NULL);
     mn_model_free(m);
+    /* the calibration section: temperature, background class, thresholds */
+    m = small_model("1x4x4:dense3,softmax", 5);
+    mn_calibration c = {1.5f, 2, 0.25f, 0.6f, 500};
+    if (mn_model_set_calibration(m, &c, &err) != MN_OK) {
+        fprintf(stderr, "make_seeds: %s\n", err.msg);
+        exit(1);
+    }
+    put_model("calibrated", m, NULL);
+    mn_model_free(m);
 }
 
 int main(int argc, char **argv)

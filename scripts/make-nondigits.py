@@ -26,7 +26,8 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 # Letters that do not look like a digit in some hand or font.
 LETTERS = "ACDEFHJKMNPRUVWXacdehkmnprsuvwxy"
-SYMBOLS = "+=#@&%*?$<>~^€£¥§©®±÷×≠≈∞√∑∏∂∆Ω→←↑↓★☆♥♦♣♠☺✓✗"
+SYMBOLS = ("+=#@&%*?$<>~^€£¥§©®±÷×≠≈∞√∑∏∂∆Ω→←↑↓↔⇒★☆♥♦♣♠☺☹✓✗♀♂☀☁☂☎✈✂✉⚓♪♫⌂"
+           "αβγδεζηλμπρσφψωΓΔΘΛΞΠΣΦΨ")
 HERSHEY_DIR = "/usr/share/hershey-fonts"
 HERSHEY_FONTS = ["futural", "futuram", "rowmans", "rowmand", "rowmant", "timesr", "timesi",
                  "scripts", "scriptc", "cursive", "gothiceng", "timesrb", "timesib"]
@@ -235,47 +236,57 @@ def shape(rng):
 
 
 def texture(side, rng):
-    kind = rng.randrange(5)
+    """Photo-like pictures without writing: gradients, blobs, noise, fabric,
+    ruled and squared paper, each on a background of random level, with
+    grain and a random blur, light on dark or dark on light."""
+    kind = rng.randrange(6)
+    nrng = np.random.default_rng(rng.randrange(1 << 30))
     y, x = np.mgrid[0:side, 0:side] / side
-    if kind == 0:  # smooth blobs
-        z = np.zeros((side, side))
-        for _ in range(rng.randint(3, 9)):
-            cx, cy, r = rng.random(), rng.random(), rng.uniform(0.05, 0.3)
-            z += np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * r * r))
-        img = z / z.max()
-    elif kind == 1:  # noise, smoothed
-        img = np.array(Image.fromarray((np.random.default_rng(rng.randrange(1 << 30))
-                                        .random((side, side)) * 255).astype(np.uint8))
-                       .filter(ImageFilter.GaussianBlur(rng.uniform(0, 3)))) / 255.0
-    elif kind == 2:  # ruled or squared paper
+    if kind <= 1:  # blobs of several sizes and strengths (bokeh, stains)
+        img = np.zeros((side, side))
+        for _ in range(rng.randint(3, 14)):
+            cx, cy, r = rng.random(), rng.random(), rng.uniform(0.02, 0.25)
+            img += rng.uniform(0.2, 1) * np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * r * r))
+    elif kind == 2:  # noise at some scale
+        small = max(2, int(side / rng.choice([1, 2, 4, 8, 16])))
+        img = np.asarray(Image.fromarray((nrng.random((small, small)) * 255).astype(np.uint8))
+                         .resize((side, side), Image.BICUBIC), dtype=float) / 255
+    elif kind == 3:  # ruled or squared paper
         p = rng.uniform(0.06, 0.2)
         img = (np.abs(((y / p) % 1) - 0.5) > 0.45).astype(float)
         if rng.random() < 0.5:
             img = np.maximum(img, (np.abs(((x / p) % 1) - 0.5) > 0.45).astype(float))
-        img *= rng.uniform(0.3, 1)
-    elif kind == 3:  # fabric: crossed sine gratings
+    elif kind == 4:  # fabric: crossed gratings, or swirls
         f1, f2 = rng.uniform(5, 20), rng.uniform(5, 20)
-        img = 0.5 + 0.25 * np.sin(x * f1 * 6.28) + 0.25 * np.sin(y * f2 * 6.28 + x * 3)
-    else:  # gradient with a soft blob
+        img = np.sin(x * f1 * 6.28 + rng.uniform(0, 3) * np.sin(y * 6.28 * rng.uniform(1, 3))) \
+            + np.sin(y * f2 * 6.28 + x * rng.uniform(0, 6))
+    else:  # gradient
         img = x * rng.uniform(-1, 1) + y * rng.uniform(-1, 1)
-        img = (img - img.min()) / (np.ptp(img) or 1)
-    return Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8))
+    img = (img - img.min()) / (np.ptp(img) or 1)
+    img = rng.uniform(0, 0.4) + img * rng.uniform(0.2, 0.6)
+    img += nrng.normal(0, rng.uniform(0, 0.06), img.shape)
+    if rng.random() < 0.5:
+        img = 1 - img
+    im = Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8))
+    if rng.random() < 0.5:
+        im = im.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, side / 20)))
+    return im
 
 
 def make_one(rng, hershey, ttfs, side):
     kind = rng.random()
-    if kind < 0.25:
+    if kind < 0.22:
         return draw_strokes(hershey_text(hershey, word(rng, LETTERS), rng), side, rng)
-    if kind < 0.45:
+    if kind < 0.40:
         return font_text(ttfs, word(rng, LETTERS), side, rng)
     if kind < 0.55:
         s = rng.choice(SYMBOLS)
         if ord(s) > 126 or rng.random() < 0.5:
             return font_text(ttfs, s + (rng.choice(SYMBOLS) if rng.random() < 0.2 else ""), side, rng)
         return draw_strokes(hershey_text(hershey, s, rng), side, rng)
-    if kind < 0.72:
+    if kind < 0.70:
         return draw_strokes(scribble(rng), side, rng)
-    if kind < 0.9:
+    if kind < 0.85:
         return draw_strokes(shape(rng), side, rng)
     return texture(side, rng)
 
