@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "answers.h"
 #include "calibrate.h"
 #include "check.h"
 #include "mnist/mnist.h"
@@ -212,8 +213,21 @@ static void test_file(void)
     unlink(path);
 }
 
+/* ECE by hand: two bins, each off by 0.45 in total over 4 answers. */
+static void test_ece(void)
+{
+    const float conf[4] = {0.95f, 0.95f, 0.55f, 0.55f};
+    const uint8_t right[4] = {1, 0, 1, 1};
+    double e = answers_ece(conf, right, 4, 15);
+    CHECK(fabs(e - 0.45) < 1e-6, "ECE %g, expected 0.45", e);
+    const float sure[3] = {1.0f, 1.0f, 0.0f};
+    const uint8_t all[3] = {1, 1, 0};
+    CHECK(answers_ece(sure, all, 3, 15) < 1e-9, "a perfectly calibrated set has ECE 0 (ends of [0, 1] binned)");
+}
+
 int main(void)
 {
+    test_ece();
     test_scaling();
     test_verdict();
     test_fit(0.7);

@@ -124,26 +124,33 @@ mn_status answers_compute(const mn_model *const *models, int n, const uint8_t *i
     return MN_OK;
 }
 
+/* Bin b of `bins` equal-width bins of confidence ((lo, hi], the first
+ * one [0, hi]): its count, confidence sum and right answers. */
+static size_t bin_stats(const float *confidence, const uint8_t *right, size_t count, int bins, int b,
+                        double *conf, size_t *hits)
+{
+    double lo = (double)b / bins, hi = (double)(b + 1) / bins;
+    size_t n = 0;
+    *conf = 0;
+    *hits = 0;
+    for (size_t i = 0; i < count; i++) {
+        double c = confidence[i];
+        if ((c > lo || (b == 0 && c >= lo)) && c <= hi) {
+            n++;
+            *conf += c;
+            *hits += right[i];
+        }
+    }
+    return n;
+}
+
 double answers_ece(const float *confidence, const uint8_t *right, size_t count, int bins)
 {
-    if (!count)
-        return 0;
-    double gap = 0;
-    for (int b = 0; b < bins; b++) {
-        double lo = (double)b / bins, hi = (double)(b + 1) / bins, conf = 0;
-        size_t n = 0, hits = 0;
-        for (size_t i = 0; i < count; i++) {
-            double c = confidence[i];
-            /* bins are (lo, hi], the first one [0, hi] */
-            if ((c > lo || (b == 0 && c >= lo)) && c <= hi) {
-                n++;
-                conf += c;
-                hits += right[i];
-            }
-        }
-        if (n)
+    double gap = 0, conf;
+    size_t hits;
+    for (int b = 0; b < bins && count; b++)
+        if (bin_stats(confidence, right, count, bins, b, &conf, &hits))
             gap += fabs(conf - (double)hits) / (double)count;
-    }
     return gap;
 }
 
@@ -153,18 +160,11 @@ void answers_print_reliability(const char *title, const float *confidence, const
     printf("%s: reliability (%d equal-width bins of confidence)\n", title, bins);
     printf("  confidence       count  mean conf  accuracy\n");
     for (int b = 0; b < bins; b++) {
-        double lo = (double)b / bins, hi = (double)(b + 1) / bins, conf = 0;
-        size_t n = 0, hits = 0;
-        for (size_t i = 0; i < count; i++) {
-            double c = confidence[i];
-            if ((c > lo || (b == 0 && c >= lo)) && c <= hi) {
-                n++;
-                conf += c;
-                hits += right[i];
-            }
-        }
+        double conf;
+        size_t hits, n = bin_stats(confidence, right, count, bins, b, &conf, &hits);
         if (n)
-            printf("  %.3f-%.3f  %9zu  %9.4f  %8.4f\n", lo, hi, n, conf / n, (double)hits / n);
+            printf("  %.3f-%.3f  %9zu  %9.4f  %8.4f\n", (double)b / bins, (double)(b + 1) / bins, n,
+                   conf / n, (double)hits / n);
     }
     printf("%s: expected calibration error %.4f (%zu answers)\n", title,
            answers_ece(confidence, right, count, bins), count);
