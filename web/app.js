@@ -1,9 +1,10 @@
 /* app.js: the drawing page's behaviour. Owns the strokes on the canvas
- * (Pointer Events), the predictions (POST predict?input=1, at most one in
- * flight, the latest drawing wins), the result, chart and 28x28 view,
- * uploads, and the error states. Talks only to the server that served the
- * page (relative URLs), uses no library, and stores nothing but an API key
- * the user typed (sessionStorage). */
+ * (Pointer Events), the requests (POST predict?input=1, and v1/read when the
+ * answer says several digits; at most one in flight, the latest drawing
+ * wins), the result in words, chart, 28x28 view and digit boxes, uploads,
+ * and the error states. Talks only to the server that served the page
+ * (relative URLs), uses no library, and stores nothing but an API key the
+ * user typed (sessionStorage). */
 'use strict';
 (() => {
   const $ = (id) => document.getElementById(id);
@@ -16,6 +17,7 @@
   const inputView = $('input-view');
   const chart = $('chart');
   const announceEl = $('announce');
+  const boxesEl = $('boxes');
   const statusBox = $('status');
   const statusText = $('status-text');
   const retryBtn = $('retry');
@@ -35,6 +37,9 @@
   // Spacing of the predictions sent while the pen is still moving.
   const THROTTLE_MS = 120;
   const TIMEOUT_MS = 15000;
+  // Quiet time after a settled answer before a screen reader hears it: a
+  // digit drawn in two strokes (a 4) is announced once, not as a 1 first.
+  const ANNOUNCE_DELAY_MS = 700;
   const KEY_STORE = 'mnist-api-key';
 
   const state = {
@@ -47,6 +52,7 @@
     dirty: false,     // the picture changed since the last request was sent
     inFlight: false,
     timer: 0,
+    announceTimer: 0,
     lastFailed: false,
   };
 
@@ -81,6 +87,14 @@
     for (const s of state.strokes) traceStroke(ctx, s, side);
   }
 
+  // Where a picture of w x h pixels sits in the pad, in 0..1 pad units:
+  // whole and centred. Uploads are painted there, and the digit boxes of
+  // v1/read (in pixels of the posted image) are placed through it.
+  function fitFrame(w, h) {
+    const scale = Math.min(1 / w, 1 / h);
+    return { left: (1 - w * scale) / 2, top: (1 - h * scale) / 2, scale };
+  }
+
   function paint() {
     const ctx = canvas.getContext('2d');
     const side = canvas.width;
@@ -89,13 +103,13 @@
     const up = state.upload;
     if (up && up.bitmap) {
       // The file as the user sees it, fitted into the pad.
-      const scale = Math.min(side / up.bitmap.width, side / up.bitmap.height);
-      const w = up.bitmap.width * scale;
-      const h = up.bitmap.height * scale;
+      const w = up.bitmap.width;
+      const h = up.bitmap.height;
+      const f = fitFrame(w, h);
       // A small image (a 28x28 digit) is shown in crisp pixels, a photo smoothly.
-      ctx.imageSmoothingEnabled = scale < 4;
+      ctx.imageSmoothingEnabled = f.scale * side < 4;
       ctx.imageSmoothingQuality = 'high';
-      ctx.drawImage(up.bitmap, (side - w) / 2, (side - h) / 2, w, h);
+      ctx.drawImage(up.bitmap, f.left * side, f.top * side, w * f.scale * side, h * f.scale * side);
     }
     paintStrokes(ctx, side, cssVar('--ink') || '#000');
     pad.classList.toggle('has-ink', state.strokes.length > 0 || !!up);
@@ -146,6 +160,7 @@
   }
 
   function changed() {
+    clearBoxes();
     schedulePaint();
     updateControls();
     requestPrediction(false);
@@ -156,6 +171,7 @@
     if (e.pointerType === 'mouse' && e.button !== 0) return;
     e.preventDefault();
     try { canvas.setPointerCapture(e.pointerId); } catch (_) { /* capture is a nicety */ }
+    quiet();
     if (state.upload) {
       // Drawing starts a new picture: the uploaded file goes.
       state.upload = null;
@@ -218,6 +234,9 @@
     setBusy();
   }
 
+  const networkOutcome = (err) =>
+    ({ network: true, message: err && err.name === 'AbortError' ? 'no answer within ' + TIMEOUT_MS / 1000 + ' s' : '' });
+
   async function send() {
     if (state.inFlight || !state.dirty) { setBusy(); return; }
     if (!state.upload && state.strokes.length === 0) { state.dirty = false; setBusy(); return; }
@@ -226,15 +245,25 @@
     setBusy();
     const gen = state.gen;
     let outcome;
+    let read = null;
     try {
       const up = state.upload;
       const body = up ? up.blob : await drawingPng();
-      outcome = await post(body, up ? up.type : 'image/png');
+      outcome = await post('predict?input=1', body, up ? up.type : 'image/png');
+      // Several digits: the same picture goes to v1/read for the number,
+      // unless it has changed meanwhile (the next answer will tell).
+      const d = outcome.data;
+      if (outcome.status === 200 && d && d.verdict === 'several_digits' && gen === state.gen && !state.dirty) {
+        const frame = up ? (up.bitmap && fitFrame(up.bitmap.width, up.bitmap.height)) : fitFrame(EXPORT_SIDE, EXPORT_SIDE);
+        read = await readNumber(body, frame);
+      }
     } catch (err) {
-      outcome = { network: true, message: err && err.name === 'AbortError' ? 'no answer within ' + TIMEOUT_MS / 1000 + ' s' : '' };
+      outcome = networkOutcome(err);
     }
     state.inFlight = false;
-    if (gen === state.gen) handleOutcome(outcome);
+    // A number read for a picture that has changed since is not shown: its
+    // boxes would outline strokes that are no longer there.
+    if (gen === state.gen) handleOutcome(outcome, state.dirty ? null : read);
     if (state.dirty) {
       if (state.pointerId !== null) requestPrediction(false);
       else send();
@@ -242,11 +271,11 @@
     setBusy();
   }
 
-  async function post(body, type) {
+  async function post(url, body, type) {
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), TIMEOUT_MS);
     try {
-      const res = await fetch('predict?input=1', {
+      const res = await fetch(url, {
         method: 'POST',
         headers: Object.assign({ 'Content-Type': type }, authHeaders()),
         body,
@@ -261,7 +290,33 @@
     }
   }
 
-  function handleOutcome(o) {
+  function dataUrl(blob) {
+    return new Promise((resolve, reject) => {
+      const r = new FileReader();
+      r.onload = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+      r.readAsDataURL(blob);
+    });
+  }
+
+  // POST v1/read with the picture as {"image": data URL}, the form API.md
+  // gives. Resolves with the answer and frame (where the posted image sits
+  // in the pad, null when unknown), or {error} saying why the number could
+  // not be read: the page then still shows predict's verdict.
+  async function readNumber(blob, frame) {
+    let o;
+    try {
+      o = await post('v1/read', JSON.stringify({ image: await dataUrl(blob) }), 'application/json');
+    } catch (err) {
+      return { error: networkOutcome(err).message || 'the server cannot be reached' };
+    }
+    const d = o.data;
+    if (o.status === 200 && d && typeof d.text === 'string' && Array.isArray(d.digits)) return { text: d.text, digits: d.digits, frame };
+    const e = (d && d.error) || {};
+    return { error: e.message || 'the server answered ' + o.status };
+  }
+
+  function handleOutcome(o, read) {
     state.lastFailed = false;
     if (o.network) {
       state.lastFailed = true;
@@ -274,7 +329,7 @@
     const message = err.message || '';
     if (o.status === 200 && o.data && Array.isArray(o.data.probabilities)) {
       hideStatus();
-      showResult(o.data);
+      showResult(o.data, read);
       return;
     }
     if (o.status === 400 && err.code === 'invalid_image' && /ink/i.test(message)) {
@@ -339,11 +394,11 @@
     chart.style.setProperty('--label-width', longest > 2 ? Math.min(longest * 0.62, 8) + 'em' : '1.5em');
   }
 
-  function setBars(probs, winner) {
+  function setBars(probs, winners) {
     const rows = chart.children;
     for (let k = 0; k < rows.length; k++) {
       const p = probs ? Number(probs[k]) || 0 : 0;
-      rows[k].classList.toggle('win', k === winner);
+      rows[k].classList.toggle('win', winners.includes(k));
       rows[k].querySelector('.fill').style.transform = 'scaleX(' + Math.max(0, Math.min(1, p)) + ')';
       rows[k].querySelector('.pct').textContent = probs ? formatPct(p) : '';
     }
@@ -363,39 +418,123 @@
     ctx.putImageData(img, 0, 0);
   }
 
-  function showPrediction(text) {
+  // A sentence (a verdict in words) is set smaller than a class name, and
+  // wraps within the same fixed box.
+  function showPrediction(text, sentence) {
     predictionEl.textContent = text;
-    predictionEl.classList.toggle('long', text.length > 2);
+    predictionEl.classList.toggle('long', !sentence && text.length > 2);
+    predictionEl.classList.toggle('sentence', !!sentence);
   }
 
-  function showResult(d) {
+  // The two classes with the highest probabilities, best first.
+  function topTwo(probs) {
+    const order = probs.map((p, k) => [Number(p) || 0, k]).sort((a, b) => b[0] - a[0]);
+    return [order[0][1], order[1][1]];
+  }
+
+  // What an answer says, in words: the headline, the line under it, what a
+  // screen reader hears once it settles, and the bars to highlight. An
+  // answer without a verdict (an older server) reads as a digit.
+  function describe(d, read) {
+    const p = d.probabilities;
     const k = d.prediction | 0;
     const label = typeof d.label === 'string' ? d.label : labelOf(k);
+    if (d.verdict === 'unsure' && p.length > 1) {
+      const [a, b] = topTwo(p);
+      const head = 'Not sure: ' + labelOf(a) + ' or ' + labelOf(b) + '?';
+      return { head, sentence: true, line: labelOf(a) + ': ' + formatPct(p[a]) + ', ' + labelOf(b) + ': ' + formatPct(p[b]),
+        say: head, win: [a, b] };
+    }
+    if (d.verdict === 'not_a_digit') {
+      const head = state.labels ? 'That doesn\'t look like any of the classes' : 'That doesn\'t look like a digit';
+      return { head, sentence: true, line: state.labels ? 'Try one item, plain background' : 'Draw one digit, 0\u20139',
+        say: head, win: [] };
+    }
+    if (d.verdict === 'several_digits') {
+      if (read && !read.error) {
+        const n = read.digits.length;
+        const odd = read.digits.filter((x) => x && x.verdict === 'not_a_digit').length;
+        return { head: read.text, line: odd ? n + ' parts, ' + odd + ' not a digit' : n + '-digit number',
+          say: 'Several digits, read as ' + read.text, win: [] };
+      }
+      return { head: 'Several digits', sentence: true,
+        line: read ? 'Could not read them: ' + read.error : 'Reading them\u2026', say: 'Several digits', win: [] };
+    }
+    const conf = typeof d.confidence === 'number' ? d.confidence : Number(p[k]) || 0;
+    return { head: label, line: formatPct(conf) + ' confident',
+      say: 'Prediction: ' + label + ', ' + formatPct(conf) + ' confidence', win: [k] };
+  }
+
+  function showResult(d, read) {
     if (chart.children.length !== d.probabilities.length) buildChart(d.probabilities.length);
+    const v = describe(d, read);
     resultBox.classList.remove('stale');
     resultBox.dataset.state = 'ok';
-    resultBox.dataset.class = String(k);
-    showPrediction(label);
-    const conf = typeof d.confidence === 'number' ? d.confidence : Number(d.probabilities[k]) || 0;
-    confidenceEl.textContent = formatPct(conf) + ' confident';
+    resultBox.dataset.class = String(d.prediction | 0);
+    // Styles the verdicts that are not one digit (chart de-emphasised).
+    if (typeof d.verdict === 'string') resultBox.dataset.verdict = d.verdict;
+    else delete resultBox.dataset.verdict;
+    showPrediction(v.head, v.sentence);
+    confidenceEl.textContent = v.line;
+    confidenceEl.title = v.line;
     timingEl.textContent = typeof d.elapsed_ms === 'number' ? 'answered in ' + d.elapsed_ms.toFixed(2) + ' ms' : '\u00a0';
-    setBars(d.probabilities, k);
+    setBars(d.probabilities, v.win);
     drawInput(d.input);
-    // Announce settled answers only, not every update while the pen moves.
-    if (state.pointerId === null && !state.dirty)
-      announceEl.textContent = 'Prediction: ' + label + ', ' + formatPct(conf) + ' confidence';
+    showBoxes(read);
+    // Interim answers while the pen moves are shown, never spoken.
+    if (state.pointerId === null && !state.dirty) announceSoon(v.say);
+  }
+
+  // The digits v1/read found, outlined on the pad: each box is in pixels of
+  // the posted image, placed through the frame that image has in the pad,
+  // in percent so it follows the pad's size without repainting.
+  function showBoxes(read) {
+    clearBoxes();
+    if (!read || read.error || !read.frame) return;
+    const f = read.frame;
+    for (const g of read.digits) {
+      if (!g || !Array.isArray(g.box) || g.box.length !== 4) continue;
+      const [x, y, w, h] = g.box.map(Number);
+      const el = document.createElement('span');
+      el.className = 'digit-box' + (g.verdict && g.verdict !== 'digit' ? ' doubtful' : '');
+      el.style.left = (f.left + x * f.scale) * 100 + '%';
+      el.style.top = (f.top + y * f.scale) * 100 + '%';
+      el.style.width = w * f.scale * 100 + '%';
+      el.style.height = h * f.scale * 100 + '%';
+      el.dataset.label = g.verdict === 'not_a_digit' ? '?' : labelOf(g.prediction | 0);
+      boxesEl.appendChild(el);
+    }
+  }
+  function clearBoxes() {
+    if (boxesEl.firstChild) boxesEl.textContent = '';
+  }
+
+  // The live region speaks settled answers only, after ANNOUNCE_DELAY_MS
+  // with the pen up. Emptied when the pen goes down again, so the next
+  // answer is spoken even when its words are the same.
+  function announceSoon(text) {
+    clearTimeout(state.announceTimer);
+    state.announceTimer = setTimeout(() => { state.announceTimer = 0; announceEl.textContent = text; }, ANNOUNCE_DELAY_MS);
+  }
+  function quiet() {
+    clearTimeout(state.announceTimer);
+    state.announceTimer = 0;
+    announceEl.textContent = '';
   }
 
   function resetResult(how) {
     resultBox.classList.remove('stale');
     resultBox.dataset.state = how;
     delete resultBox.dataset.class;
+    delete resultBox.dataset.verdict;
     showPrediction('?');
     confidenceEl.textContent = how === 'hint' ? 'Nothing to read yet' : 'Draw to start';
+    confidenceEl.title = '';
     timingEl.textContent = '\u00a0';
-    setBars(null, -1);
+    setBars(null, []);
     drawInput(null);
-    announceEl.textContent = '';
+    clearBoxes();
+    quiet();
   }
 
   /* ---------- status line: hints, errors, API key ---------- */
@@ -430,6 +569,8 @@
   // Forgets the pending work for the old picture; an answer in flight for it
   // is dropped when it arrives (its generation is old).
   function dropPending() {
+    clearBoxes();
+    quiet();
     state.gen++;
     state.dirty = false;
     clearTimeout(state.timer);

@@ -3,6 +3,11 @@
 // playwright-core, draws digits as pointer strokes and checks what the page
 // shows. Never downloads a browser; fails (does not skip) without one.
 //
+// What the server says about letters, scribbles and numbers (verdicts and
+// POST /v1/read, API.md) is checked against the real server: those checks
+// fail, never skip, while the server lacks the feature. The page's side of
+// each verdict is also checked on answers stubbed per the contract.
+//
 // Usage: node page.test.js --server PATH/mnist-server [--out DIR]
 // Environment: NODE_PATH (where playwright-core is installed), MNIST_DATA_DIR
 // (MNIST test images to upload), MNIST_SOURCE_DIR + UPDATE_SCREENSHOT=1
@@ -182,6 +187,81 @@ const DIGITS = {
     ...polyline([[0.84, 0.33], [0.12, 0.94], [0.9, 0.94]], 10).slice(1)]],
 };
 
+// Shapes that are not digits, in the same unit box.
+const SHAPES = {
+  // A capital A: two slanted strokes, then the bar.
+  A: [polyline([[0.1, 0.96], [0.5, 0.04], [0.9, 0.96]], 12), line([0.27, 0.62], [0.73, 0.62], 8)],
+  // A dense tangle in one stroke: sines of unrelated frequencies.
+  scribble: [curve((t) => [0.5 + 0.3 * Math.sin(2.1 * t) + 0.16 * Math.sin(7.3 * t),
+    0.5 + 0.3 * Math.cos(1.7 * t) + 0.16 * Math.sin(5.9 * t)], 0, 14, 280)],
+};
+
+// Zhang & Suen's thinning ("A fast parallel algorithm for thinning digital
+// patterns", CACM 1984), in place: ink (1) pixels peeled off in two
+// alternating sub-steps until lines are one pixel wide.
+function thin(img, w, h) {
+  const at = (x, y) => (x >= 0 && y >= 0 && x < w && y < h ? img[y * w + x] : 0);
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const step of [0, 1]) {
+      const gone = [];
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          if (!img[y * w + x]) continue;
+          // P2..P9: the neighbours clockwise from north.
+          const n = [at(x, y - 1), at(x + 1, y - 1), at(x + 1, y), at(x + 1, y + 1),
+            at(x, y + 1), at(x - 1, y + 1), at(x - 1, y), at(x - 1, y - 1)];
+          const b = n.reduce((a, v) => a + v, 0);
+          let a = 0;
+          for (let i = 0; i < 8; i++) if (!n[i] && n[(i + 1) % 8]) a++;
+          const [p2, , p4, , p6, , p8] = n;
+          const keep = step === 0 ? p2 * p4 * p6 || p4 * p6 * p8 : p2 * p4 * p8 || p2 * p6 * p8;
+          if (b >= 2 && b <= 6 && a === 1 && !keep) gone.push(y * w + x);
+        }
+      }
+      for (const i of gone) img[i] = 0;
+      if (gone.length) changed = true;
+    }
+  }
+}
+
+// A 28x28 MNIST digit as pen strokes: its skeleton walked from line ends
+// (a loop from anywhere), each walk a stroke in the unit box. Each walk
+// ends on an already drawn neighbour, so branches meet and loops close.
+function skeletonStrokes(pixels) {
+  const img = Uint8Array.from(pixels, (v) => (v >= 128 ? 1 : 0));
+  thin(img, 28, 28);
+  const near = (i) => {
+    const x = i % 28;
+    const y = (i - x) / 28;
+    const out = [];
+    // Edge neighbours first: a walk prefers them to diagonals.
+    for (const [dx, dy] of [[0, -1], [1, 0], [0, 1], [-1, 0], [1, -1], [1, 1], [-1, 1], [-1, -1]])
+      if (x + dx >= 0 && x + dx < 28 && y + dy >= 0 && y + dy < 28 && img[(y + dy) * 28 + x + dx]) out.push((y + dy) * 28 + x + dx);
+    return out;
+  };
+  const left = new Set([...img.keys()].filter((i) => img[i]));
+  const strokes = [];
+  while (left.size) {
+    const open = [...left];
+    let cur = open.find((i) => near(i).filter((j) => left.has(j)).length === 1);
+    if (cur === undefined) cur = open[0];
+    const path = [cur];
+    left.delete(cur);
+    for (;;) {
+      const next = near(cur).find((j) => left.has(j));
+      if (next === undefined) break;
+      path.push(next);
+      left.delete(next);
+      cur = next;
+    }
+    const join = near(cur).find((j) => !path.slice(-3).includes(j));
+    if (join !== undefined) path.push(join);
+    if (path.length >= 3) strokes.push(path.map((i) => [(i % 28 + 0.5) / 28, (Math.floor(i / 28) + 0.5) / 28]));
+  }
+  return strokes;
+}
+
 /* ---------- page helpers ---------- */
 
 async function canvasBox(page) {
@@ -192,10 +272,13 @@ async function canvasBox(page) {
 
 // Draws digit d with the mouse into a box of the canvas: left/top/size as
 // fractions of the canvas side.
-async function drawDigit(page, d, box) {
+function drawDigit(page, d, box) {
+  return drawStrokes(page, DIGITS[d], box);
+}
+async function drawStrokes(page, strokes, box) {
   const c = await canvasBox(page);
   const at = (p) => [c.x + (box.left + p[0] * box.size) * c.width, c.y + (box.top + p[1] * box.size) * c.height];
-  for (const stroke of DIGITS[d]) {
+  for (const stroke of strokes) {
     const [x0, y0] = at(stroke[0]);
     await page.mouse.move(x0, y0);
     await page.mouse.down();
@@ -234,8 +317,16 @@ async function settled(page) {
     let padInk = 0;
     for (let i = 3; i < pd.length; i += 4) if (pd[i] > 0) padInk++;
     const status = document.getElementById('status');
+    const cb = pad.getBoundingClientRect();
+    const boxes = Array.from(document.querySelectorAll('#boxes .digit-box')).map((el) => {
+      const b = el.getBoundingClientRect();
+      return { label: el.dataset.label, left: (b.left - cb.left) / cb.width, top: (b.top - cb.top) / cb.height,
+        width: b.width / cb.width, height: b.height / cb.height };
+    });
     return {
       state: r.dataset.state,
+      verdict: r.dataset.verdict,
+      boxes,
       cls: r.dataset.class,
       prediction: document.getElementById('prediction').textContent,
       confidence: document.getElementById('confidence').textContent,
@@ -252,6 +343,34 @@ async function settled(page) {
       announce: document.getElementById('announce').textContent,
     };
   });
+}
+
+// Records what the live region says from now on, and whether the pen (a
+// mouse button, a finger) was down when it said it.
+async function listen(page) {
+  await page.evaluate(() => {
+    if (!window.spoken) {
+      const el = document.getElementById('announce');
+      new MutationObserver(() => window.spoken.push({ text: el.textContent, penDown: window.penDown }))
+        .observe(el, { childList: true, characterData: true, subtree: true });
+      addEventListener('pointerdown', () => { window.penDown = true; }, true);
+      addEventListener('pointerup', () => { window.penDown = false; }, true);
+    }
+    window.spoken = [];
+  });
+}
+// What it said since listen(), once it has had time to speak (the page
+// waits 700 ms with the pen up).
+async function spoken(page) {
+  await page.waitForTimeout(1500);
+  return page.evaluate(() => window.spoken.filter((s) => s.text !== ''));
+}
+
+// The page's answer in a failure message: what it shows, and the verdict
+// it had (none: a server without verdicts).
+function shown(r) {
+  return 'shows "' + r.prediction + '" / "' + r.confidence + '", verdict ' + (r.verdict || '(none in the answer)') +
+    ', ' + r.boxes.length + ' boxes' + (r.status ? ', status "' + r.status + '"' : '');
 }
 
 function checkPrediction(r, expected, what) {
@@ -332,8 +451,8 @@ async function openPage(ctx, origin, log) {
     if (u.origin !== origin) log.foreign.push(req.url());
     log.requests.push(req);
   });
-  // At most one prediction in flight, at every moment of the test.
-  const isPredict = (req) => new URL(req.url()).pathname === '/predict';
+  // At most one request (predict or v1/read) in flight, at every moment of the test.
+  const isPredict = (req) => ['/predict', '/v1/read'].includes(new URL(req.url()).pathname);
   page.on('request', (req) => {
     if (!isPredict(req)) return;
     log.inFlight = (log.inFlight || 0) + 1;
@@ -415,10 +534,14 @@ async function main() {
         await page.locator('body').press('Escape');
         checkReset(await settled(page), 'Escape before ' + d);
       }
+      await listen(page);
       await drawDigit(page, d, box);
       const r = await settled(page);
       checkPrediction(r, d, 'drawn ' + d);
-      check(/^Prediction: \S+, /.test(r.announce), 'drawn ' + d + ': result announced', r.announce);
+      // Once, even for the 4's two strokes.
+      const said = (await spoken(page)).map((x) => x.text);
+      check(said.length === 1 && said[0] === 'Prediction: ' + d + ', ' + r.confidence.replace(' confident', ' confidence'),
+        'drawn ' + d + ': the answer announced once', JSON.stringify(said));
       await shot(page, opt.out, 'digit-' + d + '.png');
       if (d === 7) {
         layoutOk = await rects(page);
@@ -438,6 +561,7 @@ async function main() {
       const c = await canvasBox(page);
       const pts = DIGITS[0][0];
       const sent = log.requests.length;
+      await listen(page);
       await page.mouse.move(c.x + (0.3 + pts[0][0] * 0.5) * c.width, c.y + (0.25 + pts[0][1] * 0.5) * c.height);
       await page.mouse.down();
       let shownWhileDrawing = false;
@@ -450,8 +574,15 @@ async function main() {
       const during = log.requests.slice(sent).filter((q) => new URL(q.url()).pathname === '/predict').length;
       const elapsed = Date.now() - t0;
       await page.mouse.up();
-      checkPrediction(await settled(page), 0, 'slowly drawn 0');
+      const r = await settled(page);
+      checkPrediction(r, 0, 'slowly drawn 0');
       check(shownWhileDrawing, 'a prediction is shown while the stroke is still being drawn');
+      // Screen readers hear none of those guesses, then the settled answer once.
+      const said = await spoken(page);
+      check(said.every((x) => !x.penDown), 'the live region is silent while the pen moves',
+        JSON.stringify(said.filter((x) => x.penDown)));
+      check(said.length === 1 && said[0].text === 'Prediction: 0, ' + r.confidence.replace(' confident', ' confidence'),
+        'the live region speaks once, the settled answer', JSON.stringify(said.map((x) => x.text)));
       // The page spaces them by about 120 ms: never one per pointer move.
       check(during >= 2 && during <= elapsed / 100 + 1, 'predictions are sent while drawing, spaced out',
         during + ' requests in ' + elapsed + ' ms for ' + pts.length + ' points');
@@ -553,6 +684,140 @@ async function main() {
     check(predicts.every((q) => /^image\//.test(q.headers()['content-type'] || '')), 'predictions send images',
       predicts.map((q) => q.headers()['content-type']).join(','));
 
+    // Each verdict as the page shows it, on answers stubbed per the
+    // contract (predict's real answer with a verdict put in, a v1/read
+    // answer with two boxes): the page's side, whatever the server says.
+    {
+      let extra = {};
+      let readAnswer = null;
+      const reads = [];
+      await page.route('**/predict*', async (route) => {
+        const res = await route.fetch();
+        await route.fulfill({ response: res, json: Object.assign(await res.json(), extra) });
+      });
+      await page.route('**/v1/read', (route) => {
+        reads.push(route.request().postDataJSON());
+        return route.fulfill(readAnswer);
+      });
+      const drawOne = async () => {
+        await page.locator('body').press('Escape');
+        await settled(page);
+        await listen(page);
+        await drawDigit(page, 7, { left: 0.2, top: 0.15, size: 0.65 });
+        return settled(page);
+      };
+      const said = async () => JSON.stringify((await spoken(page)).map((x) => x.text));
+
+      extra = { verdict: 'unsure', prediction: 4, confidence: 0.52, probabilities: [0.01, 0, 0.02, 0, 0.52, 0, 0, 0.04, 0, 0.41] };
+      r = await drawOne();
+      check(r.prediction === 'Not sure: 4 or 9?' && r.verdict === 'unsure', 'stub unsure: "Not sure: 4 or 9?"', shown(r));
+      check(JSON.stringify(r.winners) === '[4,9]', 'stub unsure: both bars marked', JSON.stringify(r.winners));
+      check(await said() === '["Not sure: 4 or 9?"]', 'stub unsure: announced in words', await said());
+      check(JSON.stringify(await rects(page)) === JSON.stringify(layoutEmpty), 'stub unsure: no layout shift');
+      await shot(page, opt.out, 'stub-unsure.png');
+
+      extra = { verdict: 'not_a_digit', digit_score: 0.03 };
+      r = await drawOne();
+      const faded = await page.evaluate(() => Number(getComputedStyle(document.getElementById('chart')).opacity));
+      check(r.prediction === 'That doesn\'t look like a digit' && r.winners.length === 0 && faded < 1,
+        'stub not_a_digit: said in words, no bar marked, bars faded', shown(r) + ', chart opacity ' + faded);
+      check(await said() === '["That doesn\'t look like a digit"]', 'stub not_a_digit: announced in words', await said());
+      check(JSON.stringify(await rects(page)) === JSON.stringify(layoutEmpty), 'stub not_a_digit: no layout shift');
+      await shot(page, opt.out, 'stub-not-a-digit.png');
+
+      // Boxes in pixels of the posted 280x280 PNG: 28..112 and 168..252
+      // across, 70..210 down, so 0.1 and 0.6 of the pad's side, 0.3 wide.
+      extra = { verdict: 'several_digits' };
+      const digit = (k, box) => ({ prediction: k, confidence: 0.99, probabilities: [], verdict: 'digit', box });
+      readAnswer = { json: { text: '42', digits: [digit(4, [28, 70, 84, 140]), digit(2, [168, 70, 84, 140])],
+        model: { name: 'stub', version: '0' }, elapsed_ms: 1 } };
+      r = await drawOne();
+      const near = (b, want) => ['left', 'top', 'width', 'height'].every((k, i) => Math.abs(b[k] - want[i]) < 0.01);
+      check(r.prediction === '42' && r.confidence === '2-digit number', 'stub several_digits: the number read is shown', shown(r));
+      check(r.boxes.length === 2 && r.boxes[0].label === '4' && near(r.boxes[0], [0.1, 0.25, 0.3, 0.5]) &&
+        r.boxes[1].label === '2' && near(r.boxes[1], [0.6, 0.25, 0.3, 0.5]),
+      'stub several_digits: each box outlined where v1/read put it', JSON.stringify(r.boxes));
+      check(reads.length === 1 && /^data:image\/png;base64,/.test(reads[0].image || ''),
+        'stub several_digits: v1/read was sent the drawing as {"image": data URL}', reads.length);
+      check(await said() === '["Several digits, read as 42"]', 'stub several_digits: announced in words', await said());
+      await shot(page, opt.out, 'stub-number.png');
+      {
+        // The boxes go as soon as the drawing changes.
+        const c = await canvasBox(page);
+        await page.mouse.move(c.x + 0.9 * c.width, c.y + 0.9 * c.height);
+        await page.mouse.down();
+        await page.mouse.move(c.x + 0.95 * c.width, c.y + 0.95 * c.height, { steps: 3 });
+        const left = await page.locator('#boxes .digit-box').count();
+        await page.mouse.up();
+        check(left === 0, 'stub several_digits: boxes cleared when the drawing changes', left + ' boxes');
+        await settled(page);
+      }
+
+      readAnswer = { status: 500, json: { error: { status: 500, code: 'internal', message: 'stub failure' } } };
+      r = await drawOne();
+      check(r.prediction === 'Several digits' && /Could not read them: stub failure/.test(r.confidence) && r.boxes.length === 0,
+        'stub several_digits, v1/read failing: the verdict and the reason shown', shown(r));
+
+      // An upload 360x240 is letterboxed in the pad: a box around the
+      // whole image is the band 1/6..5/6 of the pad's height.
+      readAnswer = { json: { text: '2', digits: [digit(2, [0, 0, 360, 240])], model: {}, elapsed_ms: 1 } };
+      const wide = path.join(opt.out, 'upload-wide-2.png');
+      fs.writeFileSync(wide, await makeDrawingPng(page, 2, 360, 240));
+      await page.setInputFiles('#file', wide);
+      r = await settled(page);
+      check(r.boxes.length === 1 && near(r.boxes[0], [0, 1 / 6, 1, 2 / 3]),
+        'stub several_digits on an upload: the box mapped through the letterbox', JSON.stringify(r.boxes));
+
+      await page.unrouteAll({ behavior: 'wait' });
+      await page.getByRole('button', { name: 'Clear' }).click();
+      await settled(page);
+    }
+
+    // The server's own verdicts (API.md, "What an answer says about its
+    // input" and "POST /v1/read") on drawings: a letter and a scribble are
+    // no digits, two digits side by side are a number. These fail, and say
+    // which verdict came, until the server has the feature.
+    for (const [name, strokes] of [['letter A', SHAPES.A], ['scribble', SHAPES.scribble]]) {
+      await page.locator('body').press('Escape');
+      await settled(page);
+      await drawStrokes(page, strokes, { left: 0.14, top: 0.12, size: 0.72 });
+      r = await settled(page);
+      check(r.verdict === 'not_a_digit' && /doesn't look like a digit/.test(r.prediction),
+        'a drawn ' + name + ': the page says "doesn\'t look like a digit"', shown(r));
+      await shot(page, opt.out, name.replace(/ /g, '-') + '.png');
+    }
+    {
+      // A 4 and a 2 from the MNIST test set, traced along their skeletons
+      // as a pen would (the hand-made strokes without the data).
+      const haveData = dataDir !== '' && fs.existsSync(dataDir);
+      const traced = (i, d) => (haveData ? skeletonStrokes(mnistTestDigit(dataDir, i).pixels) : DIGITS[d]);
+      const four = traced(4, 4);
+      const two = traced(1, 2);
+      // Alone, each reads as itself: the tracing makes digits.
+      for (const [strokes, d] of [[four, 4], [two, 2]]) {
+        await page.locator('body').press('Escape');
+        await settled(page);
+        await drawStrokes(page, strokes, { left: 0.15, top: 0.12, size: 0.7 });
+        checkPrediction(await settled(page), d, 'traced MNIST ' + d);
+      }
+      await page.locator('body').press('Escape');
+      await settled(page);
+      const sent = log.requests.length;
+      await drawStrokes(page, four, { left: 0.02, top: 0.2, size: 0.48 });
+      await drawStrokes(page, two, { left: 0.5, top: 0.2, size: 0.48 });
+      r = await settled(page);
+      const readSent = log.requests.slice(sent).filter((q) => new URL(q.url()).pathname === '/v1/read').length;
+      check(r.verdict === 'several_digits' && r.prediction === '42' && readSent > 0,
+        'a drawn number 42: the page shows 42, read through v1/read', shown(r) + ', ' + readSent + ' v1/read requests');
+      const mid = (b) => b.left + b.width / 2;
+      check(r.boxes.length === 2 && r.boxes[0].label === '4' && mid(r.boxes[0]) < 0.5 &&
+        r.boxes[1].label === '2' && mid(r.boxes[1]) > 0.5,
+      'a drawn number 42: two boxes outlined, the 4 on the left and the 2 on the right', JSON.stringify(r.boxes));
+      await shot(page, opt.out, 'number-42.png');
+      await page.locator('body').press('Escape');
+      await settled(page);
+    }
+
     // A phone: the pad fits the width and a finger draws.
     const phone = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
     try {
@@ -573,6 +838,31 @@ async function main() {
       check(seen <= 844, 'phone: the prediction is on screen without scrolling', seen);
       await shot(mpage, opt.out, 'phone.png');
       await mctx.close();
+
+      // The pad and its buttons on screen without scrolling: a laptop, the
+      // ~657 px a browser leaves of a 768-line laptop screen, a phone held
+      // sideways and upright.
+      for (const v of [{ width: 1366, height: 768 }, { width: 1366, height: 657 },
+        { width: 844, height: 390, mobile: true }, { width: 390, height: 844, mobile: true }]) {
+        const name = v.width + 'x' + v.height;
+        const lctx = await phone.newContext({ viewport: { width: v.width, height: v.height },
+          deviceScaleFactor: v.mobile ? 2 : 1, hasTouch: !!v.mobile, isMobile: !!v.mobile });
+        const lpage = await openPage(lctx, origin, log);
+        const m = await lpage.evaluate(() => {
+          const box = (sel) => {
+            const b = document.querySelector(sel).getBoundingClientRect();
+            return { x: Math.round(b.x), y: Math.round(b.y), w: Math.round(b.width), h: Math.round(b.height) };
+          };
+          return { pad: box('#canvas'), buttons: box('.toolbar'), scrollWidth: document.documentElement.scrollWidth };
+        });
+        const inside = (b) => b.x >= 0 && b.y >= 0 && b.x + b.w <= v.width && b.y + b.h <= v.height;
+        console.log('layout ' + name + ': pad ' + JSON.stringify(m.pad) + ', buttons ' + JSON.stringify(m.buttons));
+        check(inside(m.pad) && inside(m.buttons) && m.scrollWidth <= v.width,
+          name + ': the pad and its button row are on screen', JSON.stringify(m));
+        check(m.pad.w === m.pad.h && m.pad.w >= 250, name + ': the pad is a square of at least 250 px', JSON.stringify(m.pad));
+        await shot(lpage, opt.out, 'layout-' + name + '.png');
+        await lctx.close();
+      }
     } finally {
       await phone.close();
     }
@@ -629,7 +919,7 @@ async function main() {
       console.log('note: no ' + fashionModel + ' (or no ' + fashionData + '): class names not exercised');
     }
 
-    check(log.maxInFlight === 1 && klog.maxInFlight === 1, 'never more than one prediction in flight',
+    check(log.maxInFlight === 1 && klog.maxInFlight === 1, 'never more than one request in flight',
       log.maxInFlight + ', ' + klog.maxInFlight);
     check(log.foreign.length === 0, 'nothing requested outside the server', log.foreign.join(' '));
     check(log.errors.length === 0, 'no script errors', log.errors.join(' | '));
