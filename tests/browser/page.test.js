@@ -911,7 +911,10 @@ async function main() {
       fs.writeFileSync(file, greyPng(pixels, 28, 28));
       await fpage.setInputFiles('#file', file);
       r = await settled(fpage);
-      check(r.state === 'ok' && r.winners.length === 1 && r.prediction === labels[r.winners[0]],
+      // One class, or (unsure) the two the model cannot choose between:
+      // the result names exactly the highlighted bars.
+      check(r.state === 'ok' && (r.winners.length === 1 ? r.prediction === labels[r.winners[0]]
+        : r.winners.length === 2 && r.winners.every((k) => r.prediction.includes(labels[k]))),
         'Fashion: the result names the class of the highlighted bar', r.prediction + ' ' + JSON.stringify(r.winners));
       await shot(fpage, opt.out, 'fashion.png');
       await fpage.close();
