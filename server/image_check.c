@@ -13,6 +13,11 @@ static uint32_t le32(const uint8_t *p)
 
 static uint32_t le16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
 
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 static int truncated(reply_err *e, const char *fmt, const char *what, unsigned long long need,
                      size_t have)
 {
@@ -238,8 +243,35 @@ static int check_pnm_header(const uint8_t *d, size_t n, const char *fmt, reply_e
     return 0;
 }
 
+/* stb_image appends each IDAT chunk to a buffer it allocates on the first
+ * non-empty one: an empty IDAT before that makes it offset and copy from a
+ * null pointer (undefined behaviour; found by fuzz_read,
+ * crash-stb-png-empty-first-idat). Such a chunk carries nothing: refused. */
+static int check_png_idat(const uint8_t *d, size_t n, reply_err *e)
+{
+    int have_data = 0;
+    for (size_t i = 8; i + 8 <= n;) {
+        uint32_t len = be32(d + i);
+        const uint8_t *type = d + i + 4;
+        if (!memcmp(type, "IDAT", 4)) {
+            if (len == 0 && !have_data)
+                return reply_fail(e, 400, "invalid_image",
+                                  "could not decode PNG: empty IDAT chunk before the image data");
+            have_data |= len > 0;
+        } else if (!memcmp(type, "IEND", 4)) {
+            break;
+        }
+        if (len > n - i - 8 || n - i - 8 - len < 4)
+            break; /* cut short: stb says so */
+        i += 12 + (size_t)len;
+    }
+    return 0;
+}
+
 int img_check_safe(const uint8_t *d, size_t n, const char *fmt, reply_err *e)
 {
+    if (!strcmp(fmt, "PNG"))
+        return check_png_idat(d, n, e);
     if (!strcmp(fmt, "JPEG"))
         return check_jpeg_tables(d, n, e);
     if (!strcmp(fmt, "PGM") || !strcmp(fmt, "PPM"))

@@ -16,8 +16,10 @@
 int img_check_complete(const uint8_t *data, size_t len, const char *fmt, reply_err *e);
 
 /* Refuses, before stb_image parses anything, the inputs that corrupt its
- * memory or overflow its integers: JPEG Huffman tables over 256 codes,
- * PNM header numbers over 9 digits. Returns 0, or 400 invalid_image. */
+ * memory, overflow its integers or do undefined pointer arithmetic: JPEG
+ * Huffman tables over 256 codes, PNM header numbers over 9 digits, an
+ * empty PNG IDAT chunk before the image data. Returns 0, or 400
+ * invalid_image. */
 int img_check_safe(const uint8_t *data, size_t len, const char *fmt, reply_err *e);
 
 #endif

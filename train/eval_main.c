@@ -120,6 +120,10 @@ int main(int argc, char **argv)
         return 2;
     }
     mn_model *m = models[0];
+    if (numbers_dir && n_models > 1) {
+        fprintf(stderr, "mnist-eval: --numbers reads with one model, not an ensemble\n");
+        return 2;
+    }
     if (numbers_dir) {
         printf("model: %s (version %s)\n", member[0], mn_model_version(m));
         int rc = read_numbers_eval(m, numbers_dir, verbose);

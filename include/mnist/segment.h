@@ -29,8 +29,10 @@ typedef struct {
  * written). Returns MN_ERR_NOINK for an image without ink, MN_ERR_LIMIT
  * when there are more than max_digits digits or the ink is in too many
  * pieces to be a number (noise), MN_ERR_ARG for bad arguments,
- * MN_ERR_NOMEM when its one scratch block (about 1.3 w*h bytes plus
- * 32 bytes a run of ink, bounded) cannot be allocated. Thread-safe. */
+ * MN_ERR_NOMEM when its one scratch block cannot be allocated (w*h bytes
+ * of ink map, w*h more for a digit's own geometry when pixels is given,
+ * and 32 bytes for each run of ink a row can hold, at most 2^18 runs:
+ * 8 MiB). Thread-safe. */
 mn_status mn_segment_image(const uint8_t *pix, int w, int h, int channels, int max_digits,
                            mn_box *boxes, uint8_t (*pixels)[MN_PIXELS], int *count,
                            mn_error *err);
