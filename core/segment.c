@@ -342,9 +342,13 @@ static mn_status normalize_group(seg_scratch *s, seg_part *p, int g, uint8_t out
     return nz_geometry(&sub, out, err);
 }
 
-mn_status mn_segment_image(const uint8_t *pix, int w, int h, int channels, int max_digits,
-                           mn_box *boxes, uint8_t (*pixels)[MN_PIXELS], int *count,
-                           mn_error *err)
+/* mn_segment_image, and with whole non-NULL also mn_normalize_image's
+ * output from the same ink map: the geometry of the whole image runs
+ * last, since it rewrites the map. With whole, a failure of the grouping
+ * (too many pieces) leaves *count 0 and still normalises the image. */
+static mn_status segment(const uint8_t *pix, int w, int h, int channels, int max_digits,
+                         mn_box *boxes, uint8_t (*pixels)[MN_PIXELS], int *count,
+                         uint8_t *whole, mn_error *err)
 {
     if (count)
         *count = 0;
@@ -384,6 +388,7 @@ mn_status mn_segment_image(const uint8_t *pix, int w, int h, int channels, int m
 
     size_t n_runs = 0;
     st = nz_ink_from_pixels(pix, channels, &s.wk, err);
+    int inked = st == MN_OK;
     if (st == MN_OK)
         st = label_runs(&s, &n_runs, err);
     if (st != MN_OK)
@@ -428,6 +433,26 @@ mn_status mn_segment_image(const uint8_t *pix, int w, int h, int channels, int m
     for (int i = 0; pixels && i < n && st == MN_OK; i++)
         st = normalize_group(&s, s.parts, s.order[i], pixels[i], err);
 done:
+    if (whole && inked && (st == MN_OK || st == MN_ERR_LIMIT)) {
+        if (*count > max_digits)
+            *count = max_digits;
+        st = nz_geometry(&s.wk, whole, err);
+    }
     free(mem);
     return st;
+}
+
+mn_status mn_segment_image(const uint8_t *pix, int w, int h, int channels, int max_digits,
+                           mn_box *boxes, uint8_t (*pixels)[MN_PIXELS], int *count,
+                           mn_error *err)
+{
+    return segment(pix, w, h, channels, max_digits, boxes, pixels, count, NULL, err);
+}
+
+mn_status mn_normalize_image_count(const uint8_t *pix, int w, int h, int channels,
+                                   uint8_t out[MN_PIXELS], int *count, mn_error *err)
+{
+    if (!out)
+        return mn_error_set(err, MN_ERR_ARG, "normalize: no output buffer");
+    return segment(pix, w, h, channels, 2, NULL, NULL, count, out, err);
 }

@@ -185,13 +185,9 @@ static int add_image(parse_ctx *c, const uint8_t *data, size_t len, const char *
         ms = mn_segment_image(img.pix, img.w, img.h, img.channels, max_digits(c->env),
                               c->s->boxes + c->s->n, (uint8_t(*)[MN_PIXELS])out, &n, &me);
     } else {
-        ms = mn_normalize_image(img.pix, img.w, img.h, img.channels, out, &me);
-        /* Several pieces of digit size side by side: counted only, no
-         * normalisation of each (a failure here only leaves the flag off). */
+        /* The digits side by side are counted from the same ink map. */
         int pieces = 0;
-        mn_error se;
-        if (ms == MN_OK)
-            mn_segment_image(img.pix, img.w, img.h, img.channels, 2, NULL, NULL, &pieces, &se);
+        ms = mn_normalize_image_count(img.pix, img.w, img.h, img.channels, out, &pieces, &me);
         c->s->several[c->s->n] = pieces >= 2;
     }
     if (!c->read || c->pre == PRE_NONE)

@@ -335,6 +335,32 @@ static void test_bounds(void)
     free(g);
 }
 
+/* /predict's entry: mn_normalize_image's bits and the digit count
+ * (capped at 2) from one ink map, for lines of 1 to 4 digits. */
+static void test_normalize_count(const mn_dataset *ds)
+{
+    for (int t = 0; t < 40; t++) {
+        int nd = 1 + t % 4;
+        line_img l;
+        line_init(&l, 110 * nd + 60, 130);
+        int x = 20;
+        for (int d = 0; d < nd; d++) {
+            const uint8_t *px = ds->images + (size_t)(500 + 7 * t + d) * MN_PIXELS;
+            x += draw_mnist(&l, px, 2.5, x, 30, 0, 0) + 25;
+        }
+        uint8_t *grey = to_grey(&l), a[MN_PIXELS], b[MN_PIXELS];
+        mn_error e;
+        int count = -1;
+        mn_status sa = mn_normalize_image(grey, l.w, l.h, 1, a, &e);
+        mn_status sb = mn_normalize_image_count(grey, l.w, l.h, 1, b, &count, &e);
+        CHECK(sa == MN_OK && sb == MN_OK && !memcmp(a, b, MN_PIXELS),
+              "line %d: the same 28x28 as mn_normalize_image (%d %d)", t, sa, sb);
+        CHECK(count == (nd < 2 ? nd : 2), "line %d of %d digits: count %d", t, nd, count);
+        free(grey);
+        line_free(&l);
+    }
+}
+
 int main(void)
 {
     const char *dir = getenv("MNIST_DATA_DIR");
@@ -345,6 +371,7 @@ int main(void)
         return check_finish();
     }
     test_mnist_lines(&ds);
+    test_normalize_count(&ds);
     test_broken_strokes(&ds);
     test_strokes(&ds);
     test_errors();

@@ -37,4 +37,13 @@ mn_status mn_segment_image(const uint8_t *pix, int w, int h, int channels, int m
                            mn_box *boxes, uint8_t (*pixels)[MN_PIXELS], int *count,
                            mn_error *err);
 
+/* mn_normalize_image's output for pix, bit for bit, and in *count how
+ * many digits mn_segment_image finds in it, capped at 2 (0 when the ink is
+ * in too many pieces to be a number): the ink map is made once for both,
+ * so /predict learns whether an image holds several digits side by side
+ * for little more than the normalisation's cost. The same errors as
+ * mn_normalize_image. */
+mn_status mn_normalize_image_count(const uint8_t *pix, int w, int h, int channels,
+                                   uint8_t out[MN_PIXELS], int *count, mn_error *err);
+
 #endif
