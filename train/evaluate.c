@@ -27,6 +27,7 @@ mn_status evaluate_ensemble(const mn_model *const *models, int n_models, const u
     const mn_model *m = models[0];
     const uint32_t K = mn_model_classes(m);
     const size_t in_size = mn_model_input_size(m);
+    const int32_t bg = mn_model_calibration(m)->background;
     for (int j = 1; j < n_models; j++)
         if (mn_model_classes(models[j]) != K || mn_model_input_size(models[j]) != in_size)
             return mn_error_set(err, MN_ERR_ARG,
@@ -74,9 +75,10 @@ mn_status evaluate_ensemble(const mn_model *const *models, int n_models, const u
                 /* argmax of the sum is argmax of the mean */
                 for (int i = 0; i < n; i++) {
                     const float *p = probs + (size_t)i * K;
-                    uint32_t best = 0;
-                    for (uint32_t k = 1; k < K; k++)
-                        if (p[k] > p[best])
+                    /* the served prediction: never the background class */
+                    uint32_t best = bg == 0 ? 1 : 0;
+                    for (uint32_t k = best + 1; k < K; k++)
+                        if ((int32_t)k != bg && p[k] > p[best])
                             best = k;
                     conf[(size_t)labels[b + i] * K + best]++;
                 }

@@ -16,7 +16,8 @@ typedef struct {
 
 /* Classifies count images (bytes, input_size each, scaled by 1/255) with
  * `threads` threads and fills r (r->confusion allocated; eval_result_free).
- * Labels must be < the model's classes. */
+ * Labels must be < the model's classes. The prediction is never the
+ * model's background class, as the server serves it. */
 mn_status evaluate(const mn_model *m, const uint8_t *images, const uint8_t *labels, size_t count,
                    int threads, eval_result *r, mn_error *err);
 /* The same for an ensemble: the mean of the n models' softmax outputs
