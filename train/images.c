@@ -84,6 +84,15 @@ static int label_of(const char *name)
     return v <= 255 ? v : -1;
 }
 
+uint8_t *images_decode_file(const char *path, int *w, int *h, int *channels, const char **why)
+{
+    uint8_t *pix = stbi_load(path, w, h, channels, 0);
+    *why = pix ? NULL : stbi_failure_reason();
+    return pix;
+}
+
+void images_free_pixels(uint8_t *pix) { stbi_image_free(pix); }
+
 int images_read_file(const char *path, uint8_t px[MN_PIXELS])
 {
     struct stat sb;

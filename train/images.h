@@ -21,6 +21,13 @@
 mn_status images_load(const char *dir, mn_shape input, uint64_t seed, mn_dataset *out,
                       mn_error *err);
 
+/* Decodes one image file (PNG, JPEG, GIF, BMP, PGM/PPM; the trainer's and
+ * evaluator's one stb_image configuration) into pixels of *channels
+ * interleaved bytes, or NULL with the decoder's reason in *why. Free with
+ * images_free_pixels. */
+uint8_t *images_decode_file(const char *path, int *w, int *h, int *channels, const char **why);
+void images_free_pixels(uint8_t *pix);
+
 /* Decodes and normalises one file into px, as the server does; 0 on
  * success, -1 (with a note on stderr naming the file) when it cannot be
  * read, decoded, or holds no ink. */

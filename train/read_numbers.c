@@ -1,24 +1,12 @@
 /* read_numbers.c: the --numbers evaluation of mnist-eval: each image
- * decoded (stb_image), its digits found and normalised by
+ * decoded (images.c), its digits found and normalised by
  * mn_segment_image, classified by the model left to right, and the text
  * compared with the label. The same path as the server's POST /v1/read. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define STBI_NO_LINEAR
-#define STBI_NO_HDR
-#define STBI_MAX_DIMENSIONS 16384
-#define STB_IMAGE_STATIC
-#define STB_IMAGE_IMPLEMENTATION
-#if defined(__GNUC__)
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#endif
-#include <stb_image.h>
-
+#include "images.h"
 #include "read_numbers.h"
 
 #define MAX_DIGITS 32
@@ -50,9 +38,10 @@ static void read_image(const mn_model *m, mn_workspace *ws, const char *path, ch
                        size_t len)
 {
     int w, h, ch;
-    uint8_t *pix = stbi_load(path, &w, &h, &ch, 0);
+    const char *why;
+    uint8_t *pix = images_decode_file(path, &w, &h, &ch, &why);
     if (!pix) {
-        snprintf(text, len, "<cannot decode: %s>", stbi_failure_reason());
+        snprintf(text, len, "<cannot decode: %s>", why);
         return;
     }
     static uint8_t px[MAX_DIGITS][MN_PIXELS];
@@ -60,7 +49,7 @@ static void read_image(const mn_model *m, mn_workspace *ws, const char *path, ch
     int n = 0;
     mn_error err;
     mn_status st = mn_segment_image(pix, w, h, ch, MAX_DIGITS, NULL, px, &n, &err);
-    stbi_image_free(pix);
+    images_free_pixels(pix);
     if (st != MN_OK) {
         snprintf(text, len, "<%.40s>", err.msg);
         return;
