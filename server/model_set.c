@@ -111,17 +111,8 @@ int model_set_load(model_set *ms, const char *paths, char *err, size_t errlen)
         snprintf(err, errlen, "--model: no model path given");
         goto fail;
     }
-    if (ms->n > 1) {
-        /* each member applies its own temperature; the verdict's
-         * thresholds are the members' mean */
-        double dt = 0, ut = 0;
-        for (int i = 0; i < ms->n; i++) {
-            dt += mn_model_calibration(ms->m[i])->digit_threshold;
-            ut += mn_model_calibration(ms->m[i])->unsure_threshold;
-        }
-        ms->calib.digit_threshold = (float)(dt / ms->n);
-        ms->calib.unsure_threshold = (float)(ut / ms->n);
-    }
+    if (ms->n > 0)
+        ms->calib = mn_calibration_ensemble((const mn_model *const *)ms->m, ms->n);
     if (ms->n == 1) {
         snprintf(ms->name, sizeof ms->name, "%s", names[0]);
         snprintf(ms->version, sizeof ms->version, "%s", mn_model_version(ms->m[0]));

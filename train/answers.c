@@ -21,19 +21,6 @@ void answers_free(answers *a)
     memset(a, 0, sizeof *a);
 }
 
-mn_calibration answers_ensemble_calibration(const mn_model *const *models, int n)
-{
-    mn_calibration c = *mn_model_calibration(models[0]);
-    double dt = 0, ut = 0;
-    for (int j = 0; j < n; j++) {
-        dt += mn_model_calibration(models[j])->digit_threshold;
-        ut += mn_model_calibration(models[j])->unsure_threshold;
-    }
-    c.digit_threshold = (float)(dt / n);
-    c.unsure_threshold = (float)(ut / n);
-    return c;
-}
-
 mn_status answers_compute(const mn_model *const *models, int n, const uint8_t *images,
                           size_t count, int threads, answers *a, mn_error *err)
 {
@@ -50,7 +37,7 @@ mn_status answers_compute(const mn_model *const *models, int n, const uint8_t *i
                                 "answers: ensemble member %d differs from member 1 in classes, input "
                                 "size or background class",
                                 j + 1);
-    const mn_calibration ens = answers_ensemble_calibration(models, n);
+    const mn_calibration ens = mn_calibration_ensemble(models, n);
     const uint32_t C = mn_calibration_classes(&ens, K);
     a->classes = C;
     a->count = count;

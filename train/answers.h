@@ -28,10 +28,6 @@ mn_status answers_compute(const mn_model *const *models, int n, const uint8_t *i
                           size_t count, int threads, answers *a, mn_error *err);
 void answers_free(answers *a);
 
-/* The calibration an ensemble answers with: the members' thresholds
- * averaged (each member's temperature is applied to its own output). */
-mn_calibration answers_ensemble_calibration(const mn_model *const *models, int n);
-
 /* Expected calibration error of confidence against correctness over
  * `bins` equal-width bins of confidence; right[i] is 1 when answer i is
  * right. */

@@ -154,12 +154,10 @@ mn_status calibrate_model(mn_model *m, const uint8_t *val_images, const uint8_t 
     c.unsure_threshold = (float)(u < CALIB_UNSURE_MIN ? CALIB_UNSURE_MIN : u > CALIB_UNSURE_MAX ? CALIB_UNSURE_MAX : u);
     if ((st = mn_model_set_calibration(m, &c, err)) != MN_OK)
         goto done;
-    answers_free(&a);
-    if ((st = answers_compute(one, 1, val_images, n_val, threads, &a, err)) != MN_OK)
-        goto done;
+    /* The thresholds change only the verdicts, not the answers above. */
     size_t digit = 0, digit_right = 0;
     for (size_t i = 0; i < n_val; i++)
-        if (a.verdict[i] == MN_VERDICT_DIGIT) {
+        if (mn_verdict_of(&c, a.confidence[i], a.digit_score[i]) == MN_VERDICT_DIGIT) {
             digit++;
             digit_right += a.pred[i] == val_labels[i];
         }

@@ -158,18 +158,28 @@ static int load_set(const char *dir, int need_label, image_set *s)
     return ok ? 0 : -1;
 }
 
+/* The set of dir, answered as the server answers; 0, or -1 with a
+ * message on stderr (nothing to free then). */
+static int load_and_answer(const mn_model *const *models, int n, const char *dir, int need_label,
+                           int threads, image_set *s, answers *a)
+{
+    if (load_set(dir, need_label, s) != 0)
+        return -1;
+    mn_error err;
+    if (answers_compute(models, n, s->pixels, s->count, threads, a, &err) != MN_OK) {
+        fprintf(stderr, "mnist-eval: %s\n", err.msg);
+        set_free(s);
+        return -1;
+    }
+    return 0;
+}
+
 int eval_sets_digits(const mn_model *const *models, int n, const char *dir, int threads)
 {
     image_set s;
-    if (load_set(dir, 1, &s) != 0)
-        return 1;
     answers a;
-    mn_error err;
-    if (answers_compute(models, n, s.pixels, s.count, threads, &a, &err) != MN_OK) {
-        fprintf(stderr, "mnist-eval: %s\n", err.msg);
-        set_free(&s);
+    if (load_and_answer(models, n, dir, 1, threads, &s, &a) != 0)
         return 1;
-    }
     float *conf = malloc(sizeof(float) * s.count);
     uint8_t *right = malloc(s.count);
     if (!conf || !right) {
@@ -218,15 +228,9 @@ int eval_sets_digits(const mn_model *const *models, int n, const char *dir, int 
 int eval_sets_nondigits(const mn_model *const *models, int n, const char *dir, int threads)
 {
     image_set s;
-    if (load_set(dir, 0, &s) != 0)
-        return 1;
     answers a;
-    mn_error err;
-    if (answers_compute(models, n, s.pixels, s.count, threads, &a, &err) != MN_OK) {
-        fprintf(stderr, "mnist-eval: %s\n", err.msg);
-        set_free(&s);
+    if (load_and_answer(models, n, dir, 0, threads, &s, &a) != 0)
         return 1;
-    }
     printf("\nnon-digits in %s (%zu images)\n", dir, s.count);
     printf("  kind                  images  not \"digit\"  not_a_digit  unsure  no_ink\n");
     for (int k = -1; k < s.n_kinds; k++) {

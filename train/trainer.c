@@ -88,6 +88,16 @@ static double cpu_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* Fits m's calibration on the run's held-out images: the validation tail,
+ * and the held-out non-digits to measure the rejection. */
+static mn_status calibrate_held_out(const run_state *s, const train_options *o, mn_model *m,
+                                    mn_error *err)
+{
+    return calibrate_model(m, s->train.images + s->val_begin * MN_PIXELS, s->train.labels + s->val_begin,
+                           s->n_val, s->neg.count ? s->neg.images + s->neg_begin * MN_PIXELS : NULL,
+                           s->neg.count - s->neg_begin, o->threads, err);
+}
+
 /* Writes the model: a checkpoint (ck non-NULL) as trained, with batch norm
  * and dropout; a final model (ck NULL) folded for serving, so it holds only
  * the layer kinds of format version 1. */
@@ -113,11 +123,7 @@ static int save(run_state *s, const train_options *o, const char *path, const mn
     }
     mn_status st = MN_OK;
     if (!ck && s->n_val)
-        st = calibrate_model(out, s->train.images + s->val_begin * MN_PIXELS,
-                             s->train.labels + s->val_begin, s->n_val,
-                             s->neg.count ? s->neg.images + s->neg_begin * MN_PIXELS : NULL,
-                             s->neg.count - s->neg_begin,
-                             o->threads, &err);
+        st = calibrate_held_out(s, o, out, &err);
     if (st == MN_OK)
         st = mn_model_save(out, path, ck, &err);
     if (st == MN_OK && folded)
@@ -351,10 +357,7 @@ static int calibrate_only(run_state *s, const train_options *o)
         fprintf(stderr, "mnist-train: --calibrate needs --val N: the held-out images it fits on\n");
         return 1;
     }
-    if (calibrate_model(s->model, s->train.images + s->val_begin * MN_PIXELS,
-                        s->train.labels + s->val_begin, s->n_val,
-                        s->neg.count ? s->neg.images + s->neg_begin * MN_PIXELS : NULL,
-                        s->neg.count - s->neg_begin, o->threads, &err) != MN_OK ||
+    if (calibrate_held_out(s, o, s->model, &err) != MN_OK ||
         mn_model_save(s->model, o->out_path, NULL, &err) != MN_OK) {
         fprintf(stderr, "mnist-train: %s\n", err.msg);
         return 1;
