@@ -198,9 +198,6 @@ int img_decode(const uint8_t *data, size_t len, uint64_t max_pixels, img_buffer 
     if (st)
         return st;
 
-    /* The largest legitimate need (GIF: three RGBA frames; progressive
-     * JPEG: coefficients) stays well under 24 bytes a pixel, plus slack
-     * for tables and PNG's compressed stream. */
     int dw = 0, dh = 0, dc = 0;
     if (buf && !strcmp(fmt, "PNG") && png_fast_decode(data, len, &buf->pix, &buf->cap, &dw, &dh, &dc) &&
         dw == w && dh == h) {
@@ -213,6 +210,9 @@ int img_decode(const uint8_t *data, size_t len, uint64_t max_pixels, img_buffer 
         return 0;
     }
 
+    /* The largest legitimate need (GIF: three RGBA frames; progressive
+     * JPEG: coefficients) stays well under 24 bytes a pixel, plus slack
+     * for tables and PNG's compressed stream. */
     dec_budget = (size_t)pixels * 24 + 2 * len + (16u << 20);
     dec_used = 0;
     uint8_t *pix = stbi_load_from_memory(data, (int)len, &dw, &dh, &dc, 0);

@@ -2,7 +2,8 @@
  * to 8-bit pixels, with stb_image on a short leash: the format is
  * recognised from its magic bytes, the dimensions are read from the header
  * and checked against the pixel limit before decoding, and the decoder's
- * allocations are bounded. No normalisation here (core/normalize.c). */
+ * allocations are bounded. The common PNGs take a faster path of their
+ * own (png_fast.h). No normalisation here (core/normalize.c). */
 #ifndef SRV_IMAGE_DECODE_H
 #define SRV_IMAGE_DECODE_H
 
