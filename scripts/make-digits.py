@@ -3,7 +3,8 @@
 more labelled training images for mnist-train --more-digits: typeset
 digits (TrueType print and handwriting fonts, Hershey stroke fonts) and
 MNIST training digits degraded the way low-resolution scans are (shrunk
-to a few pixels a side and blown up again, blurred, thickened).
+to a few pixels a side and blown up again, blurred, thickened, some as
+thick as a felt marker writes them).
 
 Writes PREFIX-images-idx3-ubyte (greyscale, ink high, SIDE x SIDE) and
 PREFIX-labels-idx1-ubyte. The MNIST images it degrades are the first
@@ -42,7 +43,11 @@ def degraded(img28, side, rng):
     im = im.resize((low, low), Image.BOX).resize((side, side), Image.BICUBIC)
     if rng.random() < 0.3:
         im = im.filter(ImageFilter.GaussianBlur(rng.uniform(1, side / 32)))
-    if rng.random() < 0.4:
+    r = rng.random()
+    if r < 0.2:  # a felt marker: strokes a quarter of the digit's height, soft-edged
+        im = im.filter(ImageFilter.MaxFilter(rng.choice([9, 13, 17])))
+        im = im.filter(ImageFilter.GaussianBlur(rng.uniform(1, side / 24)))
+    elif r < 0.5:
         im = im.filter(ImageFilter.MaxFilter(rng.choice([3, 5, 7])))
     a = np.asarray(im, dtype=np.float32)
     if rng.random() < 0.7:  # an inked scan: a hard edge at a random level
