@@ -127,16 +127,18 @@ void mn_conv2d_backward(float *din, float *dw, float *db, const float *dout,
     for (int n = 0; n < d->N; n++) {
         const float *im = in + (size_t)n * d->C * d->H * d->W;
         const float *g = dout + (size_t)n * d->OC * OHW;
-        for (int oc = 0; oc < d->OC; oc++) {
+        for (int oc = 0; db && oc < d->OC; oc++) {
             float s = 0.0f;
 #pragma omp simd reduction(+ : s)
             for (int i = 0; i < OHW; i++)
                 s += g[(size_t)oc * OHW + i];
             db[oc] += s;
         }
-        mn_im2col(col, im, d);
-        /* dw[OC, CKK] += dout[OC, OHW] col^T */
-        mn_gemm(0, 1, d->OC, CKK, OHW, g, OHW, col, OHW, 1.0f, dw, CKK);
+        if (dw) {
+            mn_im2col(col, im, d);
+            /* dw[OC, CKK] += dout[OC, OHW] col^T */
+            mn_gemm(0, 1, d->OC, CKK, OHW, g, OHW, col, OHW, 1.0f, dw, CKK);
+        }
         if (din) {
             float *di = din + (size_t)n * d->C * d->H * d->W;
             /* dcol[CKK, OHW] = w^T dout */

@@ -18,11 +18,12 @@ void mn_dense_forward(float *out, const float *in, const float *w, const float *
 void mn_dense_backward(float *din, float *dw, float *db, const float *dout,
                        const float *in, const float *w, int N, int I, int O)
 {
-    for (int n = 0; n < N; n++)
+    for (int n = 0; db && n < N; n++)
         for (int o = 0; o < O; o++)
             db[o] += dout[(size_t)n * O + o];
     /* dw[O,I] += dout^T[O,N] in[N,I] */
-    mn_gemm(1, 0, O, I, N, dout, O, in, I, 1.0f, dw, I);
+    if (dw)
+        mn_gemm(1, 0, O, I, N, dout, O, in, I, 1.0f, dw, I);
     if (din) /* din[N,I] = dout[N,O] w[O,I] */
         mn_gemm(0, 0, N, I, O, dout, O, w, I, 0.0f, din, I);
 }

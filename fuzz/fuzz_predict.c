@@ -6,7 +6,9 @@
  * for 200, an error object carrying the same status otherwise.
  * fuzz_read.c builds this file with FUZZ_READ 1: the same for POST
  * /v1/read, whose 200 is a text of at most MAX_DIGITS digits, each a
- * prediction with a box. */
+ * prediction with a box. fuzz_explain.c builds it with FUZZ_EXPLAIN 1:
+ * POST /v1/explain (query also "class=V&layers=V"), whose 200 adds 784
+ * finite saliencies and feature maps whose bytes match their shapes. */
 #define _POSIX_C_SOURCE 200809L
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -24,6 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_DIGITS 6
 #ifndef FUZZ_READ
 #define FUZZ_READ 0
+#endif
+#ifndef FUZZ_EXPLAIN
+#define FUZZ_EXPLAIN 0
 #endif
 
 static model_set models;
@@ -100,6 +105,32 @@ static void check_answer(int status, const char *json, size_t len)
                     abort();
             }
         }
+    } else if (status == 200 && FUZZ_EXPLAIN) {
+        const cJSON *sal = cJSON_GetObjectItemCaseSensitive(root, "saliency");
+        const cJSON *maps = cJSON_GetObjectItemCaseSensitive(root, "feature_maps");
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(root, "explained_class");
+        if (!cJSON_IsArray(sal) || cJSON_GetArraySize(sal) != 784 || !cJSON_IsArray(maps) ||
+            !cJSON_IsNumber(k) || k->valueint < 0 || k->valueint > 9 ||
+            cJSON_GetObjectItemCaseSensitive(root, "predictions"))
+            abort();
+        const cJSON *v;
+        cJSON_ArrayForEach(v, sal)
+        {
+            if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+                abort();
+        }
+        cJSON_ArrayForEach(v, maps)
+        {
+            const cJSON *shape = cJSON_GetObjectItemCaseSensitive(v, "shape");
+            const cJSON *data = cJSON_GetObjectItemCaseSensitive(v, "data");
+            if (!cJSON_IsArray(shape) || cJSON_GetArraySize(shape) != 3 || !cJSON_IsString(data))
+                abort();
+            size_t n = 1;
+            const cJSON *d;
+            cJSON_ArrayForEach(d, shape) n *= (size_t)d->valueint;
+            if (strlen(data->valuestring) != (n + 2) / 3 * 4)
+                abort();
+        }
     } else if (status == 200) {
         const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "predictions");
         const cJSON *one = items ? cJSON_GetArrayItem(items, 0) : root;
@@ -135,13 +166,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char ct[256], query[256];
     if (!take_line(&p, end, ct, sizeof ct) || !take_line(&p, end, query, sizeof query))
         return 0;
-    predict_request r = {ct[0] ? ct : NULL, NULL, NULL, NULL, 0, FUZZ_READ};
-    /* "input=V&preprocess=V", either part optional. */
+    predict_request r = {.content_type = ct[0] ? ct : NULL, .read = FUZZ_READ, .explain = FUZZ_EXPLAIN};
+    /* "input=V&preprocess=V&class=V&layers=V", each part optional. */
     for (char *tok = strtok(query, "&"); tok; tok = strtok(NULL, "&")) {
         if (!strncmp(tok, "input=", 6))
             r.q_input = tok + 6;
         else if (!strncmp(tok, "preprocess=", 11))
             r.q_preprocess = tok + 11;
+        else if (!strncmp(tok, "class=", 6))
+            r.q_class = tok + 6;
+        else if (!strncmp(tok, "layers=", 7))
+            r.q_layers = tok + 7;
     }
     size_t len = (size_t)(end - p);
     uint8_t *body = malloc(len ? len : 1); /* its own block: overreads are caught */

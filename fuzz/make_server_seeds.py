@@ -1,5 +1,5 @@
 """make_server_seeds.py: writes the seed corpora of the server's fuzz
-targets (image, json, multipart, predict, read) into fuzz/corpus/: small valid
+targets (image, json, multipart, predict, read, explain) into fuzz/corpus/: small valid
 inputs of every accepted form and broken variants, built with the
 hostile-input tests' image builders. Run with Debian's python3 (Pillow for
 the JPEGs): python3 fuzz/make_server_seeds.py [CORPUS_DIR]"""
@@ -130,6 +130,13 @@ reqs = {
 for name, (c, q, body) in reqs.items():
     put("predict", name, c + b"\n" + q + b"\n" + body)
     put("read", name, c + b"\n" + q + b"\n" + body)
+    put("explain", name, c + b"\n" + q + b"\n" + body)
+# /v1/explain's own query: a class by index and by label, a choice of
+# feature maps, and values it must refuse.
+for name, q in (("class-index", b"class=1"), ("class-label", b"class=7&layers=0"),
+                ("layers-none", b"layers=none"), ("layers-list", b"layers=1,0&input=1"),
+                ("bad-class", b"class=10"), ("bad-layers", b"layers=0,9"), ("odd-layers", b"layers=,")):
+    put("explain", name, b"image/png\n" + q + b"\n" + png)
 
 
 # /v1/read: a number of three strokes (the middle one in two pieces),

@@ -72,3 +72,17 @@ int dataurl_payload(const char *s, size_t n, const char **payload, size_t *paylo
     *payload_len = n - head - 1;
     return 0;
 }
+
+void b64_encode(sbuf *out, const uint8_t *d, size_t n)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (sbuf_reserve(out, (n + 2) / 3 * 4) != 0)
+        return;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < n ? (uint32_t)d[i + 1] << 8 : 0) |
+                     (i + 2 < n ? d[i + 2] : 0);
+        char q[4] = {abc[v >> 18], abc[v >> 12 & 63], i + 1 < n ? abc[v >> 6 & 63] : '=',
+                     i + 2 < n ? abc[v & 63] : '='};
+        sbuf_put(out, q, 4);
+    }
+}

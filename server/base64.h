@@ -16,6 +16,9 @@ size_t b64_decoded_max(size_t n);
  * invalid_image naming the offending character's position in e. */
 int b64_decode(const char *s, size_t n, uint8_t *out, size_t *out_len, reply_err *e);
 
+/* Appends data[n] to out in standard base64 with '=' padding. */
+void b64_encode(sbuf *out, const uint8_t *data, size_t n);
+
 /* If s[n] is a data URL, points *payload at its base64 data; otherwise
  * passes s through unchanged. A data URL that is not base64, or has no
  * comma, is a 400 invalid_image. Returns 0 on success. */

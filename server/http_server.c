@@ -256,6 +256,21 @@ static enum MHD_Result add_header_bytes(void *cls, enum MHD_ValueKind kind, cons
     return MHD_YES;
 }
 
+/* /v1/models/{name}:explain, KServe's v1 explain path. */
+static int is_kserve_explain(const char *url)
+{
+    const char *pre = "/v1/models/", *suf = ":explain";
+    size_t n = strlen(url), np = strlen(pre), ns = strlen(suf);
+    return n > np + ns && !strncmp(url, pre, np) && !strcmp(url + n - ns, suf);
+}
+
+static int kserve_name_is(const char *url, const char *name)
+{
+    const char *start = url + strlen("/v1/models/");
+    size_t n = strlen(start) - strlen(":explain");
+    return strlen(name) == n && !strncmp(start, name, n);
+}
+
 /* The first call for a request: route it and refuse what can be refused
  * before reading a body. Returns after queueing an answer, or with
  * c->stage == ST_BODY to receive a /predict or /v1/read body. */
@@ -280,8 +295,21 @@ static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, c
         return reply_error(c, 431, "headers_too_large", msg, NULL);
     }
 
-    if (!strcmp(url, "/predict") || !strcmp(url, "/v1/read")) {
-        c->route = url[1] == 'p' ? ROUTE_PREDICT : ROUTE_READ;
+    if (!strcmp(url, "/predict") || !strcmp(url, "/v1/read") || !strcmp(url, "/v1/explain")) {
+        c->route = url[1] == 'p' ? ROUTE_PREDICT : url[4] == 'r' ? ROUTE_READ : ROUTE_EXPLAIN;
+        allow = ALLOW_POST;
+        allowed = is_post;
+    } else if (is_kserve_explain(url)) {
+        /* KServe's v1 explain route; the name must be the served model's */
+        if (!kserve_name_is(url, s->d.models->name)) {
+            const char *name = url + strlen("/v1/models/");
+            int n = (int)(strlen(name) - strlen(":explain"));
+            char msg[320];
+            snprintf(msg, sizeof msg, "no model named \"%.*s\" is served (this server serves \"%.100s\")",
+                     n > 100 ? 100 : n, name, s->d.models->name);
+            return reply_error(c, 404, "model_not_found", msg, NULL);
+        }
+        c->route = ROUTE_EXPLAIN;
         allow = ALLOW_POST;
         allowed = is_post;
     } else if (!strcmp(url, "/healthz") || !strcmp(url, "/readyz") || !strcmp(url, "/metrics") ||
@@ -312,7 +340,7 @@ static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, c
     if (!allow) {
         char msg[320];
         snprintf(msg, sizeof msg, "no such path: %.200s (the API is POST /predict, /v1/read, "
-                                  "GET /healthz, /readyz, /metrics, /v1/model)", url);
+                                  "/v1/explain, GET /healthz, /readyz, /metrics, /v1/model)", url);
         return reply_error(c, 404, "not_found", msg, NULL);
     }
     if (is_options) {
@@ -326,7 +354,7 @@ static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, c
         reply_opts o = {.allow = allow};
         return reply_error(c, 405, "method_not_allowed", msg, &o);
     }
-    int posted = c->route == ROUTE_PREDICT || c->route == ROUTE_READ;
+    int posted = c->route == ROUTE_PREDICT || c->route == ROUTE_READ || c->route == ROUTE_EXPLAIN;
     if ((posted || c->route == ROUTE_MODEL) && !authorised(s, mc)) {
         reply_opts o = {.auth_challenge = 1};
         return reply_error(c, 401, "unauthorized",
@@ -402,6 +430,11 @@ static enum MHD_Result submit(http_server *s, conn *c)
     j->req.body = (const uint8_t *)c->body.p;
     j->req.len = c->body.len;
     j->req.read = c->route == ROUTE_READ;
+    j->req.explain = c->route == ROUTE_EXPLAIN;
+    if (j->req.explain) {
+        j->req.q_class = MHD_lookup_connection_value(mc, MHD_GET_ARGUMENT_KIND, "class");
+        j->req.q_layers = MHD_lookup_connection_value(mc, MHD_GET_ARGUMENT_KIND, "layers");
+    }
     j->out = &c->out;
     j->t_start = pool_now();
     j->done = job_done;

@@ -16,8 +16,8 @@ static const double buckets[METRICS_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 
                                                 0.25,   0.5,     1,      2.5,   10};
 static const unsigned batch_buckets[METRICS_BATCH_BUCKETS] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
 static const char *const route_names[ROUTE_COUNT] = {"/",         "/predict", "/v1/read",
-                                                     "/healthz",  "/readyz",  "/metrics",
-                                                     "/v1/model", "other"};
+                                                     "/v1/explain", "/healthz",  "/readyz",
+                                                     "/metrics",  "/v1/model", "other"};
 
 void metrics_init(metrics *m)
 {

@@ -16,6 +16,7 @@ typedef enum {
     ROUTE_ROOT,     /* GET / and the page's assets */
     ROUTE_PREDICT,
     ROUTE_READ,     /* POST /v1/read */
+    ROUTE_EXPLAIN,  /* POST /v1/explain, /v1/models/{name}:explain */
     ROUTE_HEALTHZ,
     ROUTE_READYZ,
     ROUTE_METRICS,

@@ -197,8 +197,14 @@ int model_ws_create(const model_set *ms, int max_batch, model_ws *w, char *err, 
             return -1;
         }
     }
+    for (int i = 0; i < ms->n; i++) {
+        mn_error e; /* a model explain cannot run still serves predictions */
+        if (mn_explainer_create(ms->m[i], &w->ex[i], &e) != MN_OK)
+            w->ex[i] = NULL;
+    }
     w->raw = malloc((size_t)max_batch * ms->model_classes * sizeof(float));
-    if (!w->raw) {
+    w->grad = malloc(MN_PIXELS * sizeof(float));
+    if (!w->raw || !w->grad) {
         snprintf(err, errlen, "out of memory for the models' outputs");
         model_ws_free(w);
         return -1;
@@ -208,9 +214,12 @@ int model_ws_create(const model_set *ms, int max_batch, model_ws *w, char *err, 
 
 void model_ws_free(model_ws *w)
 {
-    for (int i = 0; i < MS_MAX_MODELS; i++)
+    for (int i = 0; i < MS_MAX_MODELS; i++) {
         mn_workspace_free(w->ws[i]);
+        mn_explainer_free(w->ex[i]);
+    }
     free(w->raw);
+    free(w->grad);
     memset(w, 0, sizeof *w);
 }
 
@@ -236,4 +245,21 @@ void model_set_forward(const model_set *ms, model_ws *w, const float *in, int N,
             digit_score[s] = i ? digit_score[s] + ds * share : ds * share;
         }
     }
+}
+
+int model_set_explain(const model_set *ms, model_ws *w, const float *in, int k, float *saliency)
+{
+    /* served class k is the model's output k, past a background class before it */
+    const int bg = ms->calib.background;
+    const int out = bg >= 0 && k >= bg ? k + 1 : k;
+    const float share = 1.0f / (float)ms->n;
+    for (int i = 0; i < ms->n; i++) {
+        if (!w->ex[i])
+            return -1;
+        mn_explain_forward(w->ex[i], in, w->raw);
+        mn_explain_saliency(w->ex[i], in, out, ms->n == 1 ? saliency : w->grad);
+        for (int j = 0; ms->n > 1 && j < MN_PIXELS; j++)
+            saliency[j] = i ? saliency[j] + w->grad[j] * share : w->grad[j] * share;
+    }
+    return 0;
 }

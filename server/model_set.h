@@ -7,7 +7,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "mnist/explain.h"
 #include "mnist/model.h"
+#include "mnist/normalize.h"
 #include "mnist/verdict.h"
 
 #define MS_MAX_MODELS 8
@@ -41,7 +43,9 @@ int model_set_find_default(const char *compiled_dir, char *out, size_t outn);
 /* One worker's scratch for running the set on up to max_batch samples. */
 typedef struct {
     mn_workspace *ws[MS_MAX_MODELS];
+    mn_explainer *ex[MS_MAX_MODELS]; /* NULL for a member explain cannot run */
     float *raw; /* [max_batch, model_classes]: a member's softmax output */
+    float *grad; /* [784]: a member's saliency */
     int max_batch;
 } model_ws;
 
@@ -53,5 +57,13 @@ void model_ws_free(model_ws *w);
  * digit_score[N] the mean of their digit scores. Allocates nothing. */
 void model_set_forward(const model_set *ms, model_ws *w, const float *in, int N, float *probs,
                        float *digit_score);
+
+/* The saliency of served class k (0 <= k < classes) for one sample
+ * in[784]: the mean over the members of mn_explain_saliency (gradient x
+ * input of the class's logit). Each member's explainer then holds its
+ * feature maps (mn_explain_conv_output) until the next call. Returns 0,
+ * or -1 when a member's layers cannot be explained (batch norm left
+ * unfolded). Allocates nothing. */
+int model_set_explain(const model_set *ms, model_ws *w, const float *in, int k, float *saliency);
 
 #endif

@@ -112,6 +112,7 @@ static void *worker_main(void *arg)
             for (size_t t = 0; t < parsed[i].count; t++)
                 metrics_prediction(p->m, predict_item_class(env, s, parsed[i].first + t),
                                    predict_item_verdict(env, s, parsed[i].first + t));
+            predict_explain(env, s, &parsed[i]); /* an explanation is rendered at once */
             double ms = (pool_now() - j->t_start) * 1e3;
             j->status = predict_render(env, s, &parsed[i], ms, j->out);
             j->done(j); /* j may be reused from here on */

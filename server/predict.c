@@ -29,6 +29,8 @@ enum { PRE_DEFAULT, PRE_NONE, PRE_MNIST };
 
 static const char read_batch_msg[] =
     "POST /v1/read reads one image; a batch (\"instances\") is for POST /predict";
+static const char explain_batch_msg[] =
+    "POST /v1/explain explains one image; a batch (\"instances\") is for POST /predict";
 
 struct predict_scratch {
     uint8_t *pixels;  /* [cap, 784] the model's view of each item */
@@ -39,6 +41,9 @@ struct predict_scratch {
     float *input;     /* [chunk, 784] */
     size_t cap, n, forwarded;
     int chunk;
+    float saliency[MN_PIXELS]; /* the last explained item's */
+    uint8_t *maps;    /* one convolution's feature maps as bytes, the largest */
+    int explained;    /* the class it explains */
     uint8_t *b64;     /* base64 decode buffer, grown as needed */
     size_t b64_cap;
     img_buffer img;   /* decoded pixels, reused */
@@ -115,6 +120,17 @@ predict_scratch *predict_scratch_create(const predict_env *env, int extra_items,
         predict_scratch_free(s);
         return NULL;
     }
+    size_t largest = 1;
+    for (int i = 0; s->ws.ex[0] && i < mn_explain_conv_count(s->ws.ex[0]); i++) {
+        mn_shape sh;
+        mn_explain_conv_output(s->ws.ex[0], i, &sh, NULL);
+        largest = (size_t)sh.c * sh.h * sh.w > largest ? (size_t)sh.c * sh.h * sh.w : largest;
+    }
+    if (!(s->maps = malloc(largest))) {
+        snprintf(err, errlen, "out of memory for a worker's feature maps");
+        predict_scratch_free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -130,6 +146,7 @@ void predict_scratch_free(predict_scratch *s)
     free(s->several);
     free(s->input);
     free(s->b64);
+    free(s->maps);
     img_buffer_free(&s->img);
     free(s);
 }
@@ -144,6 +161,7 @@ typedef struct {
     predict_scratch *s;
     int pre;
     int read;           /* /v1/read: an image is a number of digits */
+    int explain;        /* /v1/explain: one image */
     const int *batched; /* set by the JSON parser before its first item */
 } parse_ctx;
 
@@ -226,8 +244,8 @@ static int json_item(void *ctx, size_t index, const char *path, const jbody_item
 {
     (void)index;
     parse_ctx *c = ctx;
-    if (c->read && *c->batched) /* refused before any item is decoded */
-        return reply_fail(e, 400, "bad_request", "%s", read_batch_msg);
+    if ((c->read || c->explain) && *c->batched) /* refused before any item is decoded */
+        return reply_fail(e, 400, "bad_request", "%s", c->read ? read_batch_msg : explain_batch_msg);
     if (!it->is_image)
         return add_pixels(c, it->pixels, path, e);
     const char *payload;
@@ -283,14 +301,71 @@ static int parse_query(const predict_request *r, predict_parsed *p, int *pre)
     return 0;
 }
 
+/* Convolutions of the set's (first) model: the feature maps there are. */
+static int conv_count(const predict_env *env)
+{
+    const mn_arch *a = mn_model_arch(env->models->m[0]);
+    int n = 0;
+    for (uint32_t i = 0; i < a->n_layers; i++)
+        n += a->layers[i].kind == MN_LAYER_CONV2D;
+    return n;
+}
+
+/* ?class= (a served class's index or label) and ?layers= ("all", "none"
+ * or convolution indices from 0, comma-separated). */
+static int parse_explain_query(const predict_env *env, const predict_request *r, predict_parsed *p)
+{
+    const model_set *ms = env->models;
+    p->explain_class = -1;
+    if (r->q_class) {
+        const char *v = r->q_class;
+        char *end;
+        long k = strtol(v, &end, 10);
+        if (*v && !*end && k >= 0 && k < (long)ms->classes)
+            p->explain_class = (int)k;
+        for (uint32_t c = 0; p->explain_class < 0 && c < ms->classes; c++)
+            if (!strcasecmp(v, ms->labels[c]))
+                p->explain_class = (int)c;
+        if (p->explain_class < 0)
+            return reply_fail(&p->err, 400, "bad_request",
+                              "query parameter class must be a class index 0..%u or one of the "
+                              "model's labels, got \"%.40s\"",
+                              ms->classes - 1, v);
+    }
+    const int n = conv_count(env);
+    const uint32_t all = n >= 32 ? 0xffffffffu : (1u << n) - 1;
+    p->layers = all;
+    const char *v = r->q_layers;
+    if (!v || !strcasecmp(v, "all"))
+        return 0;
+    p->layers = 0;
+    if (!strcasecmp(v, "none"))
+        return 0;
+    for (const char *q = v; *q;) {
+        char *end;
+        long i = strtol(q, &end, 10);
+        if (end == q || i < 0 || i >= n || (*end && *end != ','))
+            return reply_fail(&p->err, 400, "bad_request",
+                              "query parameter layers must be all, none or convolution indices "
+                              "0..%d separated by commas, got \"%.40s\"",
+                              n - 1, v);
+        p->layers |= 1u << i;
+        q = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
 int predict_parse(const predict_env *env, predict_scratch *s, const predict_request *r,
                   predict_parsed *p)
 {
     memset(p, 0, sizeof *p);
     p->first = s->n;
-    parse_ctx c = {env, s, PRE_DEFAULT, r->read, &p->batched};
+    parse_ctx c = {env, s, PRE_DEFAULT, r->read, r->explain, &p->batched};
     p->read = r->read;
+    p->explain = r->explain;
     int st = parse_query(r, p, &c.pre);
+    if (!st && r->explain)
+        st = parse_explain_query(env, r, p);
     if (st)
         goto fail;
     predict_media media = predict_media_of(r->content_type);
@@ -341,8 +416,9 @@ int predict_parse(const predict_env *env, predict_scratch *s, const predict_requ
     }
     case MEDIA_JSON:
         st = jbody_parse(r->body, r->len, env->max_batch, json_item, &c, &p->batched, &p->err);
-        if (r->read && p->batched) /* also when the batch was refused as too large */
-            st = reply_fail(&p->err, 400, "bad_request", "%s", read_batch_msg);
+        if ((r->read || r->explain) && p->batched) /* also when the batch was refused as too large */
+            st = reply_fail(&p->err, 400, "bad_request", "%s",
+                            r->read ? read_batch_msg : explain_batch_msg);
         break;
     default:
         break;
@@ -434,6 +510,75 @@ void predict_render_item(const predict_env *env, const predict_scratch *s, size_
     }
 }
 
+int predict_explain(const predict_env *env, predict_scratch *s, predict_parsed *p)
+{
+    if (p->status || !p->explain || p->count != 1)
+        return p->status;
+    s->explained = p->explain_class >= 0 ? p->explain_class : predict_item_class(env, s, p->first);
+    mn_pixels_to_input(s->pixels + p->first * MN_PIXELS, s->input);
+    if (model_set_explain(env->models, &s->ws, s->input, s->explained, s->saliency) != 0)
+        return p->status = reply_fail(&p->err, 500, "internal",
+                                      "this model cannot be explained: its batch-norm layers are "
+                                      "not folded into its convolutions");
+    return 0;
+}
+
+/* ,"explained_class":k,"saliency":[784],"feature_maps":[{...},...] */
+static void render_explanation(const predict_env *env, const predict_scratch *s,
+                               const predict_parsed *p, sbuf *out)
+{
+    sbuf_puts(out, ",\"explained_class\":");
+    sbuf_json_uint(out, (unsigned)s->explained);
+    sbuf_puts(out, ",\"explained_label\":");
+    const char *label = env->models->labels[s->explained];
+    sbuf_json_str(out, label, strlen(label));
+    sbuf_puts(out, ",\"saliency_method\":\"gradient_x_input\",\"saliency\":[");
+    for (int j = 0; j < MN_PIXELS; j++) {
+        if (j)
+            sbuf_putc(out, ',');
+        sbuf_json_num(out, s->saliency[j] == 0 ? 0.0 : s->saliency[j]); /* never "-0" */
+    }
+    sbuf_puts(out, "],\"feature_maps\":[");
+    const mn_explainer *ex = s->ws.ex[0];
+    const mn_arch *arch = mn_model_arch(env->models->m[0]);
+    int first = 1;
+    for (int i = 0; i < mn_explain_conv_count(ex); i++) {
+        if (!(p->layers >> i & 1))
+            continue;
+        mn_shape sh;
+        uint32_t layer;
+        const float *v = mn_explain_conv_output(ex, i, &sh, &layer);
+        const size_t hw = (size_t)sh.h * sh.w;
+        sbuf_puts(out, first ? "{" : ",{");
+        first = 0;
+        sbuf_printf(out, "\"index\":%d,\"layer\":%u,\"name\":\"conv %u@%ux%u\",\"shape\":[%u,%u,%u],\"max\":[",
+                    i, layer, arch->layers[layer].out, arch->layers[layer].k, arch->layers[layer].k,
+                    sh.c, sh.h, sh.w);
+        for (uint32_t c = 0; c < sh.c; c++) {
+            float mx = 0;
+            for (size_t j = 0; j < hw; j++)
+                mx = v[c * hw + j] > mx ? v[c * hw + j] : mx;
+            if (c)
+                sbuf_putc(out, ',');
+            sbuf_json_num(out, mx);
+        }
+        /* each channel's map as bytes, 255 at its maximum (ReLU outputs are >= 0) */
+        sbuf_puts(out, "],\"data\":\"");
+        for (uint32_t c = 0; c < sh.c; c++) {
+            const float *m = v + c * hw;
+            float mx = 0;
+            for (size_t j = 0; j < hw; j++)
+                mx = m[j] > mx ? m[j] : mx;
+            const float scale = mx > 0 ? 255.0f / mx : 0.0f;
+            for (size_t j = 0; j < hw; j++)
+                s->maps[c * hw + j] = (uint8_t)(m[j] > 0 ? m[j] * scale + 0.5f : 0);
+        }
+        b64_encode(out, s->maps, sh.c * hw);
+        sbuf_puts(out, "\"}");
+    }
+    sbuf_putc(out, ']');
+}
+
 /* {"text":"42","digits":[{item fields,"box":[x,y,w,h]},...] */
 static void render_read(const predict_env *env, const predict_scratch *s, const predict_parsed *p,
                         sbuf *out)
@@ -497,6 +642,8 @@ int predict_render(const predict_env *env, const predict_scratch *s, const predi
     } else {
         sbuf_putc(out, '{');
         predict_render_item(env, s, p->first, p->want_input, out);
+        if (p->explain)
+            render_explanation(env, s, p, out);
     }
     sbuf_puts(out, ",\"model\":{\"name\":");
     sbuf_json_str(out, env->models->name, strlen(env->models->name));
@@ -519,8 +666,10 @@ int predict_run(const predict_env *env, predict_scratch *s, const predict_reques
     clock_gettime(CLOCK_MONOTONIC, &t0);
     predict_parsed p;
     predict_begin(s);
-    if (predict_parse(env, s, r, &p) == 0)
+    if (predict_parse(env, s, r, &p) == 0) {
         predict_forward(env, s);
+        predict_explain(env, s, &p);
+    }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     return predict_render(env, s, &p, ms, out);

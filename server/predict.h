@@ -1,5 +1,5 @@
-/* predict.h: the pure "request bytes -> response" path of POST /predict
- * and POST /v1/read: given the Content-Type, the query parameters and the
+/* predict.h: the pure "request bytes -> response" path of POST /predict,
+ * POST /v1/read and POST /v1/explain: given the Content-Type, the query parameters and the
  * body, produce the status and the JSON answer of API.md. No HTTP library
  * types, no globals: the server's workers call it, and so can a fuzzer or
  * a test directly.
@@ -44,6 +44,9 @@ typedef struct {
     const uint8_t *body;       /* not NUL-terminated */
     size_t len;
     int read;                  /* POST /v1/read: the digits of one number */
+    int explain;               /* POST /v1/explain: one image, explained */
+    const char *q_class;       /* ?class= value (explain), NULL if absent */
+    const char *q_layers;      /* ?layers= value (explain), NULL if absent */
 } predict_request;
 
 /* One worker's memory for the whole path: items' pixels and outputs, the
@@ -62,6 +65,9 @@ typedef struct {
     reply_err err;
     size_t first, count;
     int batched, want_input, read;
+    int explain;         /* an explanation follows the answer */
+    int explain_class;   /* the served class explained; -1: the predicted one */
+    uint32_t layers;     /* the convolutions whose feature maps are sent, a bit each */
 } predict_parsed;
 
 /* Empties the scratch for a new round of requests. */
@@ -75,6 +81,11 @@ int predict_parse(const predict_env *env, predict_scratch *s, const predict_requ
                   predict_parsed *p);
 /* Runs the model over every item added since the last call. */
 void predict_forward(const predict_env *env, predict_scratch *s);
+/* For an explain request (after forward): the saliency of its class and
+ * the feature maps, kept in the scratch for predict_render, which must
+ * follow before the next call. Returns 0, or sets p's error (500 when a
+ * model cannot be explained). */
+int predict_explain(const predict_env *env, predict_scratch *s, predict_parsed *p);
 /* Writes the answer of a parsed (and forwarded) request, or its error,
  * into out (replacing its content); elapsed_ms is reported as is.
  * Returns the HTTP status. */

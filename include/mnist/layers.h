@@ -31,7 +31,8 @@ size_t mn_conv2d_scratch_floats(const mn_conv2d_dims *d);
 /* out[N,OC,OH,OW] = conv(in[N,C,H,W], w[OC,C,K,K]) + b[OC]. */
 void mn_conv2d_forward(float *out, const float *in, const float *w, const float *b,
                        const mn_conv2d_dims *d, float *scratch);
-/* din[N,C,H,W] = dL/din (skipped when din is NULL); dw += dL/dw; db += dL/db. */
+/* din[N,C,H,W] = dL/din; dw += dL/dw; db += dL/db; each skipped when NULL
+ * (an explanation wants din alone). */
 void mn_conv2d_backward(float *din, float *dw, float *db, const float *dout,
                         const float *in, const float *w, const mn_conv2d_dims *d,
                         float *scratch);
@@ -52,7 +53,7 @@ void mn_maxpool_backward(float *din, const float *dout, const int32_t *argmax,
 /* Dense: in [N,I], w [O,I], b [O] -> out [N,O]. */
 void mn_dense_forward(float *out, const float *in, const float *w, const float *b,
                       int N, int I, int O);
-/* din[N,I] (skipped when NULL); dw[O,I] += dout^T in; db[O] += sum dout. */
+/* din[N,I]; dw[O,I] += dout^T in; db[O] += sum dout; each skipped when NULL. */
 void mn_dense_backward(float *din, float *dw, float *db, const float *dout,
                        const float *in, const float *w, int N, int I, int O);
 void mn_dense_forward_ref(float *out, const float *in, const float *w, const float *b,

@@ -6,6 +6,7 @@
 #include "mnist/arch.h"
 #include "mnist/augment.h"
 #include "mnist/error.h"
+#include "mnist/explain.h"
 #include "mnist/idx.h"
 #include "mnist/layers.h"
 #include "mnist/model.h"

@@ -19,7 +19,7 @@
 static int run(const predict_env *env, predict_scratch *s, const char *ct, const char *q_pre,
                const void *body, size_t len, sbuf *out)
 {
-    predict_request r = {ct, NULL, q_pre, body, len, 0};
+    predict_request r = {.content_type = ct, .q_preprocess = q_pre, .body = body, .len = len};
     return predict_run(env, s, &r, out);
 }
 
