@@ -1,8 +1,12 @@
 /* explain.c: one sample's forward pass with every layer's output kept,
- * and its backward pass to the input only (explain.h). It runs the plain
- * layer kernels unfused, because the fused inference blocks never store
- * the convolutions' outputs the feature maps show; and it computes no
- * weight gradients, which an explanation does not need. */
+ * and its backward pass to the input only (explain.h). It runs the layers
+ * unfused, because the fused inference blocks never store the
+ * convolutions' outputs the feature maps show; and it computes no weight
+ * gradients, which an explanation does not need. Where Winograd applies
+ * (winograd.h) a 3x3 convolution and its ReLU run by it, and so does the
+ * input gradient of a convolution: for stride 1 and no padding it is the
+ * convolution of the output gradient, padded by 2, with the kernels
+ * turned 180 degrees and their channels swapped. */
 #include "mnist/explain.h"
 
 #include <stdlib.h>
@@ -10,6 +14,7 @@
 
 #include "mnist/layers.h"
 #include "model_internal.h"
+#include "winograd.h"
 
 struct mn_explainer {
     const mn_model *m;
@@ -21,6 +26,12 @@ struct mn_explainer {
     int conv_out[MN_MAX_LAYERS];    /* per convolution: the layer its map is read at */
     int conv_layer[MN_MAX_LAYERS];
     int n_convs;
+    /* per convolution layer run by Winograd: its backward's turned
+     * kernels, transformed (NULL: the plain kernels) */
+    int wino_forward[MN_MAX_LAYERS];
+    float *back_u[MN_MAX_LAYERS];
+    float *padded; /* an output gradient padded by 2 */
+    float *zeros;  /* the backward convolution's bias */
 };
 
 static size_t shape_size(mn_shape s) { return (size_t)s.c * s.h * s.w; }
@@ -40,6 +51,41 @@ static mn_conv2d_dims conv_dims(const mn_model *m, uint32_t i)
     return d;
 }
 
+/* The convolution whose output is layer i's input gradient: over the
+ * output gradient padded by K-1, OC channels in, C out. */
+static mn_conv2d_dims back_dims(const mn_conv2d_dims *f)
+{
+    mn_conv2d_dims d = {1, f->OC, f->OH + 2 * (f->K - 1), f->OW + 2 * (f->K - 1), f->C, f->K, 1, 0, 0, 0};
+    mn_conv2d_dims_finish(&d);
+    return d;
+}
+
+/* Layer i's kernels turned 180 degrees with their channels swapped
+ * (w'[c, oc, a, b] = w[oc, c, K-1-a, K-1-b]), Winograd-transformed into a
+ * new buffer; NULL when out of memory. */
+static float *turned_kernels(const mn_model *m, uint32_t i, const mn_conv2d_dims *f,
+                             const mn_conv2d_dims *b)
+{
+    const float *w = m->params + m->w_off[i];
+    const int K = f->K, KK = K * K;
+    float *t = malloc(sizeof(float) * (size_t)f->OC * f->C * KK);
+    float *tmp = malloc(sizeof(float) * 9 * (size_t)f->OC * f->C);
+    float *u = malloc(sizeof(float) * mn_winograd_weights_floats(b));
+    if (t && tmp && u) {
+        for (int oc = 0; oc < f->OC; oc++)
+            for (int c = 0; c < f->C; c++)
+                for (int k = 0; k < KK; k++)
+                    t[((size_t)c * f->OC + oc) * KK + (KK - 1 - k)] = w[((size_t)oc * f->C + c) * KK + k];
+        mn_winograd_transform(u, t, b, tmp);
+    } else {
+        free(u);
+        u = NULL;
+    }
+    free(t);
+    free(tmp);
+    return u;
+}
+
 mn_status mn_explainer_create(const mn_model *m, mn_explainer **out, mn_error *err)
 {
     *out = NULL;
@@ -56,7 +102,7 @@ mn_status mn_explainer_create(const mn_model *m, mn_explainer **out, mn_error *e
     if (!x)
         return mn_error_set(err, MN_ERR_NOMEM, "explain: out of memory");
     x->m = m;
-    size_t largest = shape_size(a->input), scratch = 1;
+    size_t largest = shape_size(a->input), scratch = 1, padded = 1, zeros = 1;
     int ok = (x->input = malloc(largest * sizeof(float))) != NULL;
     for (uint32_t i = 0; i < a->n_layers && ok; i++) {
         const mn_layer *l = &a->layers[i];
@@ -66,14 +112,24 @@ mn_status mn_explainer_create(const mn_model *m, mn_explainer **out, mn_error *e
         if (l->kind == MN_LAYER_MAXPOOL)
             ok = ok && (x->argmax[i] = malloc(n * sizeof(int32_t)));
         if (l->kind == MN_LAYER_CONV2D) {
-            mn_conv2d_dims d = conv_dims(m, i);
+            mn_conv2d_dims d = conv_dims(m, i), b = back_dims(&d);
             size_t s = mn_conv2d_scratch_floats(&d);
+            s = mn_winograd_scratch_floats(&d) > s ? mn_winograd_scratch_floats(&d) : s;
+            s = mn_winograd_scratch_floats(&b) > s ? mn_winograd_scratch_floats(&b) : s;
             scratch = s > scratch ? s : scratch;
             int relu = i + 1 < a->n_layers && a->layers[i + 1].kind == MN_LAYER_RELU;
             x->conv_layer[x->n_convs] = (int)i;
             x->conv_out[x->n_convs++] = (int)i + relu;
+            x->wino_forward[i] = relu && mn_winograd_applies(&d, 0);
+            if (d.S == 1 && d.P == 0 && mn_winograd_applies(&b, 0)) {
+                ok = (x->back_u[i] = turned_kernels(m, i, &d, &b)) != NULL;
+                size_t pn = (size_t)b.C * b.H * b.W;
+                padded = pn > padded ? pn : padded;
+                zeros = (size_t)b.OC > zeros ? (size_t)b.OC : zeros;
+            }
         }
     }
+    ok = ok && (x->padded = calloc(padded, sizeof(float))) && (x->zeros = calloc(zeros, sizeof(float)));
     ok = ok && (x->grad[0] = malloc(largest * sizeof(float))) &&
          (x->grad[1] = malloc(largest * sizeof(float))) &&
          (x->scratch = malloc(scratch * sizeof(float)));
@@ -92,7 +148,10 @@ void mn_explainer_free(mn_explainer *x)
     for (int i = 0; i < MN_MAX_LAYERS; i++) {
         free(x->act[i]);
         free(x->argmax[i]);
+        free(x->back_u[i]);
     }
+    free(x->padded);
+    free(x->zeros);
     free(x->input);
     free(x->grad[0]);
     free(x->grad[1]);
@@ -112,6 +171,14 @@ void mn_explain_forward(mn_explainer *x, const float *in, float *probs)
         switch (l->kind) {
         case MN_LAYER_CONV2D: {
             mn_conv2d_dims d = conv_dims(m, i);
+            if (x->wino_forward[i] &&
+                mn_winograd_conv_forward(x->act[i + 1], v, P + m->w_off[i], m->prepared[i],
+                                         P + m->b_off[i], &d, x->scratch, 1, 0)) {
+                /* conv and ReLU at once into the ReLU's output, which is
+                 * all backward and the maps read */
+                y = x->act[++i];
+                break;
+            }
             mn_conv2d_forward(y, v, P + m->w_off[i], P + m->b_off[i], &d, x->scratch);
             break;
         }
@@ -153,7 +220,19 @@ void mn_explain_gradient(mn_explainer *x, int k, float *grad)
         float *din = i ? other : grad;
         switch (l->kind) {
         case MN_LAYER_CONV2D: {
-            mn_conv2d_dims d = conv_dims(m, (uint32_t)i);
+            mn_conv2d_dims d = conv_dims(m, (uint32_t)i), b = back_dims(&d);
+            if (x->back_u[i]) {
+                /* g padded by K-1 on every side, convolved with the turned kernels */
+                const int p = d.K - 1;
+                memset(x->padded, 0, sizeof(float) * (size_t)b.C * b.H * b.W);
+                for (int c = 0; c < d.OC; c++)
+                    for (int r = 0; r < d.OH; r++)
+                        memcpy(x->padded + ((size_t)c * b.H + r + p) * b.W + p,
+                               g + ((size_t)c * d.OH + r) * d.OW, sizeof(float) * d.OW);
+                if (mn_winograd_conv_forward(din, x->padded, NULL, x->back_u[i], x->zeros, &b,
+                                             x->scratch, 0, 0))
+                    break;
+            }
             mn_conv2d_backward(din, NULL, NULL, g, in, P + m->w_off[i], &d, x->scratch);
             break;
         }

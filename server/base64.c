@@ -76,13 +76,25 @@ int dataurl_payload(const char *s, size_t n, const char **payload, size_t *paylo
 void b64_encode(sbuf *out, const uint8_t *d, size_t n)
 {
     static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    if (sbuf_reserve(out, (n + 2) / 3 * 4) != 0)
+    const size_t len = (n + 2) / 3 * 4;
+    if (sbuf_reserve(out, len) != 0)
         return;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < n ? (uint32_t)d[i + 1] << 8 : 0) |
-                     (i + 2 < n ? d[i + 2] : 0);
-        char q[4] = {abc[v >> 18], abc[v >> 12 & 63], i + 1 < n ? abc[v >> 6 & 63] : '=',
-                     i + 2 < n ? abc[v & 63] : '='};
-        sbuf_put(out, q, 4);
+    char *q = out->p + out->len;
+    size_t i = 0;
+    for (; i + 3 <= n; i += 3, q += 4) {
+        uint32_t v = (uint32_t)d[i] << 16 | (uint32_t)d[i + 1] << 8 | d[i + 2];
+        q[0] = abc[v >> 18];
+        q[1] = abc[v >> 12 & 63];
+        q[2] = abc[v >> 6 & 63];
+        q[3] = abc[v & 63];
     }
+    if (i < n) { /* one or two bytes left: padded */
+        uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < n ? (uint32_t)d[i + 1] << 8 : 0);
+        q[0] = abc[v >> 18];
+        q[1] = abc[v >> 12 & 63];
+        q[2] = i + 1 < n ? abc[v >> 6 & 63] : '=';
+        q[3] = '=';
+    }
+    out->len += len;
+    out->p[out->len] = '\0';
 }

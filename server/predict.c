@@ -523,6 +523,19 @@ int predict_explain(const predict_env *env, predict_scratch *s, predict_parsed *
     return 0;
 }
 
+/* An upper bound of render_explanation's bytes, to reserve them at once. */
+static size_t explanation_bytes(const predict_scratch *s, const predict_parsed *p)
+{
+    size_t n = 256 + MN_PIXELS * 14;
+    for (int i = 0; i < mn_explain_conv_count(s->ws.ex[0]); i++) {
+        mn_shape sh;
+        mn_explain_conv_output(s->ws.ex[0], i, &sh, NULL);
+        if (p->layers >> i & 1)
+            n += 256 + sh.c * 14 + ((size_t)sh.c * sh.h * sh.w + 2) / 3 * 4;
+    }
+    return n;
+}
+
 /* ,"explained_class":k,"saliency":[784],"feature_maps":[{...},...] */
 static void render_explanation(const predict_env *env, const predict_scratch *s,
                                const predict_parsed *p, sbuf *out)
@@ -554,25 +567,23 @@ static void render_explanation(const predict_env *env, const predict_scratch *s,
         sbuf_printf(out, "\"index\":%d,\"layer\":%u,\"name\":\"conv %u@%ux%u\",\"shape\":[%u,%u,%u],\"max\":[",
                     i, layer, arch->layers[layer].out, arch->layers[layer].k, arch->layers[layer].k,
                     sh.c, sh.h, sh.w);
+        /* each channel's map as bytes, 255 at its maximum (ReLU outputs are >= 0) */
         for (uint32_t c = 0; c < sh.c; c++) {
+            const float *m = v + c * hw;
             float mx = 0;
+#pragma omp simd reduction(max : mx)
             for (size_t j = 0; j < hw; j++)
-                mx = v[c * hw + j] > mx ? v[c * hw + j] : mx;
+                mx = m[j] > mx ? m[j] : mx;
+            const float scale = mx > 0 ? 255.0f / mx : 0.0f;
+            uint8_t *t = s->maps + c * hw;
+#pragma omp simd
+            for (size_t j = 0; j < hw; j++)
+                t[j] = (uint8_t)(m[j] > 0 ? m[j] * scale + 0.5f : 0.0f);
             if (c)
                 sbuf_putc(out, ',');
             sbuf_json_num(out, mx);
         }
-        /* each channel's map as bytes, 255 at its maximum (ReLU outputs are >= 0) */
         sbuf_puts(out, "],\"data\":\"");
-        for (uint32_t c = 0; c < sh.c; c++) {
-            const float *m = v + c * hw;
-            float mx = 0;
-            for (size_t j = 0; j < hw; j++)
-                mx = m[j] > mx ? m[j] : mx;
-            const float scale = mx > 0 ? 255.0f / mx : 0.0f;
-            for (size_t j = 0; j < hw; j++)
-                s->maps[c * hw + j] = (uint8_t)(m[j] > 0 ? m[j] * scale + 0.5f : 0);
-        }
         b64_encode(out, s->maps, sh.c * hw);
         sbuf_puts(out, "\"}");
     }
@@ -628,7 +639,8 @@ int predict_render(const predict_env *env, const predict_scratch *s, const predi
         }
     }
     sbuf_reset(out);
-    sbuf_reserve(out, 256 + p->count * (200 + (p->want_input ? 3200 : 0)));
+    sbuf_reserve(out, 256 + p->count * (200 + (p->want_input ? 3200 : 0)) +
+                          (p->explain ? explanation_bytes(s, p) : 0));
     if (p->read) {
         render_read(env, s, p, out);
     } else if (p->batched) {

@@ -4,7 +4,8 @@
  *   reference convolution and ReLU).
  * - Its input gradient is the derivative of the class's logit: checked
  *   against finite differences of log(p_k / p_0), which differs from
- *   logit_k - logit_0 by nothing.
+ *   logit_k - logit_0 by nothing, on the reference model and on one of
+ *   the default model's shape.
  * - Faithful (deletion): on 1,000 MNIST test images and the bundled default
  *   model, setting to 0 the tenth of the ink pixels with the highest
  *   saliency lowers the predicted class's served (calibrated) probability
@@ -19,14 +20,13 @@
 #include "check.h"
 #include "mnist/mnist.h"
 
-/* A reference-architecture model with seeded weights and biases. */
-static mn_model *seeded_model(void)
+/* A model of the layer string spec with seeded weights and biases. */
+static mn_model *seeded_model(const char *spec)
 {
     mn_arch a;
     mn_error err;
     mn_model *m = NULL;
-    mn_arch_reference(&a);
-    if (mn_model_create(&a, &m, &err) != MN_OK)
+    if (mn_arch_parse(spec, &a, &err) != MN_OK || mn_model_create(&a, &m, &err) != MN_OK)
         return NULL;
     mn_model_init_glorot(m, 7);
     /* non-zero biases, so the gradient's path is not only the weights' */
@@ -35,17 +35,23 @@ static mn_model *seeded_model(void)
     mn_rng_seed(&r, 11);
     for (size_t i = 0; i < mn_model_param_count(m); i++)
         p[i] += 0.02f * (mn_rng_uniform(&r) - 0.5f);
+    /* as the server runs it: the fast kernels' weights laid out once */
+    if (mn_model_prepare_inference(m, &err) != MN_OK) {
+        mn_model_free(m);
+        return NULL;
+    }
     return m;
 }
 
-static void test_forward_and_maps(void)
+/* spec starts with conv32k3 and has n_convs convolutions. */
+static void test_forward_and_maps(const char *spec, int n_convs)
 {
-    mn_model *m = seeded_model();
+    mn_model *m = seeded_model(spec);
     mn_explainer *x = NULL;
     mn_workspace *ws = NULL;
     mn_error err;
     CHECK(m && mn_explainer_create(m, &x, &err) == MN_OK && mn_workspace_create(m, 1, 0, &ws, &err) == MN_OK,
-          "explainer for the reference model");
+          "explainer for %s", spec);
     if (!x || !ws)
         return;
     float in[784], p[10], q[10];
@@ -60,7 +66,8 @@ static void test_forward_and_maps(void)
         worst = fmax(worst, fabs(p[k] - q[k]));
     CHECK(worst < 1e-5, "explain forward differs from mn_model_forward by %g", worst);
 
-    CHECK(mn_explain_conv_count(x) == 2, "%d convolutions, expected 2", mn_explain_conv_count(x));
+    CHECK(mn_explain_conv_count(x) == n_convs, "%d convolutions, expected %d", mn_explain_conv_count(x),
+          n_convs);
     mn_shape sh;
     uint32_t layer = 99;
     const float *map = mn_explain_conv_output(x, 0, &sh, &layer);
@@ -77,7 +84,7 @@ static void test_forward_and_maps(void)
     for (int i = 0; i < 32 * 26 * 26; i++)
         worst = fmax(worst, fabs((want[i] > 0 ? want[i] : 0) - map[i]));
     CHECK(worst < 1e-5, "the first feature maps differ from relu(conv) by %g", worst);
-    CHECK(mn_explain_conv_output(x, 2, &sh, NULL) == NULL, "no third convolution");
+    CHECK(mn_explain_conv_output(x, n_convs, &sh, NULL) == NULL, "no convolution %d", n_convs);
     free(want);
 
     /* the gradient of logit_k - logit_0 = log p_k - log p_0, by central differences */
@@ -100,7 +107,8 @@ static void test_forward_and_maps(void)
         close += fabs(fd - an) <= 1e-2 + 2e-2 * fabs(fd);
     }
     /* a ReLU or max-pool switching within +-h may spoil a few */
-    CHECK(close >= tried * 9 / 10, "gradient matches finite differences at %d of %d pixels", close, tried);
+    CHECK(close >= tried * 9 / 10, "%s: gradient matches finite differences at %d of %d pixels", spec,
+          close, tried);
 
     /* gradient x input: the gradient times each pixel, 0 off the ink */
     float s[784];
@@ -238,7 +246,11 @@ static void test_deletion(void)
 
 int main(void)
 {
-    test_forward_and_maps();
+    /* the reference model, and the default model's shape (folded): four
+     * convolutions, three of whose input gradients run by Winograd */
+    test_forward_and_maps("conv32k3,relu,pool2,conv64k3,relu,pool2,flatten,dense128,relu,dense10,softmax", 2);
+    test_forward_and_maps("conv32k3,relu,conv32k3,relu,pool2,conv64k3,relu,conv64k3,relu,pool2,flatten,"
+                          "dense64,relu,dense11,softmax", 4);
     test_unfolded_refused();
     test_deletion();
     return check_finish();
