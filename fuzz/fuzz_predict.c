@@ -8,7 +8,11 @@
  * /v1/read, whose 200 is a text of at most MAX_DIGITS digits, each a
  * prediction with a box. fuzz_explain.c builds it with FUZZ_EXPLAIN 1:
  * POST /v1/explain (query also "class=V&layers=V"), whose 200 adds 784
- * finite saliencies and feature maps whose bytes match their shapes. */
+ * finite saliencies and feature maps whose bytes match their shapes.
+ * fuzz_oip.c builds it with FUZZ_OIP 1: the Open Inference Protocol's
+ * inference (oip_infer); the query line is then the
+ * Inference-Header-Content-Length ("" for none) and the answer must be
+ * the spec's: outputs, or {"error": message}. */
 #define _POSIX_C_SOURCE 200809L
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -18,6 +22,7 @@
 #include <unistd.h>
 
 #include "mnist/mnist.h"
+#include "oip.h"
 #include "predict.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -30,10 +35,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #ifndef FUZZ_EXPLAIN
 #define FUZZ_EXPLAIN 0
 #endif
+#ifndef FUZZ_OIP
+#define FUZZ_OIP 0
+#endif
 
 static model_set models;
 static predict_env env;
 static predict_scratch *scratch;
+static oip_scratch *oip;
 static sbuf out;
 
 /* A reference-architecture model with seeded weights, loaded through the
@@ -60,9 +69,53 @@ static void setup(void)
     unlink(path);
     env = (predict_env){&models, 1u << 20, MAX_BATCH, MAX_DIGITS};
     scratch = predict_scratch_create(&env, 0, MAX_BATCH, err, sizeof err);
-    if (!scratch)
+    oip = oip_scratch_create();
+    if (!scratch || !oip)
         abort();
 }
+
+#if FUZZ_OIP
+/* An Open Inference Protocol answer: outputs whose shapes fit their
+ * data (JSON) or their binary sizes (which add up to what follows the
+ * JSON part), or the spec's error object. */
+static void check_oip(int status, const char *body, size_t len, long json_len)
+{
+    if (status != 200 && status != 400 && status != 413 && status != 503)
+        abort();
+    size_t n = json_len >= 0 ? (size_t)json_len : len;
+    if (n > len || (status != 200 && json_len >= 0))
+        abort();
+    cJSON *root = cJSON_ParseWithLength(body, n);
+    if (!root)
+        abort();
+    if (status != 200) {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
+        if (!cJSON_IsString(e) || !e->valuestring[0] || cJSON_GetArraySize(root) != 1)
+            abort();
+        cJSON_Delete(root);
+        return;
+    }
+    size_t binary = 0;
+    const cJSON *o;
+    cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(root, "outputs"))
+    {
+        const cJSON *shape = cJSON_GetObjectItemCaseSensitive(o, "shape");
+        const cJSON *size = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "parameters"),
+                                                             "binary_data_size");
+        const cJSON *data = cJSON_GetObjectItemCaseSensitive(o, "data");
+        size_t count = 1;
+        const cJSON *d;
+        cJSON_ArrayForEach(d, shape) count *= (size_t)d->valuedouble;
+        if (size)
+            binary += (size_t)size->valuedouble;
+        else if (!cJSON_IsArray(data) || (size_t)cJSON_GetArraySize(data) != count)
+            abort();
+    }
+    if (binary != len - n)
+        abort();
+    cJSON_Delete(root);
+}
+#endif
 
 /* Copies the line starting at *p (up to '\n' or end) into a NUL-terminated
  * buffer and advances *p past it; returns NULL when no '\n' ends it. */
@@ -77,6 +130,7 @@ static char *take_line(const uint8_t **p, const uint8_t *end, char *buf, size_t 
     return buf;
 }
 
+#if !FUZZ_OIP
 static void check_answer(int status, const char *json, size_t len)
 {
     if (status != 200 && status != 400 && status != 413 && status != 415 && status != 503)
@@ -157,6 +211,7 @@ static void check_answer(int status, const char *json, size_t len)
     }
     cJSON_Delete(root);
 }
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -185,8 +240,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(body, p, len);
     r.body = body;
     r.len = len;
+#if FUZZ_OIP
+    long json_len, header_len = query[0] ? strtol(query, NULL, 10) : -1;
+    int status = oip_infer(&env, scratch, oip, body, len, header_len < -1 ? -1 : header_len, &out, &json_len);
+    check_oip(status, out.p, out.len, json_len);
+    (void)r; /* the query line is the header length here */
+#else
     int status = predict_run(&env, scratch, &r, &out);
     check_answer(status, out.p, out.len);
+#endif
     free(body);
     sbuf_shrink(&out, 1 << 16);
     return 0;

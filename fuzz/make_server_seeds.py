@@ -1,11 +1,12 @@
 """make_server_seeds.py: writes the seed corpora of the server's fuzz
-targets (image, json, multipart, predict, read, explain) into fuzz/corpus/: small valid
+targets (image, json, multipart, predict, read, explain, oip) into fuzz/corpus/: small valid
 inputs of every accepted form and broken variants, built with the
 hostile-input tests' image builders. Run with Debian's python3 (Pillow for
 the JPEGs): python3 fuzz/make_server_seeds.py [CORPUS_DIR]"""
 
 import base64
 import json
+import struct
 import os
 import sys
 
@@ -159,4 +160,28 @@ for name, data in (("line", hi.png_grey(48, 16, line)), ("many", hi.png_grey(80,
                    ("specks", hi.png_grey(40, 40, specks))):
     put("read", name, b"image/png\n\n" + data)
     put("read", name + "-input", b"image/png\ninput=1\n" + data)
+
+# /v2 inference: the Content-Type line (ignored), the
+# Inference-Header-Content-Length line ("" for none), then the body.
+def oip(name, header, body):
+    put("oip", name, b"application/json\n" + header + b"\n" + body)
+
+
+pix = list(s28)
+tensor = {"name": "input", "shape": [1, 784], "datatype": "UINT8", "data": pix}
+oip("json-uint8", b"", json.dumps({"inputs": [tensor]}).encode())
+oip("json-fp32-rows", b"", json.dumps({"id": "a", "inputs": [{"name": "input", "shape": [1, 28, 28], "datatype": "FP32",
+                                                            "data": [[v / 255 for v in pix[r * 28:r * 28 + 28]] for r in range(28)]}],
+                                       "outputs": [{"name": "prediction"}]}).encode())
+head = json.dumps({"inputs": [{"name": "input", "shape": [2, 1, 28, 28], "datatype": "UINT8",
+                               "parameters": {"binary_data_size": 1568}}],
+                   "parameters": {"binary_data_output": True}}).encode()
+oip("binary-uint8", str(len(head)).encode(), head + bytes(pix) * 2)
+head = json.dumps({"inputs": [{"name": "input", "shape": [1, 784], "datatype": "FP32",
+                               "parameters": {"binary_data_size": 3136}}],
+                   "outputs": [{"name": "probabilities", "parameters": {"binary_data": True}}, {"name": "prediction"}]}).encode()
+oip("binary-fp32", str(len(head)).encode(), head + struct.pack("<784f", *[v / 255 for v in pix]))
+oip("bad-count", b"", json.dumps({"inputs": [dict(tensor, shape=[2, 784])]}).encode())
+oip("bad-header", b"5", json.dumps({"inputs": [tensor]}).encode())
+oip("not-json", b"", b"{\"inputs\": [")
 print("seeds written to", root)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "http_log.h"
+#include "oip.h"
 #include "sbuf.h"
 
 #ifdef MNIST_HAVE_WEB_ASSETS
@@ -46,6 +47,8 @@ typedef struct {
     int retry_after;          /* seconds, 0 for none */
     int auth_challenge;       /* add WWW-Authenticate */
     int no_store;             /* Cache-Control: no-store */
+    long inference_header;    /* > 0: a binary Open Inference Protocol answer
+                               * whose JSON part is this long */
 } reply_opts;
 
 typedef struct {
@@ -73,6 +76,7 @@ typedef struct conn {
     int has_body; /* Content-Length > 0 or chunked */
     int too_large;
     size_t discarded;
+    long oip_header_len; /* an inference's Inference-Header-Content-Length, -1 if none */
     pending_reply pending;
     sbuf body; /* the request body, up to --max-body */
     sbuf out;  /* the answer; MHD sends it straight from here */
@@ -98,10 +102,12 @@ static void add_cors(const http_server *s, struct MHD_Response *r, int preflight
         MHD_add_response_header(r, "Vary", "Origin");
     if (preflight) {
         MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS");
-        MHD_add_response_header(r, "Access-Control-Allow-Headers", "Content-Type, Authorization");
+        MHD_add_response_header(r, "Access-Control-Allow-Headers",
+                                "Content-Type, Authorization, Inference-Header-Content-Length");
         MHD_add_response_header(r, "Access-Control-Max-Age", "86400");
     } else {
-        MHD_add_response_header(r, "Access-Control-Expose-Headers", "Retry-After");
+        MHD_add_response_header(r, "Access-Control-Expose-Headers",
+                                "Retry-After, Inference-Header-Content-Length");
     }
 }
 
@@ -142,6 +148,12 @@ static enum MHD_Result reply(conn *c, int status, const char *ctype, const void 
         MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT);
     if (!r)
         return MHD_NO;
+    if (o && o->inference_header > 0) {
+        char v[24];
+        snprintf(v, sizeof v, "%ld", o->inference_header);
+        MHD_add_response_header(r, "Inference-Header-Content-Length", v);
+        ctype = "application/octet-stream";
+    }
     if (ctype)
         MHD_add_response_header(r, "Content-Type", ctype);
     if (o && o->allow)
@@ -176,7 +188,11 @@ static enum MHD_Result reply_out(conn *c, int status, const reply_opts *o)
 static enum MHD_Result reply_error(conn *c, int status, const char *code, const char *msg,
                                    const reply_opts *o)
 {
-    sbuf_error_msg(&c->out, status, code, "%s", msg);
+    /* the Open Inference Protocol's paths answer errors in its form */
+    if (c->route == ROUTE_OIP || c->route == ROUTE_OIP_INFER)
+        oip_error(&c->out, "%s", msg);
+    else
+        sbuf_error_msg(&c->out, status, code, "%s", msg);
     return reply_out(c, status, o);
 }
 
@@ -271,6 +287,105 @@ static int kserve_name_is(const char *url, const char *name)
     return strlen(name) == n && !strncmp(start, name, n);
 }
 
+/* A POST whose headers passed: refuse a declared body over the limit,
+ * else make room for it and read it (stage ST_BODY). */
+static enum MHD_Result expect_body(http_server *s, conn *c)
+{
+    const char *cl = MHD_lookup_connection_value(c->mhd, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+        char *end;
+        unsigned long long n = strtoull(cl, &end, 10);
+        size_t max = s->d.cfg->max_body;
+        if (end != cl && n > max) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "body of %llu bytes is over the limit of %zu bytes", n, max);
+            return reply_error(c, 413, "payload_too_large", msg, NULL);
+        }
+        if (end != cl && n > 0)
+            sbuf_reserve(&c->body, (size_t)n);
+    }
+    c->stage = ST_BODY;
+    return MHD_YES;
+}
+
+/* A request under /v2: the Open Inference Protocol (oip.h). Metadata and
+ * health are answered here; an inference reads its body for a worker. */
+static enum MHD_Result begin_oip(http_server *s, conn *c, const oip_path *op, const char *method)
+{
+    static const char live[] = "{\"live\":true}\n";
+    const int infer = op->route == OIP_INFER;
+    c->route = infer ? ROUTE_OIP_INFER : ROUTE_OIP;
+    const char *allow = infer ? ALLOW_POST : ALLOW_GET;
+    if (op->route == OIP_UNKNOWN) {
+        char msg[400];
+        snprintf(msg, sizeof msg,
+                 "no such path: %.200s (the Open Inference Protocol's are GET /v2, /v2/health/live, "
+                 "/v2/health/ready, /v2/models/NAME[/versions/V][/ready] and POST "
+                 "/v2/models/NAME[/versions/V]/infer)",
+                 c->path);
+        return reply_error(c, 404, "not_found", msg, NULL);
+    }
+    if (!strcmp(method, "OPTIONS")) {
+        reply_opts o = {.allow = allow};
+        return reply(c, 204, NULL, "", 0, &o);
+    }
+    int is_get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    if (infer ? strcmp(method, "POST") != 0 : !is_get) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "method %.16s is not allowed on %.100s; allowed: %s", method, c->path, allow);
+        reply_opts o = {.allow = allow};
+        return reply_error(c, 405, "method_not_allowed", msg, &o);
+    }
+    if ((infer || op->route == OIP_MODEL) && !authorised(s, c->mhd)) {
+        reply_opts o = {.auth_challenge = 1};
+        return reply_error(c, 401, "unauthorized",
+                           "this server needs an API key: send 'Authorization: Bearer <key>'", &o);
+    }
+    const int ready = atomic_load(&s->ready) && !atomic_load(&s->draining);
+    const model_set *ms = s->d.models;
+    switch (op->route) {
+    case OIP_SERVER:
+        oip_server_metadata(MNIST_VERSION, &c->out);
+        return reply_out(c, 200, NULL);
+    case OIP_LIVE:
+        return reply(c, 200, JSON, live, sizeof live - 1, NULL);
+    case OIP_READY:
+        sbuf_reset(&c->out);
+        sbuf_puts(&c->out, ready ? "{\"ready\":true}\n" : "{\"ready\":false}\n");
+        return reply_out(c, ready ? 200 : 503, NULL);
+    default:
+        break;
+    }
+    if (oip_check_model(ms, op, &c->out))
+        return reply_out(c, 404, NULL);
+    if (op->route == OIP_MODEL) {
+        oip_model_metadata(ms, &c->out);
+        return reply_out(c, 200, NULL);
+    }
+    if (op->route == OIP_MODEL_READY) {
+        sbuf_reset(&c->out);
+        sbuf_puts(&c->out, "{\"name\":");
+        sbuf_json_str(&c->out, ms->name, strlen(ms->name));
+        sbuf_puts(&c->out, ready ? ",\"ready\":true}\n" : ",\"ready\":false}\n");
+        return reply_out(c, ready ? 200 : 503, NULL);
+    }
+    if (!ready)
+        return reply_error(c, 503, "not_ready", "the model is not loaded yet", NULL);
+    /* binary tensor data follows the JSON when this header is given */
+    c->oip_header_len = -1;
+    const char *h = MHD_lookup_connection_value(c->mhd, MHD_HEADER_KIND, "Inference-Header-Content-Length");
+    if (h) {
+        char *end;
+        long long v = strtoll(h, &end, 10);
+        if (end == h || *end || v < 0 || v > (long long)s->d.cfg->max_body)
+            return reply_error(c, 400, "bad_request",
+                               "Inference-Header-Content-Length must be the byte length of the JSON part",
+                               NULL);
+        c->oip_header_len = (long)v;
+    }
+    return expect_body(s, c);
+}
+
 /* The first call for a request: route it and refuse what can be refused
  * before reading a body. Returns after queueing an answer, or with
  * c->stage == ST_BODY to receive a /predict or /v1/read body. */
@@ -295,6 +410,10 @@ static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, c
         return reply_error(c, 431, "headers_too_large", msg, NULL);
     }
 
+    oip_path op;
+    oip_parse_path(url, &op);
+    if (op.route != OIP_NONE)
+        return begin_oip(s, c, &op, method);
     if (!strcmp(url, "/predict") || !strcmp(url, "/v1/read") || !strcmp(url, "/v1/explain")) {
         c->route = url[1] == 'p' ? ROUTE_PREDICT : url[4] == 'r' ? ROUTE_READ : ROUTE_EXPLAIN;
         allow = ALLOW_POST;
@@ -391,21 +510,7 @@ static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, c
                      predict_accepted_types);
         return reply_error(c, 415, "unsupported_media_type", msg, NULL);
     }
-    const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl) {
-        char *end;
-        unsigned long long n = strtoull(cl, &end, 10);
-        size_t max = s->d.cfg->max_body;
-        if (end != cl && n > max) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "body of %llu bytes is over the limit of %zu bytes", n, max);
-            return reply_error(c, 413, "payload_too_large", msg, NULL);
-        }
-        if (end != cl && n > 0)
-            sbuf_reserve(&c->body, (size_t)n);
-    }
-    c->stage = ST_BODY;
-    return MHD_YES;
+    return expect_body(s, c);
 }
 
 /* The whole body is in: hand it to a worker and suspend the connection. */
@@ -431,6 +536,9 @@ static enum MHD_Result submit(http_server *s, conn *c)
     j->req.len = c->body.len;
     j->req.read = c->route == ROUTE_READ;
     j->req.explain = c->route == ROUTE_EXPLAIN;
+    j->req.oip = c->route == ROUTE_OIP_INFER;
+    j->req.oip_header_len = c->oip_header_len;
+    j->json_len = -1;
     if (j->req.explain) {
         j->req.q_class = MHD_lookup_connection_value(mc, MHD_GET_ARGUMENT_KIND, "class");
         j->req.q_layers = MHD_lookup_connection_value(mc, MHD_GET_ARGUMENT_KIND, "layers");
@@ -501,7 +609,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     }
     if (c->stage == ST_QUEUED) { /* resumed by a worker */
         int st = c->job.status;
-        reply_opts o = {.retry_after = st == 503 ? 1 : 0};
+        reply_opts o = {.retry_after = st == 503 ? 1 : 0, .inference_header = c->job.json_len};
         return reply_out(c, st, &o);
     }
     if (c->stage != ST_BODY)

@@ -15,9 +15,9 @@ static const double buckets[METRICS_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 
                                                 0.005,  0.01,    0.025,  0.05,  0.1,
                                                 0.25,   0.5,     1,      2.5,   10};
 static const unsigned batch_buckets[METRICS_BATCH_BUCKETS] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
-static const char *const route_names[ROUTE_COUNT] = {"/",         "/predict", "/v1/read",
-                                                     "/v1/explain", "/healthz",  "/readyz",
-                                                     "/metrics",  "/v1/model", "other"};
+static const char *const route_names[ROUTE_COUNT] = {
+    "/",        "/predict", "/v1/read",  "/v1/explain", "/v2/models/infer", "/v2",
+    "/healthz", "/readyz",  "/metrics",  "/v1/model",   "other"};
 
 void metrics_init(metrics *m)
 {

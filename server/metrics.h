@@ -17,6 +17,8 @@ typedef enum {
     ROUTE_PREDICT,
     ROUTE_READ,     /* POST /v1/read */
     ROUTE_EXPLAIN,  /* POST /v1/explain, /v1/models/{name}:explain */
+    ROUTE_OIP_INFER, /* POST /v2/models/{name}[/versions/{v}]/infer */
+    ROUTE_OIP,      /* the other /v2 paths: metadata and health */
     ROUTE_HEALTHZ,
     ROUTE_READYZ,
     ROUTE_METRICS,

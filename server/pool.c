@@ -24,6 +24,7 @@ struct pool {
     int n_workers;
     pthread_t threads[POOL_MAX_WORKERS];
     predict_scratch *scratch[POOL_MAX_WORKERS];
+    oip_scratch *oip[POOL_MAX_WORKERS];
 };
 
 typedef struct {
@@ -59,10 +60,20 @@ static pool_job *pop_wait_until(pool *p, const struct timespec *deadline)
     return j;
 }
 
+/* An Open Inference Protocol request: parsed, run and answered at once
+ * (its tensors are the batch), between the rounds of /predict items. */
+static void run_oip(pool *p, predict_scratch *s, oip_scratch *o, pool_job *j)
+{
+    const predict_request *r = &j->req;
+    j->status = oip_infer(p->env, s, o, r->body, r->len, r->oip_header_len, j->out, &j->json_len);
+    j->done(j);
+}
+
 static void *worker_main(void *arg)
 {
     pool *p = ((worker_arg *)arg)->p;
     predict_scratch *s = p->scratch[((worker_arg *)arg)->index];
+    oip_scratch *o = p->oip[((worker_arg *)arg)->index];
     free(arg);
     const predict_env *env = p->env;
     pool_job *jobs[256];
@@ -79,6 +90,10 @@ static void *worker_main(void *arg)
         }
         jobs[0] = pop_locked(p);
         pthread_mutex_unlock(&p->mu);
+        if (jobs[0]->req.oip) {
+            run_oip(p, s, o, jobs[0]);
+            continue;
+        }
 
         predict_begin(s);
         predict_parse(env, s, &jobs[0]->req, &parsed[0]);
@@ -95,6 +110,10 @@ static void *worker_main(void *arg)
             pool_job *j = pop_wait_until(p, p->batch_wait_us > 0 ? &deadline : NULL);
             if (!j)
                 break;
+            if (j->req.oip) { /* its own batch; this round's items wait for it */
+                run_oip(p, s, o, j);
+                continue;
+            }
             jobs[k] = j;
             predict_parse(env, s, &j->req, &parsed[k]);
             k++;
@@ -153,7 +172,10 @@ pool *pool_create(const predict_env *env, metrics *m, int workers, int queue_cap
     }
     for (int i = 0; i < workers; i++) {
         p->scratch[i] = predict_scratch_create(env, p->batch, chunk, err, errlen);
-        if (!p->scratch[i]) {
+        p->oip[i] = oip_scratch_create();
+        if (!p->scratch[i] || !p->oip[i]) {
+            if (p->scratch[i])
+                snprintf(err, errlen, "out of memory for a worker's scratch");
             pool_free(p);
             return NULL;
         }
@@ -219,8 +241,10 @@ void pool_free(pool *p)
     if (!p)
         return;
     pool_stop(p);
-    for (int i = 0; i < POOL_MAX_WORKERS; i++)
+    for (int i = 0; i < POOL_MAX_WORKERS; i++) {
         predict_scratch_free(p->scratch[i]);
+        oip_scratch_free(p->oip[i]);
+    }
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->nonempty);
     free(p->ring);

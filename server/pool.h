@@ -1,14 +1,17 @@
 /* pool.h: the inference workers and their bounded queue. Each worker owns
- * a predict_scratch; the model set is shared read-only. A worker takes the
+ * a predict_scratch (and an oip_scratch); the model set is shared read-only. A worker takes the
  * oldest waiting request and, with it, others already waiting (up to
  * --batch; with --batch-wait-us it may wait that long for more, otherwise
  * a lone request never waits), runs the model once over all their items,
- * then answers each. A full queue refuses new work instead of growing. */
+ * then answers each. An Open Inference Protocol request, a batch of its
+ * own, runs alone when its turn comes. A full queue refuses new work
+ * instead of growing. */
 #ifndef SRV_POOL_H
 #define SRV_POOL_H
 
 #include <stddef.h>
 #include "metrics.h"
+#include "oip.h"
 #include "predict.h"
 #include "sbuf.h"
 
@@ -16,6 +19,8 @@ typedef struct pool_job {
     predict_request req;   /* valid until done() */
     sbuf *out;             /* the answer's JSON is written here */
     int status;            /* the answer's HTTP status, set before done() */
+    long json_len;         /* an Open Inference Protocol answer with binary
+                            * outputs: the length of its JSON part; else -1 */
     double t_start;        /* monotonic seconds when the body was complete */
     void (*done)(struct pool_job *job); /* called on the worker thread */
     void *user;

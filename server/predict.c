@@ -448,6 +448,18 @@ void predict_forward(const predict_env *env, predict_scratch *s)
     }
 }
 
+void predict_forward_floats(const predict_env *env, predict_scratch *s, const float *in, size_t n,
+                            float *probs, float *digit_score)
+{
+    const uint32_t classes = env->models->classes;
+    for (size_t done = 0; done < n;) {
+        size_t k = n - done < (size_t)s->chunk ? n - done : (size_t)s->chunk;
+        model_set_forward(env->models, &s->ws, in + done * MN_PIXELS, (int)k, probs + done * classes,
+                          digit_score + done);
+        done += k;
+    }
+}
+
 int predict_item_class(const predict_env *env, const predict_scratch *s, size_t i)
 {
     uint32_t classes = env->models->classes;

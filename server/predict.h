@@ -47,6 +47,8 @@ typedef struct {
     int explain;               /* POST /v1/explain: one image, explained */
     const char *q_class;       /* ?class= value (explain), NULL if absent */
     const char *q_layers;      /* ?layers= value (explain), NULL if absent */
+    int oip;                   /* POST /v2/models/{name}/infer (oip.h) */
+    long oip_header_len;       /* its Inference-Header-Content-Length, -1 if absent */
 } predict_request;
 
 /* One worker's memory for the whole path: items' pixels and outputs, the
@@ -81,6 +83,12 @@ int predict_parse(const predict_env *env, predict_scratch *s, const predict_requ
                   predict_parsed *p);
 /* Runs the model over every item added since the last call. */
 void predict_forward(const predict_env *env, predict_scratch *s);
+/* Runs the model over n samples given as its inputs, in[n, 784] (pixels /
+ * 255), with the scratch's workspaces, in chunks: probs[n, classes]
+ * calibrated, digit_score[n]. For protocols whose requests carry tensors
+ * (oip.h); leaves the scratch's items alone. */
+void predict_forward_floats(const predict_env *env, predict_scratch *s, const float *in, size_t n,
+                            float *probs, float *digit_score);
 /* For an explain request (after forward): the saliency of its class and
  * the feature maps, kept in the scratch for predict_render, which must
  * follow before the next call. Returns 0, or sets p's error (500 when a

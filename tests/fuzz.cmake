@@ -28,7 +28,7 @@ mnist_fuzz_target(idx)
 mnist_fuzz_target(weights)
 # The server's pure request path (library mnist_predict, no HTTP types).
 if(TARGET mnist_predict)
-  foreach(t image json multipart predict read explain)
+  foreach(t image json multipart predict read explain oip)
     mnist_fuzz_target(${t} mnist_predict)
   endforeach()
 endif()
