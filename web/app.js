@@ -1,10 +1,11 @@
 /* app.js: the drawing page's behaviour. Owns the strokes on the canvas
- * (Pointer Events), the requests (POST predict?input=1, and v1/read when the
- * answer says several digits; at most one in flight, the latest drawing
- * wins), the result in words, chart, 28x28 view and digit boxes, uploads,
- * and the error states. Talks only to the server that served the page
- * (relative URLs), uses no library, and stores nothing but an API key the
- * user typed (sessionStorage). */
+ * (Pointer Events), the requests (POST predict?input=1, or with "Show why"
+ * v1/explain?input=1&layers=0,1 in its place, and v1/read when the answer
+ * says several digits; at most one in flight, the latest drawing wins), the
+ * result in words, chart, 28x28 view and digit boxes, the saliency heat map
+ * and feature maps, uploads, and the error states. Talks only to the server
+ * that served the page (relative URLs), uses no library, and stores nothing
+ * but an API key the user typed (sessionStorage). */
 'use strict';
 (() => {
   const $ = (id) => document.getElementById(id);
@@ -27,6 +28,13 @@
   const clearBtn = $('clear');
   const fileInput = $('file');
   const modelInfo = $('model-info');
+  const whyToggle = $('why');
+  const whyPanel = $('why-panel');
+  const whyClass = $('why-class');
+  const padWhy = $('pad-why');
+  const inputWhy = $('input-why');
+  const whyFor = $('why-for');
+  const whyAgainst = $('why-against');
 
   // The PNG sent to the server: its size does not matter much, since the
   // server crops to the ink and scales it to 20x20 as MNIST was made.
@@ -54,6 +62,8 @@
     timer: 0,
     announceTimer: 0,
     lastFailed: false,
+    askedAgain: false, // the same picture re-sent (Show why, Why not…?): its answer is not spoken twice
+    why: null,         // {input, inkBox} of the last explained answer, to repaint its heat map
   };
 
   /* ---------- drawing ---------- */
@@ -129,6 +139,11 @@
     if (canvas.width !== side || canvas.height !== side) {
       canvas.width = side;
       canvas.height = side;
+    }
+    if (padWhy.width !== side || padWhy.height !== side) {
+      padWhy.width = side;
+      padWhy.height = side;
+      paintWhy();
     }
     paint();
   }
@@ -248,8 +263,12 @@
     let read = null;
     try {
       const up = state.upload;
+      // Where the ink of the picture being sent is on the pad, taken now:
+      // the strokes may change while the answer is on its way.
+      const inkBox = up ? up.inkBox : strokesBox();
       const body = up ? up.blob : await drawingPng();
-      outcome = await post('predict?input=1', body, up ? up.type : 'image/png');
+      outcome = await post(predictUrl(), body, up ? up.type : 'image/png');
+      outcome.inkBox = inkBox;
       // Several digits: the same picture goes to v1/read for the number,
       // unless it has changed meanwhile (the next answer will tell).
       const d = outcome.data;
@@ -269,6 +288,14 @@
       else send();
     }
     setBusy();
+  }
+
+  // With "Show why" on, v1/explain answers in place of predict (the same
+  // answer plus the saliency and the first two layers' maps): one request
+  // for both, never two.
+  function predictUrl() {
+    if (!whyToggle.checked) return 'predict?input=1';
+    return 'v1/explain?input=1&layers=0,1' + (whyClass.value !== '' ? '&class=' + encodeURIComponent(whyClass.value) : '');
   }
 
   async function post(url, body, type) {
@@ -330,6 +357,7 @@
     if (o.status === 200 && o.data && Array.isArray(o.data.probabilities)) {
       hideStatus();
       showResult(o.data, read);
+      showWhy(o.data, o.inkBox);
       return;
     }
     if (o.status === 400 && err.code === 'invalid_image' && /ink/i.test(message)) {
@@ -392,6 +420,17 @@
     }
     const longest = Math.max(...Array.from({ length: n }, (_, k) => labelOf(k).length));
     chart.style.setProperty('--label-width', longest > 2 ? Math.min(longest * 0.62, 8) + 'em' : '1.5em');
+    buildClassSelect(n);
+  }
+
+  // "Why not…?": the answer's own class, or any class by index (v1/explain's
+  // ?class=). Built with the chart, so both name the same classes.
+  function buildClassSelect(n) {
+    const keep = whyClass.value;
+    whyClass.textContent = '';
+    whyClass.append(new Option('its answer', ''));
+    for (let k = 0; k < n; k++) whyClass.append(new Option(labelOf(k), String(k)));
+    whyClass.value = keep !== '' && Number(keep) < n ? keep : '';
   }
 
   function setBars(probs, winners) {
@@ -513,10 +552,16 @@
   // with the pen up. Emptied when the pen goes down again, so the next
   // answer is spoken even when its words are the same.
   function announceSoon(text) {
+    // The same picture asked again for its explanation: an unchanged
+    // answer is already in the live region, and is not said twice.
+    const again = state.askedAgain;
+    state.askedAgain = false;
+    if (again && text === announceEl.textContent) return;
     clearTimeout(state.announceTimer);
     state.announceTimer = setTimeout(() => { state.announceTimer = 0; announceEl.textContent = text; }, ANNOUNCE_DELAY_MS);
   }
   function quiet() {
+    state.askedAgain = false;
     clearTimeout(state.announceTimer);
     state.announceTimer = 0;
     announceEl.textContent = '';
@@ -534,7 +579,224 @@
     setBars(null, []);
     drawInput(null);
     clearBoxes();
+    clearWhy();
     quiet();
+  }
+
+  /* ---------- why: the saliency heat map and the feature maps ---------- */
+
+  // The heat map's colours, the same as .swatch-for / .swatch-against in
+  // style.css: red for, blue against (told apart by most colour-blind eyes).
+  const HEAT_FOR = [220, 38, 38];
+  const HEAT_AGAINST = [37, 99, 235];
+  const LAYER_WORDS = ['first', 'second'];
+
+  // The ink's bounding box on the pad, in 0..1 pad units: the strokes'
+  // points widened by half the pen. null without strokes.
+  function strokesBox() {
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (const st of state.strokes) {
+      for (const [x, y] of st) {
+        x0 = Math.min(x0, x); x1 = Math.max(x1, x);
+        y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+      }
+    }
+    if (x0 > x1) return null;
+    const r = LINE_WIDTH / 2;
+    return { x0: Math.max(0, x0 - r), y0: Math.max(0, y0 - r), x1: Math.min(1, x1 + r), y1: Math.min(1, y1 + r) };
+  }
+
+  // An uploaded picture's ink, roughly, in pad units: the pixels of a small
+  // copy far from the background (the median of its border), through the
+  // frame the picture has in the pad. The server's crop is finer (it drops
+  // specks, knows paper from ink); this only places the heat map.
+  const scratch = document.createElement('canvas');
+  function imageInkBox(bitmap) {
+    const w = bitmap.width;
+    const h = bitmap.height;
+    const k = Math.min(1, 140 / Math.max(w, h));
+    const cw = Math.max(1, Math.round(w * k));
+    const ch = Math.max(1, Math.round(h * k));
+    scratch.width = cw;
+    scratch.height = ch;
+    const ctx = scratch.getContext('2d');
+    ctx.fillStyle = '#ffffff';
+    ctx.fillRect(0, 0, cw, ch);
+    ctx.drawImage(bitmap, 0, 0, cw, ch);
+    const px = ctx.getImageData(0, 0, cw, ch).data;
+    const lum = new Float32Array(cw * ch);
+    for (let i = 0; i < lum.length; i++) lum[i] = 0.299 * px[4 * i] + 0.587 * px[4 * i + 1] + 0.114 * px[4 * i + 2];
+    const border = [];
+    for (let x = 0; x < cw; x++) border.push(lum[x], lum[(ch - 1) * cw + x]);
+    for (let y = 0; y < ch; y++) border.push(lum[y * cw], lum[y * cw + cw - 1]);
+    border.sort((a, b) => a - b);
+    const bg = border[border.length >> 1];
+    let far = 0;
+    for (const v of lum) far = Math.max(far, Math.abs(v - bg));
+    if (far < 32) return null;
+    let x0 = cw, y0 = ch, x1 = -1, y1 = -1;
+    for (let i = 0; i < lum.length; i++) {
+      if (Math.abs(lum[i] - bg) <= far / 2) continue;
+      const x = i % cw;
+      const y = (i - x) / cw;
+      x0 = Math.min(x0, x); x1 = Math.max(x1, x);
+      y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+    }
+    const f = fitFrame(w, h);
+    const sx = (w / cw) * f.scale;
+    const sy = (h / ch) * f.scale;
+    return { x0: f.left + x0 * sx, y0: f.top + y0 * sy, x1: f.left + (x1 + 1) * sx, y1: f.top + (y1 + 1) * sy };
+  }
+
+  // The ink's bounding box in the 28x28 the model saw, in its pixels (the
+  // faint anti-aliased rim counts: it is the pen's edge). null when blank.
+  function inputBox(pixels) {
+    if (!Array.isArray(pixels) || pixels.length !== 784) return null;
+    let x0 = 28, y0 = 28, x1 = -1, y1 = -1;
+    for (let i = 0; i < 784; i++) {
+      if ((pixels[i] | 0) < 16) continue;
+      const x = i % 28;
+      const y = (i - x) / 28;
+      x0 = Math.min(x0, x); x1 = Math.max(x1, x);
+      y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+    }
+    return x1 < 0 ? null : { x0, y0, x1: x1 + 1, y1: y1 + 1 };
+  }
+
+  // The saliency as a 28x28 heat map: red where a pixel speaks for the
+  // explained class, blue where against, opacity by |value| over this
+  // answer's largest |value| (its square root, so weaker evidence still
+  // shows). Kept on a 28x28 canvas and drawn from there onto both views.
+  const heatCanvas = document.createElement('canvas');
+  heatCanvas.width = heatCanvas.height = 28;
+  function paintHeat(saliency) {
+    const ctx = heatCanvas.getContext('2d');
+    const img = ctx.createImageData(28, 28);
+    let most = 0;
+    for (const v of saliency) most = Math.max(most, Math.abs(Number(v) || 0));
+    for (let i = 0; most > 0 && i < 784; i++) {
+      const v = Number(saliency[i]) || 0;
+      const rgb = v > 0 ? HEAT_FOR : HEAT_AGAINST;
+      img.data[4 * i] = rgb[0];
+      img.data[4 * i + 1] = rgb[1];
+      img.data[4 * i + 2] = rgb[2];
+      img.data[4 * i + 3] = Math.round(235 * Math.sqrt(Math.abs(v) / most));
+    }
+    ctx.putImageData(img, 0, 0);
+  }
+
+  // Lays the heat map on the 28x28 view, pixel for pixel, and on the pad.
+  // The pad has no exact inverse of the server's framing (the ink's
+  // bounding box fitted into 20x20, then centred by its centre of mass, with
+  // specks dropped and strokes thinned or thickened), so this uses what that
+  // framing keeps: the ink's box on the pad matches the ink's box in the
+  // 28x28, at one scale (the long sides) with the centres together. An
+  // approximation, close enough to see which strokes count.
+  function paintWhy() {
+    const ictx = inputWhy.getContext('2d');
+    ictx.clearRect(0, 0, 28, 28);
+    const pctx = padWhy.getContext('2d');
+    pctx.clearRect(0, 0, padWhy.width, padWhy.height);
+    const w = state.why;
+    if (!w) return;
+    ictx.drawImage(heatCanvas, 0, 0);
+    const a = w.inkBox;
+    const b = inputBox(w.input);
+    if (!a || !b) return;
+    const s = Math.max(a.x1 - a.x0, a.y1 - a.y0) / Math.max(b.x1 - b.x0, b.y1 - b.y0);
+    const left = (a.x0 + a.x1) / 2 - ((b.x0 + b.x1) / 2) * s;
+    const top = (a.y0 + a.y1) / 2 - ((b.y0 + b.y1) / 2) * s;
+    const side = padWhy.width;
+    pctx.imageSmoothingEnabled = true;
+    pctx.imageSmoothingQuality = 'high';
+    pctx.drawImage(heatCanvas, left * side, top * side, 28 * s * side, 28 * s * side);
+  }
+
+  function decodeBase64(text) {
+    if (typeof text !== 'string') return null;
+    try {
+      const bin = atob(text);
+      const out = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+      return out;
+    } catch (_) {
+      return null;
+    }
+  }
+
+  // One canvas a channel, w x h backing pixels (CSS scales them up, crisp).
+  // Kept while the shape stays, so the grid does not flicker as answers come.
+  function fitTiles(el, n, w, h) {
+    const first = el.firstElementChild;
+    if (el.children.length === n && first && first.width === w && first.height === h) return;
+    el.textContent = '';
+    for (let k = 0; k < n; k++) {
+      const c = document.createElement('canvas');
+      c.width = w;
+      c.height = h;
+      el.appendChild(c);
+    }
+  }
+
+  // The first two convolutions' feature maps as greyscale tiles, one a
+  // channel, each channel scaled by the server so 255 is its own maximum.
+  // A layer the answer lacks (a model with one convolution) is hidden.
+  function showMaps(maps) {
+    for (let i = 0; i < LAYER_WORDS.length; i++) {
+      const m = maps.find((x) => x && x.index === i);
+      const shape = m && Array.isArray(m.shape) && m.shape.length === 3 ? m.shape.map((v) => v | 0) : [0, 0, 0];
+      const [n, h, w] = shape;
+      const bytes = n > 0 ? decodeBase64(m.data) : null;
+      const ok = !!bytes && bytes.length === n * h * w;
+      $('layer-' + i).hidden = !ok;
+      if (!ok) continue;
+      const tiles = $('tiles-' + i);
+      fitTiles(tiles, n, w, h);
+      for (let k = 0; k < n; k++) {
+        const ctx = tiles.children[k].getContext('2d');
+        const img = ctx.createImageData(w, h);
+        for (let j = 0; j < w * h; j++) {
+          const v = bytes[k * w * h + j];
+          img.data[4 * j] = img.data[4 * j + 1] = img.data[4 * j + 2] = v;
+          img.data[4 * j + 3] = 255;
+        }
+        ctx.putImageData(img, 0, 0);
+      }
+      $('layer-' + i + '-info').textContent = (m.name || 'convolution') + ': ' + n + ' maps of ' + w + '\u00a0×\u00a0' + h;
+      tiles.setAttribute('aria-label', n + ' feature maps of the ' + LAYER_WORDS[i] + ' layer, ' + w + ' by ' + h + ' pixels each');
+    }
+  }
+
+  // An answer's explanation on the page: heat maps, their key, the tiles.
+  // An answer without one (a predict answer already on its way when the
+  // switch was turned on) leaves the last explanation until the next.
+  function showWhy(d, inkBox) {
+    if (!whyToggle.checked || !Array.isArray(d.saliency) || d.saliency.length !== 784) return;
+    paintHeat(d.saliency);
+    state.why = { input: d.input, inkBox: inkBox || null };
+    paintWhy();
+    const label = typeof d.explained_label === 'string' ? d.explained_label : labelOf(d.explained_class | 0);
+    whyFor.textContent = 'Red: for ' + label;
+    whyAgainst.textContent = 'blue: against ' + label;
+    showMaps(Array.isArray(d.feature_maps) ? d.feature_maps : []);
+  }
+
+  // No explanation: overlays cleared, tiles blanked (kept, so the panel
+  // keeps its size), the key back to its general words.
+  function clearWhy() {
+    state.why = null;
+    paintWhy();
+    for (const t of whyPanel.querySelectorAll('.tiles canvas')) t.getContext('2d').clearRect(0, 0, t.width, t.height);
+    whyFor.textContent = 'Red: for the answer';
+    whyAgainst.textContent = 'blue: against it';
+  }
+
+  // The picture asked again for its explanation (the switch turned on,
+  // another class picked): at once, and not announced again when unchanged.
+  function askAgain() {
+    if (!whyToggle.checked || !hasPicture()) return;
+    state.askedAgain = true;
+    requestPrediction(true);
   }
 
   /* ---------- status line: hints, errors, API key ---------- */
@@ -630,7 +892,8 @@
     let bitmap = null;
     try { bitmap = await createImageBitmap(file); } catch (_) { bitmap = null; /* the server may still read it */ }
     if (gen !== state.gen) return; // cleared or replaced while the file was read
-    state.upload = { blob: file, type: imageType(file), name: file.name, bitmap };
+    state.upload = { blob: file, type: imageType(file), name: file.name, bitmap,
+      inkBox: bitmap ? imageInkBox(bitmap) : null };
     paint();
     updateControls();
     hideStatus();
@@ -646,6 +909,14 @@
     classifyFile(f);
   });
   retryBtn.addEventListener('click', retry);
+  // "Show why": on, answers come from v1/explain and the panel opens; off,
+  // the page is exactly as without it (predict only, nothing overlaid).
+  whyToggle.addEventListener('change', () => {
+    whyPanel.hidden = !whyToggle.checked;
+    if (whyToggle.checked) askAgain();
+    else clearWhy();
+  });
+  whyClass.addEventListener('change', askAgain);
   keyForm.addEventListener('submit', (e) => {
     e.preventDefault();
     const key = keyInput.value.trim();
@@ -658,7 +929,8 @@
 
   document.addEventListener('keydown', (e) => {
     const t = e.target;
-    if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable)) return;
+    // Keys typed into a field are its own; a switch ("Show why") takes none of these.
+    if (t && ((t.tagName === 'INPUT' && t.type !== 'checkbox') || t.tagName === 'TEXTAREA' || t.isContentEditable)) return;
     if (e.key === 'Escape' && hasPicture()) {
       e.preventDefault();
       clearAll();
@@ -745,6 +1017,7 @@
   /* ---------- start ---------- */
 
   buildChart(10);
+  whyPanel.hidden = !whyToggle.checked;
   resetResult('empty');
   updateControls();
   if (typeof ResizeObserver === 'function') new ResizeObserver(fitCanvas).observe(pad);

@@ -393,6 +393,83 @@ function checkReset(r, what) {
   check(r.status === '', what + ': no message left', r.status);
 }
 
+// What "Show why" shows: on the pad, the heat map's pixels against the
+// ink's (both canvases have the same backing size); on the 28x28 view, the
+// heat map's pixels against the lit ones of the model's input; the feature
+// map tiles of each layer (how many, how many not black, a fingerprint of
+// their pixels, whether on screen) and the panel.
+async function whyView(page) {
+  return page.evaluate(() => {
+    const alpha = (c) => {
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      const a = new Uint8Array(d.length / 4);
+      for (let i = 0; i < a.length; i++) a[i] = d[4 * i + 3];
+      return a;
+    };
+    const pad = document.getElementById('canvas');
+    const over = document.getElementById('pad-why');
+    const ink = alpha(pad);
+    const heat = over.width === pad.width && over.height === pad.height ? alpha(over) : new Uint8Array(ink.length);
+    const side = pad.width;
+    let inkN = 0, heatN = 0, heatOnInk = 0;
+    let x0 = side, y0 = side, x1 = -1, y1 = -1;
+    for (let i = 0; i < ink.length; i++) {
+      if (!ink[i]) continue;
+      inkN++;
+      const x = i % side;
+      const y = (i - x) / side;
+      x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+    }
+    // Heat near the ink: inside its box widened by a tenth of the pad.
+    const m = side / 10;
+    let heatNear = 0;
+    for (let i = 0; i < heat.length; i++) {
+      if (!heat[i]) continue;
+      heatN++;
+      if (ink[i]) heatOnInk++;
+      const x = i % side;
+      const y = (i - x) / side;
+      if (x >= x0 - m && x <= x1 + m && y >= y0 - m && y <= y1 + m) heatNear++;
+    }
+    const iv = document.getElementById('input-view').getContext('2d').getImageData(0, 0, 28, 28).data;
+    const ih = document.getElementById('input-why').getContext('2d').getImageData(0, 0, 28, 28).data;
+    let smallHeat = 0, smallHeatOff = 0, smallSum = 0;
+    for (let i = 0; i < 784; i++) {
+      smallSum = (smallSum * 31 + ih[4 * i] * 7 + ih[4 * i + 2] * 3 + ih[4 * i + 3]) % 1000000007;
+      if (!ih[4 * i + 3]) continue;
+      smallHeat++;
+      if (!iv[4 * i]) smallHeatOff++;
+    }
+    const layers = [0, 1].map((k) => {
+      const tiles = Array.from(document.querySelectorAll('#tiles-' + k + ' canvas'));
+      let lit = 0;
+      let sig = 0;
+      for (const t of tiles) {
+        const d = t.getContext('2d').getImageData(0, 0, t.width, t.height).data;
+        let any = false;
+        for (let i = 0; i < d.length; i += 4) {
+          if (d[i]) any = true;
+          sig = (sig * 31 + d[i]) % 1000000007;
+        }
+        if (any) lit++;
+      }
+      const b = tiles.length ? tiles[0].getBoundingClientRect() : { width: 0, right: 0 };
+      const right = Math.max(0, ...tiles.map((t) => t.getBoundingClientRect().right));
+      return { tiles: tiles.length, lit, sig, tileWidth: Math.round(b.width), right: Math.round(right),
+        shown: tiles.length > 0 && tiles[0].getClientRects().length > 0 };
+    });
+    const panel = document.getElementById('why-panel');
+    return { inkN, heatN, heatOnInk, heatNear, smallHeat, smallHeatOff, smallSum, layers,
+      panelShown: panel.getClientRects().length > 0, forText: document.getElementById('why-for').textContent,
+      scrollWidth: document.documentElement.scrollWidth };
+  });
+}
+function whyText(w) {
+  return 'pad: ' + w.inkN + ' ink px, ' + w.heatN + ' heat px (' + w.heatOnInk + ' on the ink, ' + w.heatNear +
+    ' near it); 28x28: ' + w.smallHeat + ' heat px (' + w.smallHeatOff + ' off the ink); tiles ' +
+    w.layers.map((l) => l.lit + '/' + l.tiles + (l.shown ? ' shown' : ' hidden')).join(', ');
+}
+
 async function rects(page) {
   return page.evaluate(() => ['#canvas', '#prediction', '#chart', '#input-view', '.toolbar', '.foot']
     .map((s) => { const b = document.querySelector(s).getBoundingClientRect(); return [s, Math.round(b.top), Math.round(b.height)]; }));
@@ -451,8 +528,8 @@ async function openPage(ctx, origin, log) {
     if (u.origin !== origin) log.foreign.push(req.url());
     log.requests.push(req);
   });
-  // At most one request (predict or v1/read) in flight, at every moment of the test.
-  const isPredict = (req) => ['/predict', '/v1/read'].includes(new URL(req.url()).pathname);
+  // At most one request (predict, v1/explain or v1/read) in flight, at every moment of the test.
+  const isPredict = (req) => ['/predict', '/v1/explain', '/v1/read'].includes(new URL(req.url()).pathname);
   page.on('request', (req) => {
     if (!isPredict(req)) return;
     log.inFlight = (log.inFlight || 0) + 1;
@@ -820,6 +897,103 @@ async function main() {
       await settled(page);
     }
 
+    // "Show why": a switch, off by default, and off the page never asks
+    // v1/explain. On, v1/explain answers in place of predict (one request
+    // for both), a heat map lies over the ink on the pad and on the 28x28
+    // view, and the first two layers' feature maps show as tiles that
+    // follow the drawing. Off again, all of it goes.
+    {
+      const pathOf = (q) => new URL(q.url()).pathname;
+      const sw = page.getByRole('switch', { name: 'Show why' });
+      check(await sw.count() === 1 && !(await sw.isChecked()), 'Show why: a switch, off by default', await sw.count());
+      const explainsBefore = log.requests.filter((q) => pathOf(q) === '/v1/explain').length;
+      check(explainsBefore === 0 && log.requests.some((q) => pathOf(q) === '/predict'),
+        'Show why off: the page never called v1/explain', explainsBefore + ' v1/explain requests');
+      let w = await whyView(page);
+      check(!w.panelShown && !w.layers[0].shown, 'Show why off: no feature maps on the page', whyText(w));
+
+      await sw.focus();
+      await page.keyboard.press('Space');
+      check(await sw.isChecked(), 'Show why: turned on from the keyboard (Space)');
+      let sent = log.requests.length;
+      const box = { left: 0.2, top: 0.15, size: 0.65 };
+      await listen(page);
+      await drawDigit(page, 7, box);
+      r = await settled(page);
+      checkPrediction(r, 7, 'Show why on: drawn 7');
+      let since = log.requests.slice(sent);
+      const explains = since.filter((q) => pathOf(q) === '/v1/explain');
+      const predictsOn = since.filter((q) => pathOf(q) === '/predict');
+      check(explains.length > 0 && predictsOn.length === 0, 'Show why on: v1/explain answers in place of predict',
+        explains.length + ' v1/explain, ' + predictsOn.length + ' predict');
+      check(explains.every((q) => q.method() === 'POST' && /[?&]input=1(&|$)/.test(q.url()) && /[?&]layers=0,1(&|$)/.test(q.url())),
+        'Show why on: v1/explain asks for the input and the first two layers', explains.map((q) => q.url()).join(' '));
+      const saidOn = (await spoken(page)).map((x) => x.text);
+      check(saidOn.length === 1 && saidOn[0] === 'Prediction: 7, ' + r.confidence.replace(' confident', ' confidence'),
+        'Show why on: the answer still announced once', JSON.stringify(saidOn));
+      w = await whyView(page);
+      console.log('show why: ' + whyText(w));
+      check(w.inkN > 0 && w.heatOnInk >= 0.5 * w.inkN, 'Show why on: the heat map covers the ink on the pad', whyText(w));
+      check(w.heatN > 0 && w.heatNear >= 0.97 * w.heatN, 'Show why on: the heat map lies over the ink, not elsewhere', whyText(w));
+      check(w.smallHeat >= 20 && w.smallHeatOff === 0, 'Show why on: the 28x28 view\'s heat map is on its ink pixels only', whyText(w));
+      check(/^Red: for 7$/.test(w.forText), 'Show why on: the key names the class explained', w.forText);
+      check(w.panelShown && w.layers[0].shown && w.layers[0].tiles >= 32 && w.layers[0].lit >= 16,
+        'Show why on: the first layer\'s feature maps shown, at least 32 tiles, not black', whyText(w));
+      check(w.layers[1].shown && w.layers[1].tiles >= 32 && w.layers[1].lit >= 8,
+        'Show why on: the second layer\'s feature maps shown', whyText(w));
+      check(w.layers[0].tileWidth >= 26 && w.layers[0].tileWidth <= 26 * 4,
+        'Show why on: tiles of a few CSS px per map pixel', w.layers[0].tileWidth + ' px for 26');
+      await shot(page, opt.out, 'show-why.png');
+
+      // Another stroke (a continental 7's bar): the tiles follow.
+      await drawStrokes(page, [line([0.3, 0.5], [0.8, 0.5], 10)], box);
+      await settled(page);
+      const w2 = await whyView(page);
+      check(w2.layers[0].sig !== w.layers[0].sig && w2.layers[1].sig !== w.layers[1].sig,
+        'Show why on: another stroke changes the feature maps', w.layers[0].sig + ' -> ' + w2.layers[0].sig);
+      check(w2.heatNear >= 0.97 * w2.heatN && w2.heatOnInk >= 0.5 * w2.inkN,
+        'Show why on: the heat map follows the new stroke', whyText(w2));
+
+      // "Why not 1?": the same picture explained for class 1, not spoken
+      // again (once the bar's answer has been).
+      await spoken(page);
+      sent = log.requests.length;
+      await listen(page);
+      await page.getByLabel('Why not…?').selectOption('1');
+      const w3 = await (async () => { await settled(page); return whyView(page); })();
+      since = log.requests.slice(sent).filter((q) => pathOf(q) === '/v1/explain');
+      check(since.length === 1 && /[?&]class=1(&|$)/.test(since[0].url()), 'Why not 1: one v1/explain request with ?class=1',
+        since.map((q) => q.url()).join(' '));
+      check(w3.forText === 'Red: for 1' && w3.smallSum !== w2.smallSum, 'Why not 1: the heat map redrawn for class 1',
+        w3.forText + ', ' + w2.smallSum + ' -> ' + w3.smallSum);
+      const saidAgain = (await spoken(page)).map((x) => x.text);
+      check(saidAgain.length === 0, 'Why not 1: the unchanged answer is not announced again', JSON.stringify(saidAgain));
+      check((await page.locator('#prediction').textContent()) === '7', 'Why not 1: the answer shown is still 7');
+      await page.getByLabel('Why not…?').selectOption('');
+      await settled(page);
+
+      // Off (with the mouse): panel and heat maps gone, predict again;
+      // Escape still clears with the switch focused.
+      await sw.click();
+      check(!(await sw.isChecked()), 'Show why: turned off with a click');
+      w = await whyView(page);
+      check(!w.panelShown && !w.layers[0].shown && w.heatN === 0 && w.smallHeat === 0,
+        'Show why off: feature maps hidden, heat maps cleared', whyText(w));
+      check(await page.evaluate(() => document.activeElement.id) === 'why', 'Show why: the switch keeps the focus');
+      await page.locator('body').press('Escape');
+      checkReset(await settled(page), 'Escape with the switch focused');
+      sent = log.requests.length;
+      await drawDigit(page, 1, { left: 0.3, top: 0.1, size: 0.7 });
+      checkPrediction(await settled(page), 1, 'Show why off again: drawn 1');
+      since = log.requests.slice(sent);
+      check(since.some((q) => pathOf(q) === '/predict') && !since.some((q) => pathOf(q) === '/v1/explain'),
+        'Show why off again: predict only', since.map((q) => pathOf(q)).join(' '));
+      w = await whyView(page);
+      check(!w.panelShown && w.heatN === 0, 'Show why off again: nothing overlaid', whyText(w));
+      await page.locator('body').press('Escape');
+      await settled(page);
+    }
+
     // A phone: the pad fits the width and a finger draws.
     const phone = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
     try {
@@ -839,6 +1013,16 @@ async function main() {
       const seen = await mpage.evaluate(() => document.getElementById('prediction').getBoundingClientRect().bottom);
       check(seen <= 844, 'phone: the prediction is on screen without scrolling', seen);
       await shot(mpage, opt.out, 'phone.png');
+      // "Show why" on a phone: the tiles wrap to the screen, no sideways scroll.
+      await mpage.getByRole('switch', { name: 'Show why' }).tap();
+      await settled(mpage);
+      const mw = await whyView(mpage);
+      check(mw.layers[0].shown && mw.layers[0].tiles >= 32 && mw.layers[0].lit > 0 && mw.heatN > 0,
+        'phone: Show why shows the heat map and the feature maps', whyText(mw));
+      check(mw.scrollWidth <= 390 && mw.layers[0].right <= 390 && mw.layers[1].right <= 390,
+        'phone: the feature maps fit the screen width without scrolling',
+        'page ' + mw.scrollWidth + ' px, tiles end at ' + mw.layers.map((l) => l.right).join(', '));
+      await shot(mpage, opt.out, 'phone-why.png');
       await mctx.close();
 
       // The pad and its buttons on screen without scrolling: a laptop, the
