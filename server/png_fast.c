@@ -102,9 +102,15 @@ static int inflate_exactly(z_stream *z, chunks *c, uint8_t *out, size_t n)
  * most rows of a canvas's PNG, on a chain through the row. */
 static inline uint8_t paeth(int a, int b, int c)
 {
+    /* Branches, not selects: on a canvas most bytes take the same branch
+     * as their neighbour, and a predicted branch keeps the comparison off
+     * the chain from one byte to the next. */
     int pa = abs(b - c), pb = abs(a - c), pc = abs(a + b - 2 * c);
-    int ab = pb < pa ? b : a, pab = pb < pa ? pb : pa;
-    return (uint8_t)(pc < pab ? c : ab);
+    if (__builtin_expect(pa <= pb && pa <= pc, 1))
+        return (uint8_t)a;
+    if (pb <= pc)
+        return (uint8_t)b;
+    return (uint8_t)c;
 }
 
 /* One row: raw (filter byte, then stride bytes) against the row above
