@@ -4,7 +4,6 @@
  * reason is thread-local, so concurrent decodes do not mix messages. */
 #include "image_decode.h"
 #include "image_check.h"
-#include "png_fast.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -146,8 +145,8 @@ static uint64_t header_dims(const uint8_t *d, size_t n, uint32_t *w, uint32_t *h
     return (uint64_t)*w * *h;
 }
 
-int img_decode(const uint8_t *data, size_t len, uint64_t max_pixels, img_buffer *buf,
-               img_decoded *out, reply_err *e)
+int img_decode(const uint8_t *data, size_t len, uint64_t max_pixels, img_decoded *out,
+               reply_err *e)
 {
     memset(out, 0, sizeof *out);
     if (len == 0)
@@ -198,23 +197,12 @@ int img_decode(const uint8_t *data, size_t len, uint64_t max_pixels, img_buffer 
     if (st)
         return st;
 
-    int dw = 0, dh = 0, dc = 0;
-    if (buf && !strcmp(fmt, "PNG") && png_fast_decode(data, len, &buf->pix, &buf->cap, &dw, &dh, &dc) &&
-        dw == w && dh == h) {
-        out->pix = buf->pix;
-        out->w = dw;
-        out->h = dh;
-        out->channels = dc;
-        out->format = fmt;
-        out->buf = buf;
-        return 0;
-    }
-
     /* The largest legitimate need (GIF: three RGBA frames; progressive
      * JPEG: coefficients) stays well under 24 bytes a pixel, plus slack
      * for tables and PNG's compressed stream. */
     dec_budget = (size_t)pixels * 24 + 2 * len + (16u << 20);
     dec_used = 0;
+    int dw = 0, dh = 0, dc = 0;
     uint8_t *pix = stbi_load_from_memory(data, (int)len, &dw, &dh, &dc, 0);
     if (!pix)
         return reply_fail(e, 400, "invalid_image", "could not decode %s: %s", fmt, reason());
@@ -234,16 +222,7 @@ int img_decode(const uint8_t *data, size_t len, uint64_t max_pixels, img_buffer 
 
 void img_free(img_decoded *img)
 {
-    if (!img->buf)
+    if (img->pix)
         stbi_image_free(img->pix);
-    else if (img->buf->cap > IMG_BUFFER_KEEP)
-        img_buffer_free(img->buf);
     img->pix = NULL;
-}
-
-void img_buffer_free(img_buffer *b)
-{
-    free(b->pix);
-    b->pix = NULL;
-    b->cap = 0;
 }

@@ -46,7 +46,6 @@ struct predict_scratch {
     int explained;    /* the class it explains */
     uint8_t *b64;     /* base64 decode buffer, grown as needed */
     size_t b64_cap;
-    img_buffer img;   /* decoded pixels, reused */
     model_ws ws;
 };
 
@@ -147,7 +146,6 @@ void predict_scratch_free(predict_scratch *s)
     free(s->input);
     free(s->b64);
     free(s->maps);
-    img_buffer_free(&s->img);
     free(s);
 }
 
@@ -182,7 +180,7 @@ static int add_image(parse_ctx *c, const uint8_t *data, size_t len, const char *
                      reply_err *e)
 {
     img_decoded img;
-    int st = img_decode(data, len, c->env->max_pixels, &c->s->img, &img, e);
+    int st = img_decode(data, len, c->env->max_pixels, &img, e);
     if (st) {
         reply_prefix(e, path); /* the item's position, if any */
         return st;
