@@ -586,9 +586,12 @@ static void render_explanation(const predict_env *env, const predict_scratch *s,
                 mx = m[j] > mx ? m[j] : mx;
             const float scale = mx > 0 ? 255.0f / mx : 0.0f;
             uint8_t *t = s->maps + c * hw;
+            /* in int, so the compiler converts a vector at a time */
 #pragma omp simd
-            for (size_t j = 0; j < hw; j++)
-                t[j] = (uint8_t)(m[j] > 0 ? m[j] * scale + 0.5f : 0.0f);
+            for (size_t j = 0; j < hw; j++) {
+                int q = (int)(m[j] * scale + 0.5f);
+                t[j] = (uint8_t)(q < 0 ? 0 : q);
+            }
             if (c)
                 sbuf_putc(out, ',');
             sbuf_json_num(out, mx);

@@ -622,10 +622,6 @@ async function main() {
       await shot(page, opt.out, 'digit-' + d + '.png');
       if (d === 7) {
         layoutOk = await rects(page);
-        if (process.env.UPDATE_SCREENSHOT === '1' && process.env.MNIST_SOURCE_DIR) {
-          fs.copyFileSync(path.join(opt.out, 'digit-7.png'), path.join(process.env.MNIST_SOURCE_DIR, 'docs', 'screenshot.png'));
-          console.log('updated docs/screenshot.png');
-        }
       }
     }
     check(JSON.stringify(layoutEmpty) === JSON.stringify(layoutOk), 'no layout shift between empty and answered page',
@@ -944,6 +940,10 @@ async function main() {
       check(w.layers[0].tileWidth >= 26 && w.layers[0].tileWidth <= 26 * 4,
         'Show why on: tiles of a few CSS px per map pixel', w.layers[0].tileWidth + ' px for 26');
       await shot(page, opt.out, 'show-why.png');
+      if (process.env.UPDATE_SCREENSHOT === '1' && process.env.MNIST_SOURCE_DIR) {
+        fs.copyFileSync(path.join(opt.out, 'show-why.png'), path.join(process.env.MNIST_SOURCE_DIR, 'docs', 'screenshot.png'));
+        console.log('updated docs/screenshot.png');
+      }
 
       // Another stroke (a continental 7's bar): the tiles follow.
       await drawStrokes(page, [line([0.3, 0.5], [0.8, 0.5], 10)], box);
