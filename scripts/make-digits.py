@@ -45,7 +45,8 @@ def degraded(img28, side, rng):
         im = im.filter(ImageFilter.GaussianBlur(rng.uniform(1, side / 32)))
     r = rng.random()
     if r < 0.2:  # a felt marker: strokes a quarter of the digit's height, soft-edged
-        im = im.filter(ImageFilter.MaxFilter(rng.choice([9, 13, 17])))
+        size = rng.choice([9, 13, 17]) * side // 112  # in proportion to the image
+        im = im.filter(ImageFilter.MaxFilter(max(3, size | 1)))
         im = im.filter(ImageFilter.GaussianBlur(rng.uniform(1, side / 24)))
     elif r < 0.5:
         im = im.filter(ImageFilter.MaxFilter(rng.choice([3, 5, 7])))
