@@ -217,6 +217,15 @@ class Conn:
         return self.read_response(head=(method == "HEAD"))
 
 
+def expect_error(what, r, status, code):
+    """Checks r is API.md's error object with this status and code."""
+    ok = check(r.status == status, "%s: status %d, expected %d: %r" % (what, r.status, status, r.body[:200]))
+    if ok:
+        e = r.json().get("error", {})
+        check(e.get("status") == status and e.get("code") == code and e.get("message"),
+              "%s: error %r" % (what, e))
+
+
 def request(port, method, path, body=None, headers=None, content_type=None):
     c = Conn(port)
     try:

@@ -12,7 +12,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from httpkit import Server, check, finish, mnist_test, png, predict, request, transform  # noqa: E402
+from httpkit import (Server, check, expect_error, finish, mnist_test, png, predict, request,  # noqa: E402
+                     transform)
 
 MODELS = os.path.join(os.environ.get("MNIST_SOURCE_DIR", "."), "models")
 digits = mnist_test(20)
@@ -20,14 +21,6 @@ digits = mnist_test(20)
 
 def explain(port, body, ctype, query="", headers=None, path="/v1/explain"):
     return request(port, "POST", path + query, body, headers=headers, content_type=ctype)
-
-
-def expect_error(what, r, status, code):
-    ok = check(r.status == status, "%s: status %d, expected %d: %r" % (what, r.status, status, r.body[:200]))
-    if ok:
-        e = r.json().get("error", {})
-        check(e.get("status") == status and e.get("code") == code and e.get("message"),
-              "%s: error %r" % (what, e))
 
 
 def image(i, scale=4):

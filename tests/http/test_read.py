@@ -11,8 +11,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from httpkit import (SERVER, Server, check, finish, jpeg, mnist_test, multipart, png, request,
-                     transform)  # noqa: E402
+from httpkit import (SERVER, Server, check, expect_error, finish, jpeg, mnist_test, multipart, png,  # noqa: E402
+                     request, transform)
 
 SCALE = 3
 digits = mnist_test(60)
@@ -45,14 +45,6 @@ def number(idx, gaps, dy):
 
 def read(port, body, ctype, headers=None, query=""):
     return request(port, "POST", "/v1/read" + query, body, headers=headers, content_type=ctype)
-
-
-def expect_error(what, r, status, code):
-    ok = check(r.status == status, "%s: status %d, expected %d: %r" % (what, r.status, status, r.body[:200]))
-    if ok:
-        e = r.json().get("error", {})
-        check(e.get("status") == status and e.get("code") == code and e.get("message"),
-              "%s: error %r" % (what, e))
 
 
 srv = Server("--max-digits", "5", "--max-pixels", "4000000", "--threads", "2")
