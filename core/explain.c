@@ -259,12 +259,12 @@ void mn_explain_gradient(mn_explainer *x, int k, float *grad)
     }
 }
 
-void mn_explain_saliency(mn_explainer *x, const float *in, int k, float *out)
+void mn_explain_saliency(mn_explainer *x, int k, float *out)
 {
     mn_explain_gradient(x, k, out);
     const size_t n = shape_size(x->m->arch.input);
     for (size_t i = 0; i < n; i++)
-        out[i] *= in[i];
+        out[i] *= x->input[i];
 }
 
 int mn_explain_conv_count(const mn_explainer *x) { return x->n_convs; }

@@ -36,7 +36,7 @@ static const opt opts[] = {
     {"--max-digits", "MNIST_MAX_DIGITS", "N", "most digits POST /v1/read reads in one image (more: 413)", "32", T_INT, F(max_digits), 1, 1024},
     {"--timeout", "MNIST_TIMEOUT", "SECONDS", "idle connection timeout", "30", T_INT, F(timeout), 1, 86400},
     {"--cors-origin", "MNIST_CORS_ORIGIN", "ORIGIN", "send CORS headers allowing ORIGIN (or *)", "none", T_STR, F(cors_origin), 0, 0},
-    {"--api-key", "MNIST_API_KEY", "KEY", "require 'Authorization: Bearer KEY' on /predict, /v1/read and /v1/model", "none", T_STR, F(api_key), 0, 0},
+    {"--api-key", "MNIST_API_KEY", "KEY", "require 'Authorization: Bearer KEY' on /predict, /v1/read, /v1/explain, /v1/model and /v2 inference and model metadata", "none", T_STR, F(api_key), 0, 0},
     {"--log-format", "MNIST_LOG_FORMAT", "text|json|off", "access log, one line a request on stdout", "text", T_LOG, F(log), 0, 0},
     {"--queue", "MNIST_QUEUE", "N", "requests waiting for a worker before 503 overloaded", "1024", T_INT, F(queue), 1, 1 << 20},
     {"--batch", "MNIST_BATCH", "N", "most waiting requests a worker runs through the model at once", "16", T_INT, F(batch), 1, 256},
@@ -51,9 +51,10 @@ void config_usage(void *file)
 {
     FILE *f = file;
     fprintf(f, "usage: mnist-server [options]\n"
-               "Serves handwritten-digit predictions over HTTP (POST /predict, /v1/read, GET /,\n"
-               "/healthz, /readyz, /metrics, /v1/model). Every option is also an environment\n"
-               "variable; flags win over variables.\n\n");
+               "Serves handwritten-digit predictions over HTTP (POST /predict, /v1/read,\n"
+               "/v1/explain, GET /, /healthz, /readyz, /metrics, /v1/model, and the Open Inference\n"
+               "Protocol under /v2). Every option is also an environment variable; flags win\n"
+               "over variables.\n\n");
     for (size_t i = 0; i < N_OPTS; i++) {
         const opt *o = &opts[i];
         char left[64];

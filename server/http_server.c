@@ -1,8 +1,8 @@
 /* http_server.c: libmicrohttpd in its epoll internal-thread mode with
  * suspend/resume: the HTTP thread parses requests and answers the cheap
- * routes itself; /predict and /v1/read bodies go to the worker pool while
- * the connection is suspended, and the worker resumes it when the answer
- * is ready. Per-connection state (body and answer buffers) lives in the
+ * routes itself; /predict, /v1/read, /v1/explain and Open Inference
+ * Protocol inference bodies go to the worker pool while the connection is
+ * suspended, and the worker resumes it when the answer is ready. Per-connection state (body and answer buffers) lives in the
  * socket context, so keep-alive requests reuse it without allocating. */
 #include "http_server.h"
 
@@ -350,8 +350,7 @@ static enum MHD_Result begin_oip(http_server *s, conn *c, const oip_path *op, co
     case OIP_LIVE:
         return reply(c, 200, JSON, live, sizeof live - 1, NULL);
     case OIP_READY:
-        sbuf_reset(&c->out);
-        sbuf_puts(&c->out, ready ? "{\"ready\":true}\n" : "{\"ready\":false}\n");
+        oip_ready(NULL, ready, &c->out);
         return reply_out(c, ready ? 200 : 503, NULL);
     default:
         break;
@@ -363,10 +362,7 @@ static enum MHD_Result begin_oip(http_server *s, conn *c, const oip_path *op, co
         return reply_out(c, 200, NULL);
     }
     if (op->route == OIP_MODEL_READY) {
-        sbuf_reset(&c->out);
-        sbuf_puts(&c->out, "{\"name\":");
-        sbuf_json_str(&c->out, ms->name, strlen(ms->name));
-        sbuf_puts(&c->out, ready ? ",\"ready\":true}\n" : ",\"ready\":false}\n");
+        oip_ready(ms, ready, &c->out);
         return reply_out(c, ready ? 200 : 503, NULL);
     }
     if (!ready)
@@ -388,7 +384,7 @@ static enum MHD_Result begin_oip(http_server *s, conn *c, const oip_path *op, co
 
 /* The first call for a request: route it and refuse what can be refused
  * before reading a body. Returns after queueing an answer, or with
- * c->stage == ST_BODY to receive a /predict or /v1/read body. */
+ * c->stage == ST_BODY to receive a body for the workers. */
 static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, const char *method)
 {
     struct MHD_Connection *mc = c->mhd;
@@ -496,7 +492,8 @@ static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, c
     if (!posted)
         return serve_get(s, c);
 
-    /* POST /predict or /v1/read: everything checkable from the headers, now. */
+    /* POST /predict, /v1/read or /v1/explain: everything checkable from the
+     * headers, now. */
     if (!atomic_load(&s->ready))
         return reply_error(c, 503, "not_ready", "the model is not loaded yet", NULL);
     const char *ct = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);

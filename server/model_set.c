@@ -257,7 +257,7 @@ int model_set_explain(const model_set *ms, model_ws *w, const float *in, int k, 
         if (!w->ex[i])
             return -1;
         mn_explain_forward(w->ex[i], in, w->raw);
-        mn_explain_saliency(w->ex[i], in, out, ms->n == 1 ? saliency : w->grad);
+        mn_explain_saliency(w->ex[i], out, ms->n == 1 ? saliency : w->grad);
         for (int j = 0; ms->n > 1 && j < MN_PIXELS; j++)
             saliency[j] = i ? saliency[j] + w->grad[j] * share : w->grad[j] * share;
     }

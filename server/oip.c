@@ -104,17 +104,34 @@ void oip_parse_path(const char *url, oip_path *p)
         p->route = OIP_INFER;
 }
 
-void oip_error(sbuf *out, const char *fmt, ...)
+static void error_v(sbuf *out, const char *fmt, va_list ap)
 {
     char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     sbuf_reset(out);
     sbuf_puts(out, "{\"error\":");
     sbuf_json_str(out, msg, strlen(msg));
     sbuf_puts(out, "}\n");
+}
+
+void oip_error(sbuf *out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    error_v(out, fmt, ap);
+    va_end(ap);
+}
+
+void oip_ready(const model_set *ms, int ready, sbuf *out)
+{
+    sbuf_reset(out);
+    sbuf_putc(out, '{');
+    if (ms) {
+        sbuf_puts(out, "\"name\":");
+        sbuf_json_str(out, ms->name, strlen(ms->name));
+        sbuf_putc(out, ',');
+    }
+    sbuf_puts(out, ready ? "\"ready\":true}\n" : "\"ready\":false}\n");
 }
 
 int oip_check_model(const model_set *ms, const oip_path *p, sbuf *out)
@@ -170,12 +187,10 @@ typedef struct {
 static int fail(sbuf *out, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(sbuf *out, int status, const char *fmt, ...)
 {
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    error_v(out, fmt, ap);
     va_end(ap);
-    oip_error(out, "%s", msg);
     return status;
 }
 
@@ -402,10 +417,7 @@ static void render(const predict_env *env, const oip_scratch *s, const infer_req
                 for (uint32_t c = 0; c < C; c++)
                     sbuf_printf(out, i || c ? ",%.9g" : "%.9g", (double)p[c]);
             } else {
-                uint32_t best = 0;
-                for (uint32_t c = 1; c < C; c++)
-                    best = p[c] > p[best] ? c : best;
-                sbuf_printf(out, i ? ",%u" : "%u", best);
+                sbuf_printf(out, i ? ",%d" : "%d", predict_class_of(p, C));
             }
         }
         sbuf_puts(out, "]}");
@@ -427,9 +439,7 @@ static void render(const predict_env *env, const oip_scratch *s, const infer_req
                     sbuf_put(out, b, 4);
                 }
             } else {
-                uint32_t best = 0;
-                for (uint32_t c = 1; c < C; c++)
-                    best = p[c] > p[best] ? c : best;
+                const int best = predict_class_of(p, C);
                 memset(b, 0, sizeof b);
                 b[0] = (uint8_t)best;
                 b[1] = (uint8_t)(best >> 8);

@@ -52,6 +52,9 @@ int oip_check_model(const model_set *ms, const oip_path *p, sbuf *out);
 void oip_server_metadata(const char *server_version, sbuf *out);
 /* The body of GET /v2/models/{name}: inputs, outputs, versions. */
 void oip_model_metadata(const model_set *ms, sbuf *out);
+/* The body of GET /v2/health/ready ({"ready": ...}), or with ms that of
+ * the model's .../ready ({"name": ..., "ready": ...}). */
+void oip_ready(const model_set *ms, int ready, sbuf *out);
 /* {"error": message} (message formatted like printf). */
 void oip_error(sbuf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

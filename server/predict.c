@@ -458,15 +458,19 @@ void predict_forward_floats(const predict_env *env, predict_scratch *s, const fl
     }
 }
 
+int predict_class_of(const float *probs, uint32_t classes)
+{
+    int best = 0;
+    for (uint32_t c = 1; c < classes; c++)
+        if (probs[c] > probs[best])
+            best = (int)c;
+    return best;
+}
+
 int predict_item_class(const predict_env *env, const predict_scratch *s, size_t i)
 {
     uint32_t classes = env->models->classes;
-    const float *pr = s->probs + i * classes;
-    int best = 0;
-    for (uint32_t c = 1; c < classes; c++)
-        if (pr[c] > pr[best])
-            best = (int)c;
-    return best;
+    return predict_class_of(s->probs + i * classes, classes);
 }
 
 mn_verdict predict_item_verdict(const predict_env *env, const predict_scratch *s, size_t i)

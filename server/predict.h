@@ -99,6 +99,8 @@ int predict_explain(const predict_env *env, predict_scratch *s, predict_parsed *
  * Returns the HTTP status. */
 int predict_render(const predict_env *env, const predict_scratch *s, const predict_parsed *p,
                    double elapsed_ms, sbuf *out);
+/* The largest of probs[classes]: the prediction they make. */
+int predict_class_of(const float *probs, uint32_t classes);
 /* The predicted class of item i (after forward). */
 int predict_item_class(const predict_env *env, const predict_scratch *s, size_t i);
 /* What item i's answer says about its input (after forward): the verdict

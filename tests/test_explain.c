@@ -112,7 +112,7 @@ static void test_forward_and_maps(const char *spec, int n_convs)
 
     /* gradient x input: the gradient times each pixel, 0 off the ink */
     float s[784];
-    mn_explain_saliency(x, in, k, s);
+    mn_explain_saliency(x, k, s);
     int off_ink = 0, matches = 0;
     for (int i = 0; i < 784; i++) {
         off_ink += in[i] == 0 && s[i] != 0;
@@ -204,7 +204,7 @@ static void test_deletion(void)
         int c = 0; /* the predicted served class */
         for (int k = 1; k < 10; k++)
             c = raw[k] > raw[c] ? k : c;
-        mn_explain_saliency(x, in, bg >= 0 && c >= bg ? c + 1 : c, s);
+        mn_explain_saliency(x, bg >= 0 && c >= bg ? c + 1 : c, s);
         const float p = served(m, ws, in, c);
         int ink = 0;
         for (int i = 0; i < 784; i++) {

@@ -25,12 +25,13 @@ void mn_explainer_free(mn_explainer *x);
  * mn_model_forward's up to float rounding). */
 void mn_explain_forward(mn_explainer *x, const float *in, float *probs);
 
-/* After mn_explain_forward on in: the saliency of class k, in
- * out[input_size]: gradient x input, each pixel's value times the
- * derivative of class k's logit (the softmax's input) with respect to it.
- * Positive where the ink speaks for k, negative where it speaks against,
- * 0 off the ink. Uses the explainer's buffers: one call at a time. */
-void mn_explain_saliency(mn_explainer *x, const float *in, int k, float *out);
+/* After mn_explain_forward: the saliency of class k for that forward's
+ * input, in out[input_size]: gradient x input, each pixel's value times
+ * the derivative of class k's logit (the softmax's input) with respect to
+ * it. Positive where the ink speaks for k, negative where it speaks
+ * against, 0 off the ink. Uses the explainer's buffers: one call at a
+ * time. */
+void mn_explain_saliency(mn_explainer *x, int k, float *out);
 
 /* The derivative of class k's logit with respect to each input value,
  * in grad[input_size] (after mn_explain_forward): where more ink would
