@@ -1,18 +1,13 @@
 /* weights.c: the weights file (docs/FORMAT.md): serialising a model with
  * optional training state, parsing untrusted bytes back with every field
- * bounded and checked before use, and the crash-safe save (temporary file,
- * fsync, rename, fsync of the directory). */
-#define _POSIX_C_SOURCE 200809L
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
+ * bounded and checked before use; loading and the crash-safe save go
+ * through file_io.c. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "file_io.h"
 #include "mnist/sha256.h"
 #include "mnist/weights.h"
 #include "model_internal.h"
@@ -382,50 +377,14 @@ mn_status mn_model_load(const char *path, mn_model **out, mn_checkpoint *ck, mn_
     *out = NULL;
     if (ck)
         memset(ck, 0, sizeof *ck);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return mn_error_set(err, MN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return mn_error_set(err, MN_ERR_IO, "%s: not a regular file", path);
-    }
-    if ((uint64_t)sb.st_size > MN_WEIGHTS_MAX_BYTES) {
-        fclose(f);
-        return mn_error_set(err, MN_ERR_LIMIT, "%s: %lld bytes, larger than the %u a weights file may have",
-                            path, (long long)sb.st_size, MN_WEIGHTS_MAX_BYTES);
-    }
-    size_t len = (size_t)sb.st_size;
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf) {
-        fclose(f);
-        return mn_error_set(err, MN_ERR_NOMEM, "%s: cannot allocate %zu bytes", path, len);
-    }
-    size_t got = fread(buf, 1, len, f);
-    int rerr = ferror(f);
-    fclose(f);
-    if (got != len || rerr) {
-        free(buf);
-        return mn_error_set(err, MN_ERR_IO, "%s: read %zu of %zu bytes", path, got, len);
-    }
-    mn_status st = mn_model_parse(buf, len, path, out, ck, err);
+    uint8_t *buf;
+    size_t len;
+    mn_status st = mn_file_read(path, MN_WEIGHTS_MAX_BYTES, &buf, &len, err);
+    if (st != MN_OK)
+        return st;
+    st = mn_model_parse(buf, len, path, out, ck, err);
     free(buf);
     return st;
-}
-
-/* Writes all of buf to fd, retrying short writes. */
-static int write_all(int fd, const uint8_t *buf, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
 }
 
 mn_status mn_model_save(mn_model *m, const char *path, const mn_checkpoint *ck, mn_error *err)
@@ -435,37 +394,7 @@ mn_status mn_model_save(mn_model *m, const char *path, const mn_checkpoint *ck, 
     mn_status st = mn_model_serialize(m, ck, &buf, &len, err);
     if (st != MN_OK)
         return st;
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 32), *dircopy = malloc(plen + 1);
-    if (!tmp || !dircopy) {
-        free(buf);
-        free(tmp);
-        free(dircopy);
-        return mn_error_set(err, MN_ERR_NOMEM, "%s: out of memory", path);
-    }
-    snprintf(tmp, plen + 32, "%s.tmp-%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        st = mn_error_set(err, MN_ERR_IO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-    } else if (write_all(fd, buf, len) != 0 || fsync(fd) != 0) {
-        st = mn_error_set(err, MN_ERR_IO, "%s: cannot write %s: %s", path, tmp, strerror(errno));
-        close(fd);
-        unlink(tmp);
-    } else if (close(fd) != 0 || rename(tmp, path) != 0) {
-        st = mn_error_set(err, MN_ERR_IO, "%s: cannot rename %s into place: %s", path, tmp,
-                          strerror(errno));
-        unlink(tmp);
-    } else {
-        /* Make the rename itself durable. */
-        memcpy(dircopy, path, plen + 1);
-        int dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-    }
+    st = mn_file_write_atomic(path, buf, len, err);
     free(buf);
-    free(tmp);
-    free(dircopy);
     return st;
 }
