@@ -32,7 +32,7 @@ COPY --from=build /src/models/*.bin /usr/share/mnist/models/
 # where mnist-train and mnist-eval look for a mounted MNIST directory.
 ENV MNIST_HOST=0.0.0.0 \
     MNIST_PORT=8080 \
-    MNIST_MODEL=/usr/share/mnist/models/mnist-cnn-large.bin \
+    MNIST_MODEL=/usr/share/mnist/models/mnist-cnn-ensemble.bin \
     MNIST_DATA_DIR=/data
 # Numeric, so Kubernetes' runAsNonRoot can verify it without /etc/passwd.
 USER 10001:10001

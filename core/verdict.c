@@ -15,19 +15,6 @@ const char *mn_verdict_name(mn_verdict v)
     return "digit";
 }
 
-mn_calibration mn_calibration_ensemble(const mn_model *const *models, int n)
-{
-    mn_calibration c = *mn_model_calibration(models[0]);
-    double dt = 0, ut = 0;
-    for (int j = 0; j < n; j++) {
-        dt += mn_model_calibration(models[j])->digit_threshold;
-        ut += mn_model_calibration(models[j])->unsure_threshold;
-    }
-    c.digit_threshold = (float)(dt / n);
-    c.unsure_threshold = (float)(ut / n);
-    return c;
-}
-
 uint32_t mn_calibration_classes(const mn_calibration *c, uint32_t model_classes)
 {
     return c->background >= 0 ? model_classes - 1 : model_classes;

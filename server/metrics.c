@@ -174,15 +174,15 @@ void metrics_render(metrics *m, const model_set *ms, int ready, size_t queue_dep
                      "mnist_ready %d\n",
                 atomic_load(&m->in_flight), queue_depth, workers, ready ? 1 : 0);
 
-    if (ms && ms->n > 0) {
+    if (ms && ms->ens.n > 0) {
         size_t params = 0;
-        for (int i = 0; i < ms->n; i++)
-            params += mn_model_param_count(ms->m[i]);
+        for (int i = 0; i < ms->ens.n; i++)
+            params += mn_model_param_count(ms->ens.m[i]);
         sbuf_puts(out, "# HELP mnist_model_info The model being served.\n"
                        "# TYPE mnist_model_info gauge\n"
                        "mnist_model_info{name=\"");
         label_value(out, ms->name);
-        sbuf_printf(out, "\",version=\"%s\",members=\"%d\",classes=\"%u\"} 1\n", ms->version, ms->n,
+        sbuf_printf(out, "\",version=\"%s\",members=\"%d\",classes=\"%u\"} 1\n", ms->version, ms->ens.n,
                     ms->classes);
         sbuf_printf(out, "# HELP mnist_model_parameters Parameters of the served model(s).\n"
                          "# TYPE mnist_model_parameters gauge\n"

@@ -101,16 +101,25 @@ static void one_model(sbuf *o, const mn_model *m, const char *path)
  * verdict is decided, with the thresholds in force. */
 static void calibration_json(const model_set *ms, sbuf *out)
 {
-    const mn_calibration *c = &ms->calib;
+    const mn_calibration *c = &ms->ens.calib;
     sbuf_puts(out, "\"calibration\":");
     if (c->fitted_on) {
         sbuf_puts(out, "{\"method\":\"temperature\",\"temperature\":[");
-        for (int i = 0; i < ms->n; i++) {
+        for (int i = 0; i < ms->ens.n; i++) {
             if (i)
                 sbuf_putc(out, ',');
-            sbuf_json_num(out, mn_model_calibration(ms->m[i])->temperature);
+            sbuf_json_num(out, mn_model_calibration(ms->ens.m[i])->temperature);
         }
-        sbuf_printf(out, "],\"fitted_on\":\"%u images held out of training\"}", c->fitted_on);
+        sbuf_printf(out, "],\"fitted_on\":\"%u images held out of training\"", c->fitted_on);
+        if (ms->ens.escalate_below > 0) {
+            /* a cascade: the first member alone when it is this sure */
+            sbuf_puts(out, ",\"cascade\":{\"escalate_below\":");
+            sbuf_json_num(out, ms->ens.escalate_below);
+            sbuf_puts(out, ",\"means\":\"the first member answers alone when its calibrated confidence "
+                           "is at least escalate_below (and its digit score clears its own threshold); "
+                           "otherwise every member answers and their mean is judged\"}");
+        }
+        sbuf_putc(out, '}');
     } else {
         sbuf_puts(out, "null");
     }
@@ -134,12 +143,12 @@ void model_info_json(const model_set *ms, uint64_t max_pixels, int max_batch, sb
     sbuf_puts(out, ",\"version\":");
     put_str(out, ms->version);
     size_t params = 0;
-    for (int i = 0; i < ms->n; i++)
-        params += mn_model_param_count(ms->m[i]);
-    sbuf_printf(out, ",\"parameters\":%zu,\"ensemble\":%s", params, ms->n > 1 ? "true" : "false");
+    for (int i = 0; i < ms->ens.n; i++)
+        params += mn_model_param_count(ms->ens.m[i]);
+    sbuf_printf(out, ",\"parameters\":%zu,\"ensemble\":%s", params, ms->ens.n > 1 ? "true" : "false");
 
     sbuf first = {0};
-    one_model(&first, ms->m[0], ms->path[0]);
+    one_model(&first, ms->ens.m[0], ms->path[0]);
     cJSON *f = cJSON_Parse(first.p);
     static const char *const copy[] = {"description", "dataset",      "architecture",
                                        "recipe",      "test_accuracy", "train_seconds",
@@ -177,13 +186,13 @@ void model_info_json(const model_set *ms, uint64_t max_pixels, int max_batch, sb
     sbuf_puts(out, "],");
     calibration_json(ms, out);
     sbuf_puts(out, ",\"members\":[");
-    for (int i = 0; i < ms->n; i++) {
+    for (int i = 0; i < ms->ens.n; i++) {
         if (i)
             sbuf_putc(out, ',');
         if (i == 0) {
             sbuf_put(out, first.p, first.len);
         } else {
-            one_model(out, ms->m[i], ms->path[i]);
+            one_model(out, ms->ens.m[i], ms->path[i]);
         }
     }
     sbuf_puts(out, "]}\n");

@@ -302,7 +302,7 @@ static int parse_query(const predict_request *r, predict_parsed *p, int *pre)
 /* Convolutions of the set's (first) model: the feature maps there are. */
 static int conv_count(const predict_env *env)
 {
-    const mn_arch *a = mn_model_arch(env->models->m[0]);
+    const mn_arch *a = mn_model_arch(env->models->ens.m[0]);
     int n = 0;
     for (uint32_t i = 0; i < a->n_layers; i++)
         n += a->layers[i].kind == MN_LAYER_CONV2D;
@@ -476,7 +476,7 @@ int predict_item_class(const predict_env *env, const predict_scratch *s, size_t 
 mn_verdict predict_item_verdict(const predict_env *env, const predict_scratch *s, size_t i)
 {
     const float *pr = s->probs + i * env->models->classes;
-    mn_verdict v = mn_verdict_of(&env->models->calib, pr[predict_item_class(env, s, i)], s->digit_score[i]);
+    mn_verdict v = mn_verdict_of(&env->models->ens.calib, pr[predict_item_class(env, s, i)], s->digit_score[i]);
     /* Pieces side by side that the model, seeing them as one, does not
      * read as one digit: a number. A digit drawn in separate strokes
      * stays a digit, since the model reads it. */
@@ -567,7 +567,7 @@ static void render_explanation(const predict_env *env, const predict_scratch *s,
     }
     sbuf_puts(out, "],\"feature_maps\":[");
     const mn_explainer *ex = s->ws.ex[0];
-    const mn_arch *arch = mn_model_arch(env->models->m[0]);
+    const mn_arch *arch = mn_model_arch(env->models->ens.m[0]);
     int first = 1;
     for (int i = 0; i < mn_explain_conv_count(ex); i++) {
         if (!(p->layers >> i & 1))

@@ -22,6 +22,10 @@ add_dependencies(test_train mnist-train mnist-eval)
 # Calibration, digit score and verdict (core) and the temperature fit (trainer).
 mnist_c_test(test_calibration test_calibration.c)
 target_link_libraries(test_calibration PRIVATE mnist_cli)
+# Ensembles and cascades (ensemble.h), their file, and the fit of an
+# ensemble's unsure threshold (trainer).
+mnist_c_test(test_ensemble test_ensemble.c)
+target_link_libraries(test_ensemble PRIVATE mnist_cli)
 # Saliency and feature maps (explain.h): against the forward pass, the
 # reference convolution and finite differences; faithful by deletion on
 # 1,000 MNIST test images with the bundled default model.

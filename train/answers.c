@@ -9,7 +9,6 @@
 #include <string.h>
 
 #define ANS_BATCH 256
-#define ANS_MAX_MODELS 16
 
 void answers_free(answers *a)
 {
@@ -21,24 +20,12 @@ void answers_free(answers *a)
     memset(a, 0, sizeof *a);
 }
 
-mn_status answers_compute(const mn_model *const *models, int n, const uint8_t *images,
-                          size_t count, int threads, answers *a, mn_error *err)
+mn_status answers_compute(const mn_ensemble *e, const uint8_t *images, size_t count, int threads,
+                          answers *a, mn_error *err)
 {
     memset(a, 0, sizeof *a);
-    if (n < 1 || n > ANS_MAX_MODELS)
-        return mn_error_set(err, MN_ERR_ARG, "answers: %d models, expected 1 to %d", n, ANS_MAX_MODELS);
-    const uint32_t K = mn_model_classes(models[0]);
-    const size_t in_size = mn_model_input_size(models[0]);
-    const int32_t bg = mn_model_calibration(models[0])->background;
-    for (int j = 1; j < n; j++)
-        if (mn_model_classes(models[j]) != K || mn_model_input_size(models[j]) != in_size ||
-            mn_model_calibration(models[j])->background != bg)
-            return mn_error_set(err, MN_ERR_ARG,
-                                "answers: ensemble member %d differs from member 1 in classes, input "
-                                "size or background class",
-                                j + 1);
-    const mn_calibration ens = mn_calibration_ensemble(models, n);
-    const uint32_t C = mn_calibration_classes(&ens, K);
+    const size_t in_size = mn_model_input_size(e->m[0]);
+    const uint32_t C = mn_ensemble_classes(e);
     a->classes = C;
     a->count = count;
     a->probs = malloc(sizeof(float) * (count ? count : 1) * C);
@@ -53,18 +40,14 @@ mn_status answers_compute(const mn_model *const *models, int n, const uint8_t *i
     if (threads < 1)
         threads = 1;
     int failed = 0;
-#pragma omp parallel num_threads(threads)
+    size_t escalated = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : escalated)
     {
         int t = omp_get_thread_num(), T = omp_get_num_threads();
-        mn_workspace *ws[ANS_MAX_MODELS] = {0};
+        mn_ensemble_ws *ws = NULL;
         float *in = malloc(sizeof(float) * ANS_BATCH * in_size);
-        float *raw = malloc(sizeof(float) * ANS_BATCH * K);
-        float *cal = malloc(sizeof(float) * C);
-        mn_error e;
-        int ok = in && raw && cal;
-        for (int j = 0; j < n && ok; j++)
-            ok = mn_workspace_create(models[j], ANS_BATCH, 0, &ws[j], &e) == MN_OK;
-        if (!ok) {
+        mn_error ignored;
+        if (!in || mn_ensemble_ws_create(e, ANS_BATCH, &ws, &ignored) != MN_OK) {
 #pragma omp atomic write
             failed = 1;
         } else {
@@ -73,19 +56,7 @@ mn_status answers_compute(const mn_model *const *models, int n, const uint8_t *i
                 int nb = (int)(hi - b < ANS_BATCH ? hi - b : ANS_BATCH);
                 for (size_t i = 0; i < (size_t)nb * in_size; i++)
                     in[i] = images[b * in_size + i] * (1.0f / 255.0f);
-                memset(a->probs + b * C, 0, sizeof(float) * nb * C);
-                for (int i = 0; i < nb; i++)
-                    a->digit_score[b + i] = 0;
-                for (int j = 0; j < n; j++) {
-                    mn_model_forward(models[j], ws[j], in, nb, raw);
-                    for (int i = 0; i < nb; i++) {
-                        float ds;
-                        mn_calibrate(mn_model_calibration(models[j]), raw + (size_t)i * K, K, cal, &ds);
-                        for (uint32_t k = 0; k < C; k++)
-                            a->probs[(b + i) * C + k] += cal[k] / n;
-                        a->digit_score[b + i] += ds / n;
-                    }
-                }
+                escalated += (size_t)mn_ensemble_forward(e, ws, in, nb, a->probs + b * C, a->digit_score + b);
                 for (int i = 0; i < nb; i++) {
                     const float *p = a->probs + (b + i) * C;
                     uint32_t best = 0;
@@ -94,20 +65,18 @@ mn_status answers_compute(const mn_model *const *models, int n, const uint8_t *i
                             best = k;
                     a->pred[b + i] = (uint8_t)best;
                     a->confidence[b + i] = p[best];
-                    a->verdict[b + i] = (uint8_t)mn_verdict_of(&ens, p[best], a->digit_score[b + i]);
+                    a->verdict[b + i] = (uint8_t)mn_verdict_of(&e->calib, p[best], a->digit_score[b + i]);
                 }
             }
         }
-        for (int j = 0; j < n; j++)
-            mn_workspace_free(ws[j]);
+        mn_ensemble_ws_free(ws);
         free(in);
-        free(raw);
-        free(cal);
     }
     if (failed) {
         answers_free(a);
         return mn_error_set(err, MN_ERR_NOMEM, "answers: out of memory for a thread's workspace");
     }
+    a->escalated = escalated;
     return MN_OK;
 }
 

@@ -1,8 +1,8 @@
 /* answers.h: what the server would answer for each of a set of 28x28
  * images: the calibrated probabilities over the served classes, the
  * prediction, its confidence, the digit score and the verdict, for one
- * model or an ensemble (the mean of its members' calibrated outputs, as
- * the server computes it). Run in parallel over fixed chunks. */
+ * model or an ensemble (mn_ensemble_forward, as the server computes it).
+ * Run in parallel over fixed chunks. */
 #ifndef MNIST_TRAIN_ANSWERS_H
 #define MNIST_TRAIN_ANSWERS_H
 
@@ -19,13 +19,13 @@ typedef struct {
     float *confidence;  /* [count] probs[pred] */
     float *digit_score; /* [count] */
     uint8_t *verdict;   /* [count] mn_verdict */
+    size_t escalated;   /* answers every member of an ensemble gave */
 } answers;
 
-/* The answers of the n models (same input size, classes and background
- * class) for count images (bytes, scaled by 1/255), into a (allocated:
- * answers_free). The verdict uses the members' mean thresholds. */
-mn_status answers_compute(const mn_model *const *models, int n, const uint8_t *images,
-                          size_t count, int threads, answers *a, mn_error *err);
+/* The answers of e for count images (bytes, scaled by 1/255), into a
+ * (allocated: answers_free), judged by e->calib. */
+mn_status answers_compute(const mn_ensemble *e, const uint8_t *images, size_t count, int threads,
+                          answers *a, mn_error *err);
 void answers_free(answers *a);
 
 /* Expected calibration error of confidence against correctness over

@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <omp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,13 +128,13 @@ mn_status calibrate_model(mn_model *m, const uint8_t *val_images, const uint8_t 
     c.temperature = (float)calibrate_temperature(raw, val_labels, n_val, K);
 
     /* ECE before (raw) and after, over the held-out answers. */
-    const mn_model *one[1] = {m};
+    mn_ensemble one;
     mn_calibration raw_c = c;
     raw_c.temperature = 1.0f;
     double ece[2];
     for (int pass = 0; pass < 2; pass++) {
         if ((st = mn_model_set_calibration(m, pass ? &c : &raw_c, err)) != MN_OK ||
-            (st = answers_compute(one, 1, val_images, n_val, threads, &a, err)) != MN_OK)
+            (one = mn_ensemble_single(m), st = answers_compute(&one, val_images, n_val, threads, &a, err)) != MN_OK)
             goto done;
         for (size_t i = 0; i < n_val; i++)
             right[i] = a.pred[i] == val_labels[i];
@@ -170,7 +171,8 @@ mn_status calibrate_model(mn_model *m, const uint8_t *val_images, const uint8_t 
            (double)c.digit_threshold, c.background >= 0 ? "" : " (no background class)",
            (double)c.unsure_threshold, (double)digit / n_val, digit ? (double)digit_right / digit : 0.0);
     if (n_neg) {
-        if ((st = answers_compute(one, 1, neg_images, n_neg, threads, &neg, err)) != MN_OK)
+        one = mn_ensemble_single(m);
+        if ((st = answers_compute(&one, neg_images, n_neg, threads, &neg, err)) != MN_OK)
             goto done;
         size_t rejected = 0;
         for (size_t i = 0; i < n_neg; i++)
@@ -188,4 +190,70 @@ done:
     free(scores);
     free(right);
     return st;
+}
+
+/* How many of the answers c judges "digit", and how many of those are right. */
+static void digit_counts(const mn_calibration *c, const answers *a, const uint8_t *labels, size_t n,
+                         size_t *digit, size_t *right)
+{
+    *digit = *right = 0;
+    for (size_t i = 0; i < n; i++)
+        if (mn_verdict_of(c, a->confidence[i], a->digit_score[i]) == MN_VERDICT_DIGIT) {
+            ++*digit;
+            *right += a->pred[i] == labels[i];
+        }
+}
+
+mn_status calibrate_ensemble(mn_ensemble *e, const uint8_t *val_images, const uint8_t *val_labels,
+                             size_t n_val, double coverage, int threads, mn_error *err)
+{
+    if (n_val < 100)
+        return mn_error_set(err, MN_ERR_ARG, "calibrate: %zu held-out images, at least 100 are needed",
+                            n_val);
+    /* The answers themselves do not depend on the thresholds. */
+    answers a;
+    mn_status st = answers_compute(e, val_images, n_val, threads, &a, err);
+    if (st != MN_OK)
+        return st;
+    float *scores = malloc(sizeof(float) * n_val);
+    if (!scores) {
+        answers_free(&a);
+        return mn_error_set(err, MN_ERR_NOMEM, "calibrate: out of memory");
+    }
+    mn_calibration c = e->calib;
+    c.fitted_on = (uint32_t)n_val;
+    /* Every threshold of the grid that keeps `coverage` of the held-out
+     * digits answered; of those, the lowest with the fewest wrong answers. */
+    size_t best_wrong = SIZE_MAX;
+    float best = CALIB_UNSURE_MIN;
+    for (int step = 0; CALIB_UNSURE_MIN + step * CALIB_UNSURE_STEP <= CALIB_UNSURE_MAX + 1e-9; step++) {
+        c.unsure_threshold = (float)(CALIB_UNSURE_MIN + step * CALIB_UNSURE_STEP);
+        size_t d = 0, dr = 0;
+        digit_counts(&c, &a, val_labels, n_val, &d, &dr);
+        if ((double)d < coverage * (double)n_val)
+            break; /* higher thresholds answer fewer still */
+        if (d - dr < best_wrong) {
+            best_wrong = d - dr;
+            best = c.unsure_threshold;
+        }
+    }
+    c.unsure_threshold = best;
+    size_t digit, digit_right;
+    digit_counts(&c, &a, val_labels, n_val, &digit, &digit_right);
+    e->calib = c;
+    uint8_t *right = (uint8_t *)scores; /* reused: n_val bytes fit in n_val floats */
+    size_t hits = 0;
+    for (size_t i = 0; i < n_val; i++)
+        hits += right[i] = a.pred[i] == val_labels[i];
+    printf("ensemble calibration: fitted on %zu held-out images: accuracy %.4f, every member answered "
+           "%.4f of them, ECE %.4f\n",
+           n_val, (double)hits / n_val, (double)a.escalated / n_val,
+           answers_ece(a.confidence, right, n_val, 15));
+    printf("ensemble calibration: thresholds: digit score %.4f, unsure below confidence %.4f; held-out "
+           "answered \"digit\" %.4f, right among those %.4f\n",
+           (double)c.digit_threshold, (double)c.unsure_threshold, (double)digit / n_val,
+           digit ? (double)digit_right / digit : 0.0);
+    free(scores);
+    answers_free(&a);
+    return MN_OK;
 }

@@ -34,4 +34,21 @@ mn_status calibrate_model(mn_model *m, const uint8_t *val_images, const uint8_t 
                           size_t n_val, const uint8_t *neg_images, size_t n_neg, int threads,
                           mn_error *err);
 
+/* An ensemble's unsure threshold is fitted for the answers it gives as a
+ * whole: of the thresholds in [CALIB_UNSURE_MIN, CALIB_UNSURE_MAX], in
+ * steps of CALIB_UNSURE_STEP, that keep at least `coverage` of the
+ * held-out digits answered "digit", the lowest with the fewest wrong
+ * answers among them (CALIB_UNSURE_MIN when none keeps enough). Its
+ * digit-score threshold stays the members' mean: each was fitted on the
+ * member's own held-out digits of every kind (the extra sets included),
+ * while the images all members held out are MNIST's alone, too clean to
+ * say where a digit's score ends. */
+#define CALIB_UNSURE_STEP 0.005
+
+/* Fits e's unsure threshold (e->calib; its escalate_below as set) on n_val
+ * held-out labelled images that no member trained on, and prints the
+ * held-out figures to stdout. */
+mn_status calibrate_ensemble(mn_ensemble *e, const uint8_t *val_images, const uint8_t *val_labels,
+                             size_t n_val, double coverage, int threads, mn_error *err);
+
 #endif

@@ -36,7 +36,6 @@ static void usage(FILE *f)
                "expected calibration error (15 bins) and reliability table are printed.\n");
 }
 
-#define MAX_MODELS 16
 
 /* The class names in m's metadata ("labels"), else numbers; and whether
  * its dataset is Fashion-MNIST. */
@@ -97,38 +96,21 @@ int main(int argc, char **argv)
         return 1;
     }
     mn_error err;
-    mn_model *models[MAX_MODELS];
-    int n_models = 0;
-    const char *member[MAX_MODELS];
-    char list[4096];
-    snprintf(list, sizeof list, "%s", model_path);
-    for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (n_models == MAX_MODELS) {
-            fprintf(stderr, "mnist-eval: more than %d models\n", MAX_MODELS);
-            return 2;
-        }
-        member[n_models] = tok;
-        if (mn_model_load(tok, &models[n_models], NULL, &err) != MN_OK ||
-            mn_model_prepare_inference(models[n_models], &err) != MN_OK) {
-            fprintf(stderr, "mnist-eval: %s\n", err.msg);
+    mn_ensemble ens;
+    if (mn_ensemble_load_list(model_path, &ens, &err) != MN_OK) {
+        fprintf(stderr, "mnist-eval: %s\n", err.msg);
+        return 1;
+    }
+    for (int j = 0; j < ens.n; j++)
+        if (mn_model_prepare_inference(ens.m[j], &err) != MN_OK) {
+            fprintf(stderr, "mnist-eval: %s: %s\n", model_path, err.msg);
             return 1;
         }
-        n_models++;
-    }
-    if (n_models == 0) {
-        fprintf(stderr, "mnist-eval: no model in '%s'\n", model_path);
-        return 2;
-    }
-    mn_model *m = models[0];
-    if (numbers_dir && n_models > 1) {
-        fprintf(stderr, "mnist-eval: --numbers reads with one model, not an ensemble\n");
-        return 2;
-    }
+    mn_model *m = ens.m[0];
     if (numbers_dir) {
-        printf("model: %s (version %s)\n", member[0], mn_model_version(m));
-        int rc = read_numbers_eval(m, numbers_dir, verbose);
-        for (int j = 0; j < n_models; j++)
-            mn_model_free(models[j]);
+        printf("model: %s (version %s)\n", model_path, ens.version);
+        int rc = read_numbers_eval(&ens, numbers_dir, verbose);
+        mn_ensemble_free(&ens);
         return rc;
     }
     static char names[256][32];
@@ -153,8 +135,7 @@ int main(int argc, char **argv)
     }
     answers a;
     double t0 = omp_get_wtime();
-    if (answers_compute((const mn_model *const *)models, n_models, test.images, test.count, threads, &a,
-                        &err) != MN_OK) {
+    if (answers_compute(&ens, test.images, test.count, threads, &a, &err) != MN_OK) {
         fprintf(stderr, "mnist-eval: %s\n", err.msg);
         return 1;
     }
@@ -176,10 +157,15 @@ int main(int argc, char **argv)
         r.correct += right[i];
     }
     const uint32_t K = r.classes;
-    for (int j = 0; j < n_models; j++)
-        printf("%s %s (version %s, %zu parameters)\n", n_models > 1 ? "ensemble member:" : "model:",
-               member[j], mn_model_version(models[j]),
-               mn_model_param_count(models[j]));
+    if (ens.n == 1)
+        printf("model: %s (version %s, %zu parameters)\n", model_path, ens.version,
+               mn_model_param_count(m));
+    else
+        printf("ensemble: %s (version %s, %d members%s)\n", model_path, ens.version, ens.n,
+               ens.escalate_below > 0 ? ", a cascade" : "");
+    for (int j = 0; ens.n > 1 && j < ens.n; j++)
+        printf("ensemble member: %d (version %s, %zu parameters)\n", j + 1, mn_model_version(ens.m[j]),
+               mn_model_param_count(ens.m[j]));
     printf("data: %s, %zu test images, %.2f s (%.0f images/s, %d threads)\n\n", data_dir, r.count,
            secs, r.count / secs, threads);
     printf("confusion matrix (rows: true class, columns: predicted)\n      ");
@@ -207,8 +193,14 @@ int main(int argc, char **argv)
     printf("\ncorrect: %zu of %zu\n", r.correct, r.count);
     /* the binomial standard error of an accuracy measured on r.count images */
     printf("standard error: %.4f\n", r.count ? sqrt(acc * (1 - acc) / (double)r.count) : 0.0);
-    const mn_calibration *cal = mn_model_calibration(m);
-    if (cal->fitted_on)
+    const mn_calibration *cal = &ens.calib;
+    if (ens.escalate_below > 0)
+        printf("\ncalibration: a cascade fitted on %u held-out training images: member 1 alone when "
+               "its confidence is at least %.4f, else every member (%.2f%% of the test images); "
+               "verdict thresholds: digit score %.4f, unsure below %.4f\n",
+               cal->fitted_on, (double)ens.escalate_below, 100.0 * (double)a.escalated / (double)test.count,
+               (double)cal->digit_threshold, (double)cal->unsure_threshold);
+    else if (cal->fitted_on)
         printf("\ncalibration: temperature %.4f, fitted on %u held-out training images; verdict "
                "thresholds: digit score %.4f, unsure below %.4f\n",
                (double)cal->temperature, cal->fitted_on, (double)cal->digit_threshold,
@@ -226,16 +218,15 @@ int main(int argc, char **argv)
            (double)digit / test.count, digit, digit ? (double)digit_right / digit : 0.0);
     int status = 0;
     if (samples_dir)
-        status |= eval_sets_digits((const mn_model *const *)models, n_models, samples_dir, threads);
+        status |= eval_sets_digits(&ens, samples_dir, threads);
     if (nondigits_dir)
-        status |= eval_sets_nondigits((const mn_model *const *)models, n_models, nondigits_dir, threads);
+        status |= eval_sets_nondigits(&ens, nondigits_dir, threads);
     /* the last line, for scripts */
     printf("accuracy: %.4f\n", acc);
     free(right);
     answers_free(&a);
     free(r.confusion);
     mn_dataset_free(&test);
-    for (int j = 0; j < n_models; j++)
-        mn_model_free(models[j]);
+    mn_ensemble_free(&ens);
     return status;
 }

@@ -160,13 +160,13 @@ static int load_set(const char *dir, int need_label, image_set *s)
 
 /* The set of dir, answered as the server answers; 0, or -1 with a
  * message on stderr (nothing to free then). */
-static int load_and_answer(const mn_model *const *models, int n, const char *dir, int need_label,
+static int load_and_answer(const mn_ensemble *e, const char *dir, int need_label,
                            int threads, image_set *s, answers *a)
 {
     if (load_set(dir, need_label, s) != 0)
         return -1;
     mn_error err;
-    if (answers_compute(models, n, s->pixels, s->count, threads, a, &err) != MN_OK) {
+    if (answers_compute(e, s->pixels, s->count, threads, a, &err) != MN_OK) {
         fprintf(stderr, "mnist-eval: %s\n", err.msg);
         set_free(s);
         return -1;
@@ -174,11 +174,11 @@ static int load_and_answer(const mn_model *const *models, int n, const char *dir
     return 0;
 }
 
-int eval_sets_digits(const mn_model *const *models, int n, const char *dir, int threads)
+int eval_sets_digits(const mn_ensemble *e, const char *dir, int threads)
 {
     image_set s;
     answers a;
-    if (load_and_answer(models, n, dir, 1, threads, &s, &a) != 0)
+    if (load_and_answer(e, dir, 1, threads, &s, &a) != 0)
         return 1;
     float *conf = malloc(sizeof(float) * s.count);
     uint8_t *right = malloc(s.count);
@@ -218,6 +218,8 @@ int eval_sets_digits(const mn_model *const *models, int n, const char *dir, int 
             right[m++] = a.pred[i] == s.label[i];
         }
     answers_print_reliability(dir, conf, right, m, 15);
+    if (e->n > 1)
+        printf("%s: every member answered %zu of the %zu images\n", dir, a.escalated, s.count);
     free(conf);
     free(right);
     answers_free(&a);
@@ -225,11 +227,11 @@ int eval_sets_digits(const mn_model *const *models, int n, const char *dir, int 
     return 0;
 }
 
-int eval_sets_nondigits(const mn_model *const *models, int n, const char *dir, int threads)
+int eval_sets_nondigits(const mn_ensemble *e, const char *dir, int threads)
 {
     image_set s;
     answers a;
-    if (load_and_answer(models, n, dir, 0, threads, &s, &a) != 0)
+    if (load_and_answer(e, dir, 0, threads, &s, &a) != 0)
         return 1;
     printf("\nnon-digits in %s (%zu images)\n", dir, s.count);
     printf("  kind                  images  not \"digit\"  not_a_digit  unsure  no_ink\n");
@@ -250,6 +252,8 @@ int eval_sets_nondigits(const mn_model *const *models, int n, const char *dir, i
         printf("  %-20s %7zu  %11.4f  %11.4f  %6.4f  %6zu\n", k < 0 ? "all" : s.kinds[k], total,
                (double)rej / total, (double)nd / total, (double)uns / total, noink);
     }
+    if (e->n > 1)
+        printf("%s: every member answered %zu of the %zu images\n", dir, a.escalated, s.count);
     answers_free(&a);
     set_free(&s);
     return 0;

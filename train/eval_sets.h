@@ -12,10 +12,10 @@
  * prediction, the share answered otherwise, the accuracy, and the ECE
  * with its reliability table. Returns 0, or 1 with a message on stderr
  * naming the file. */
-int eval_sets_digits(const mn_model *const *models, int n, const char *dir, int threads);
+int eval_sets_digits(const mn_ensemble *e, const char *dir, int threads);
 
 /* Per kind and overall: the share answered with a verdict other than
  * "digit" (images without ink count apart: the server answers them 400). */
-int eval_sets_nondigits(const mn_model *const *models, int n, const char *dir, int threads);
+int eval_sets_nondigits(const mn_ensemble *e, const char *dir, int threads);
 
 #endif

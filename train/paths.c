@@ -34,8 +34,9 @@ int paths_default_model(char *out, size_t len)
 {
     char dir[PATH_MAX];
     exe_dir(dir, sizeof dir);
-    /* the best single model first, then the reference model */
-    static const char *const files[] = {"mnist-cnn-large.bin", "mnist-cnn.bin"};
+    /* what the server answers with: the cascade, else the best single
+     * model, else the reference model */
+    static const char *const files[] = {"mnist-cnn-ensemble.bin", "mnist-cnn-large.bin", "mnist-cnn.bin"};
     const char *forms[] = {"%s/models/%s", "%s/../models/%s", "%s/../share/mnist/models/%s"};
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
         for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {

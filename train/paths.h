@@ -7,7 +7,8 @@
 
 /* Writes into out the first existing of: <exe dir>/models/F,
  * <exe dir>/../models/F, <exe dir>/../share/mnist/models/F,
- * /usr/share/mnist/models/F, the source tree's models/F, for F the best
+ * /usr/share/mnist/models/F, the source tree's models/F, for F the
+ * server's default (the cascade mnist-cnn-ensemble.bin), then the best
  * single model mnist-cnn-large.bin, then the reference mnist-cnn.bin.
  * Returns 0 when one exists, -1 (out holds the last candidate) otherwise. */
 int paths_default_model(char *out, size_t len);

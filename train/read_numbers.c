@@ -34,7 +34,7 @@ static int split_csv(char *line, char **f, int n)
 }
 
 /* The text the model reads in the image at path, or an error note. */
-static void read_image(const mn_model *m, mn_workspace *ws, const char *path, char *text,
+static void read_image(const mn_ensemble *e, mn_ensemble_ws *ws, const char *path, char *text,
                        size_t len)
 {
     int w, h, ch;
@@ -45,7 +45,7 @@ static void read_image(const mn_model *m, mn_workspace *ws, const char *path, ch
         return;
     }
     static uint8_t px[MAX_DIGITS][MN_PIXELS];
-    static float in[MAX_DIGITS * MN_PIXELS], probs[MAX_DIGITS * 256];
+    static float in[MAX_DIGITS * MN_PIXELS], probs[MAX_DIGITS * 256], score[MAX_DIGITS];
     int n = 0;
     mn_error err;
     mn_status st = mn_segment_image(pix, w, h, ch, MAX_DIGITS, NULL, px, &n, &err);
@@ -54,28 +54,25 @@ static void read_image(const mn_model *m, mn_workspace *ws, const char *path, ch
         snprintf(text, len, "<%.40s>", err.msg);
         return;
     }
-    uint32_t K = mn_model_classes(m);
     for (int i = 0; i < n; i++)
         mn_pixels_to_input(px[i], in + (size_t)i * MN_PIXELS);
-    mn_model_forward(m, ws, in, n, probs);
-    /* The server's answer for each part: calibrated, its background class
-     * unserved; a part that is not a digit stands as '?'. */
-    const mn_calibration *cal = mn_model_calibration(m);
-    const uint32_t C = mn_calibration_classes(cal, K);
-    float served[256], score;
+    mn_ensemble_forward(e, ws, in, n, probs, score);
+    /* The server's answer for each part; a part that is not a digit
+     * stands as '?'. */
+    const uint32_t C = mn_ensemble_classes(e);
     size_t k = 0;
     for (int i = 0; i < n && k + 1 < len; i++) {
-        mn_calibrate(cal, probs + (size_t)i * K, K, served, &score);
+        const float *served = probs + (size_t)i * C;
         uint32_t best = 0;
         for (uint32_t c = 1; c < C; c++)
             best = served[c] > served[best] ? c : best;
-        int digit = mn_verdict_of(cal, served[best], score) != MN_VERDICT_NOT_A_DIGIT;
+        int digit = mn_verdict_of(&e->calib, served[best], score[i]) != MN_VERDICT_NOT_A_DIGIT;
         text[k++] = digit ? (char)('0' + best % 10) : '?';
     }
     text[k] = '\0';
 }
 
-int read_numbers_eval(const mn_model *m, const char *dir, int verbose)
+int read_numbers_eval(const mn_ensemble *e, const char *dir, int verbose)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/labels.csv", dir);
@@ -84,9 +81,9 @@ int read_numbers_eval(const mn_model *m, const char *dir, int verbose)
         fprintf(stderr, "mnist-eval: cannot open %s\n", path);
         return 1;
     }
-    mn_workspace *ws;
+    mn_ensemble_ws *ws;
     mn_error err;
-    if (mn_workspace_create(m, MAX_DIGITS, 0, &ws, &err) != MN_OK) {
+    if (mn_ensemble_ws_create(e, MAX_DIGITS, &ws, &err) != MN_OK) {
         fprintf(stderr, "mnist-eval: %s\n", err.msg);
         fclose(f);
         return 1;
@@ -102,7 +99,7 @@ int read_numbers_eval(const mn_model *m, const char *dir, int verbose)
     }
     if (c_file < 0 || c_text < 0) {
         fprintf(stderr, "mnist-eval: %s: the header needs the columns file and text\n", path);
-        mn_workspace_free(ws);
+        mn_ensemble_ws_free(ws);
         fclose(f);
         return 1;
     }
@@ -120,7 +117,7 @@ int read_numbers_eval(const mn_model *m, const char *dir, int verbose)
             snprintf(kinds[n_kinds++].name, sizeof kinds[0].name, "%s", kind);
         char img[4096 + 1100], text[128];
         snprintf(img, sizeof img, "%s/%s", dir, cols[c_file]);
-        read_image(m, ws, img, text, sizeof text);
+        read_image(e, ws, img, text, sizeof text);
         int ok = !strcmp(text, cols[c_text]);
         kinds[0].total++, kinds[0].correct += ok;
         if (ki < n_kinds) /* past MAX_KINDS kinds only the total counts */
@@ -129,7 +126,7 @@ int read_numbers_eval(const mn_model *m, const char *dir, int verbose)
             printf("miss: %s: read %s, label %s\n", cols[c_file], text, cols[c_text]);
     }
     fclose(f);
-    mn_workspace_free(ws);
+    mn_ensemble_ws_free(ws);
     for (int i = 1; i < n_kinds; i++)
         printf("%s: %d/%d (%.3f)\n", kinds[i].name, kinds[i].correct, kinds[i].total,
                kinds[i].total ? (double)kinds[i].correct / kinds[i].total : 0.0);

@@ -11,6 +11,6 @@
  * miss when verbose, then "kind: correct/total (rate)" per kind and
  * "exact text: ..." overall on stdout. Returns 0, or 1 with a message on
  * stderr when the list cannot be read. */
-int read_numbers_eval(const mn_model *m, const char *dir, int verbose);
+int read_numbers_eval(const mn_ensemble *e, const char *dir, int verbose);
 
 #endif

@@ -16,11 +16,6 @@ typedef enum {
     MN_VERDICT_SEVERAL_DIGITS /* several digits side by side (decided from the ink) */
 } mn_verdict;
 
-/* The calibration an ensemble of n models answers with: the first
- * member's, with the members' thresholds averaged (each member's
- * temperature is applied to its own output). */
-mn_calibration mn_calibration_ensemble(const mn_model *const *models, int n);
-
 /* "digit", "unsure", "not_a_digit", "several_digits". */
 const char *mn_verdict_name(mn_verdict v);
 

@@ -32,11 +32,11 @@ int main(void)
     mn_error e;
     model_set ms;
     memset(&ms, 0, sizeof ms);
-    CHECK(mn_model_create(&arch, &ms.m[0], &e) == MN_OK, "create: %s", e.msg);
-    mn_model_init_glorot(ms.m[0], 1);
-    ms.n = 1;
+    mn_model *m;
+    CHECK(mn_model_create(&arch, &m, &e) == MN_OK, "create: %s", e.msg);
+    mn_model_init_glorot(m, 1);
+    ms.ens = mn_ensemble_single(m);
     ms.classes = ms.model_classes = 10;
-    ms.calib = mn_calibration_none();
     strcpy(ms.name, "test");
     strcpy(ms.version, "00000000");
     for (int c = 0; c < 10; c++)
@@ -110,8 +110,8 @@ int main(void)
     CHECK(st == 400 && has(&out, "invalid_json"), "trailing data: %s", out.p);
 
     /* A model producing NaN answers 500, never NaN in JSON. */
-    float *p = mn_model_params(ms.m[0]);
-    p[mn_model_param_count(ms.m[0]) - 1] = NAN; /* the last bias: a NaN logit */
+    float *p = mn_model_params(m);
+    p[mn_model_param_count(m) - 1] = NAN; /* the last bias: a NaN logit */
     st = run(&env, s, "application/octet-stream", NULL, px, 784, &out);
     CHECK(st == 500 && has(&out, "\"internal\"") && !has(&out, "nan"), "NaN model: %d %s", st, out.p);
 
@@ -151,6 +151,6 @@ int main(void)
 
     sbuf_free(&out);
     predict_scratch_free(s);
-    mn_model_free(ms.m[0]);
+    mn_model_free(m);
     return check_finish();
 }
