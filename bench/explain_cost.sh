@@ -14,7 +14,7 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
 DATA=${MNIST_DATA_DIR:-$ROOT/data/mnist}
-MODEL=${1:-$ROOT/models/mnist-cnn-large.bin}
+MODEL=${1:-$ROOT/models/mnist-cnn-ensemble.bin}
 DUR=${2:-8}
 CONNS=${CONNS:-8}
 command -v wrk >/dev/null || { echo "explain_cost.sh: wrk not installed (apt-get install wrk)" >&2; exit 1; }
