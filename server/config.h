@@ -13,6 +13,10 @@ typedef struct {
     char host[256];
     int port;
     char model[4096];     /* "" = the bundled model; may be a comma-separated list */
+    char repository[4096]; /* a model repository DIR/<name>/<version>/model.bin, or "" */
+    char default_model[128]; /* the repository model /predict answers with */
+    int poll_seconds;     /* re-read the repository this often (0: never) */
+    char admin_key[512];  /* needed by the repository API when set */
     int threads;          /* inference workers */
     size_t max_body;      /* bytes */
     uint64_t max_pixels;  /* width x height of one image */

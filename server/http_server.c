@@ -77,6 +77,9 @@ typedef struct conn {
     int too_large;
     size_t discarded;
     long oip_header_len; /* an inference's Inference-Header-Content-Length, -1 if none */
+    served_model *model; /* the model the request runs on, held until it completes */
+    char repo_op[16];    /* POST /v2/repository/...: "index", "load" or "unload" */
+    char repo_name[128]; /* and the model it names */
     pending_reply pending;
     sbuf body; /* the request body, up to --max-body */
     sbuf out;  /* the answer; MHD sends it straight from here */
@@ -226,6 +229,31 @@ static void job_done(pool_job *j)
     MHD_resume_connection(c->mhd);
 }
 
+/* Ready: started, not draining, and the default model served. */
+static int is_ready(http_server *s)
+{
+    if (!atomic_load(&s->ready) || atomic_load(&s->draining))
+        return 0;
+    int st;
+    char why[200];
+    served_model *m = repo_acquire(s->d.repo, NULL, 0, &st, why, sizeof why);
+    served_release(m);
+    return m != NULL;
+}
+
+/* Takes the model a request names (NULL: the default) into c->model;
+ * on failure answers 404 or 503 and returns 0. */
+static int take_model(http_server *s, conn *c, const char *name, long version, enum MHD_Result *r)
+{
+    int st = 404;
+    char why[300];
+    c->model = repo_acquire(s->d.repo, name, version, &st, why, sizeof why);
+    if (c->model)
+        return 1;
+    *r = reply_error(c, st, st == 404 ? "model_not_found" : "not_ready", why, NULL);
+    return 0;
+}
+
 static enum MHD_Result serve_get(http_server *s, conn *c)
 {
     static const char healthy[] = "{\"status\":\"ok\"}\n";
@@ -234,18 +262,25 @@ static enum MHD_Result serve_get(http_server *s, conn *c)
     case ROUTE_HEALTHZ:
         return reply(c, 200, JSON, healthy, sizeof healthy - 1, NULL);
     case ROUTE_READYZ:
-        if (atomic_load(&s->ready) && !atomic_load(&s->draining))
+        if (is_ready(s))
             return reply(c, 200, JSON, ready, sizeof ready - 1, NULL);
         return reply_error(c, 503, "not_ready",
                            atomic_load(&s->draining) ? "shutting down" : "the model is not loaded yet",
                            NULL);
-    case ROUTE_METRICS:
-        metrics_render(s->d.metrics, s->d.models,
-                       atomic_load(&s->ready) && !atomic_load(&s->draining),
-                       pool_depth(s->d.pool), pool_workers(s->d.pool), &c->out);
+    case ROUTE_METRICS: {
+        int st;
+        char why[200];
+        served_model *m = repo_acquire(s->d.repo, NULL, 0, &st, why, sizeof why);
+        metrics_render(s->d.metrics, m ? &m->ms : NULL, is_ready(s), pool_depth(s->d.pool),
+                       pool_workers(s->d.pool), &c->out);
+        served_release(m);
         return reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", c->out.p, c->out.len, NULL);
-    case ROUTE_MODEL:
-        return reply(c, 200, JSON, s->d.model_json, s->d.model_json_len, NULL);
+    }
+    case ROUTE_MODEL: /* c->model is held until the answer is sent */
+        return reply(c, 200, JSON, c->model->info.p, c->model->info.len, NULL);
+    case ROUTE_REPOSITORY:
+        repo_models_json(s->d.repo, &c->out);
+        return reply_out(c, 200, NULL);
     default:
         break;
     }
@@ -280,11 +315,46 @@ static int is_kserve_explain(const char *url)
     return n > np + ns && !strncmp(url, pre, np) && !strcmp(url + n - ns, suf);
 }
 
-static int kserve_name_is(const char *url, const char *name)
+/* The model name of a /v1/models/{name}:explain path, into name[n]. */
+static void kserve_name(const char *url, char *name, size_t n)
 {
     const char *start = url + strlen("/v1/models/");
-    size_t n = strlen(start) - strlen(":explain");
-    return strlen(name) == n && !strncmp(start, name, n);
+    size_t len = strlen(start) - strlen(":explain");
+    snprintf(name, n, "%.*s", (int)(len < n ? len : n - 1), start);
+}
+
+/* POST /v2/repository/index and /v2/repository/models/{name}/load|unload
+ * (Triton's repository extension): the operation and name into c. */
+static int repository_path(const char *url, conn *c)
+{
+    if (!strcmp(url, "/v2/repository/index")) {
+        snprintf(c->repo_op, sizeof c->repo_op, "index");
+        return 1;
+    }
+    const char *pre = "/v2/repository/models/";
+    if (strncmp(url, pre, strlen(pre)))
+        return 0;
+    const char *name = url + strlen(pre), *slash = strchr(name, '/');
+    if (!slash || slash == name || (size_t)(slash - name) >= sizeof c->repo_name ||
+        (strcmp(slash, "/load") && strcmp(slash, "/unload")))
+        return 0;
+    snprintf(c->repo_name, sizeof c->repo_name, "%.*s", (int)(slash - name), name);
+    snprintf(c->repo_op, sizeof c->repo_op, "%s", slash + 1);
+    return 1;
+}
+
+static int admin_authorised(const http_server *s, struct MHD_Connection *mc)
+{
+    const char *key = s->d.cfg->admin_key;
+    if (!key[0])
+        return 1;
+    const char *h = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return 0;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    return same_secret(h, key);
 }
 
 /* A POST whose headers passed: refuse a declared body over the limit,
@@ -341,8 +411,7 @@ static enum MHD_Result begin_oip(http_server *s, conn *c, const oip_path *op, co
         return reply_error(c, 401, "unauthorized",
                            "this server needs an API key: send 'Authorization: Bearer <key>'", &o);
     }
-    const int ready = atomic_load(&s->ready) && !atomic_load(&s->draining);
-    const model_set *ms = s->d.models;
+    const int ready = is_ready(s);
     switch (op->route) {
     case OIP_SERVER:
         oip_server_metadata(MNIST_VERSION, &c->out);
@@ -355,8 +424,21 @@ static enum MHD_Result begin_oip(http_server *s, conn *c, const oip_path *op, co
     default:
         break;
     }
-    if (oip_check_model(ms, op, &c->out))
-        return reply_out(c, 404, NULL);
+    long version = 0;
+    if (op->version[0]) {
+        char *end;
+        version = strtol(op->version, &end, 10);
+        if (*end || version <= 0) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "version \"%.30s\" of model \"%.100s\" is not served: versions "
+                                      "are positive integers", op->version, op->name);
+            return reply_error(c, 404, "model_not_found", msg, NULL);
+        }
+    }
+    enum MHD_Result refused;
+    if (!take_model(s, c, op->name, version, &refused))
+        return refused;
+    const model_set *ms = &c->model->ms;
     if (op->route == OIP_MODEL) {
         oip_model_metadata(ms, &c->out);
         return reply_out(c, 200, NULL);
@@ -406,6 +488,28 @@ static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, c
         return reply_error(c, 431, "headers_too_large", msg, NULL);
     }
 
+    if (repository_path(url, c)) {
+        c->route = ROUTE_REPOSITORY;
+        if (is_options) {
+            reply_opts o = {.allow = ALLOW_POST};
+            return reply(c, 204, NULL, "", 0, &o);
+        }
+        if (!is_post) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "method %.16s is not allowed on %.100s; allowed: %s", method, url,
+                     ALLOW_POST);
+            reply_opts o = {.allow = ALLOW_POST};
+            return reply_error(c, 405, "method_not_allowed", msg, &o);
+        }
+        if (!admin_authorised(s, mc)) {
+            reply_opts o = {.auth_challenge = 1};
+            return reply_error(c, 401, "unauthorized",
+                               "the repository API needs the admin key: send 'Authorization: Bearer "
+                               "<admin key>'",
+                               &o);
+        }
+        return expect_body(s, c);
+    }
     oip_path op;
     oip_parse_path(url, &op);
     if (op.route != OIP_NONE)
@@ -415,18 +519,15 @@ static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, c
         allow = ALLOW_POST;
         allowed = is_post;
     } else if (is_kserve_explain(url)) {
-        /* KServe's v1 explain route; the name must be the served model's */
-        if (!kserve_name_is(url, s->d.models->name)) {
-            const char *name = url + strlen("/v1/models/");
-            int n = (int)(strlen(name) - strlen(":explain"));
-            char msg[320];
-            snprintf(msg, sizeof msg, "no model named \"%.*s\" is served (this server serves \"%.100s\")",
-                     n > 100 ? 100 : n, name, s->d.models->name);
-            return reply_error(c, 404, "model_not_found", msg, NULL);
-        }
+        /* KServe's v1 explain route, for the model it names */
+        kserve_name(url, c->repo_name, sizeof c->repo_name);
         c->route = ROUTE_EXPLAIN;
         allow = ALLOW_POST;
         allowed = is_post;
+    } else if (!strcmp(url, "/v1/models")) {
+        c->route = ROUTE_REPOSITORY;
+        allow = ALLOW_GET;
+        allowed = is_get;
     } else if (!strcmp(url, "/healthz") || !strcmp(url, "/readyz") || !strcmp(url, "/metrics") ||
                !strcmp(url, "/v1/model")) {
         c->route = url[1] == 'h'   ? ROUTE_HEALTHZ
@@ -453,9 +554,9 @@ static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, c
     }
 
     if (!allow) {
-        char msg[320];
+        char msg[400];
         snprintf(msg, sizeof msg, "no such path: %.200s (the API is POST /predict, /v1/read, "
-                                  "/v1/explain, GET /healthz, /readyz, /metrics, /v1/model)", url);
+                                  "/v1/explain, GET /healthz, /readyz, /metrics, /v1/model, /v1/models)", url);
         return reply_error(c, 404, "not_found", msg, NULL);
     }
     if (is_options) {
@@ -470,7 +571,7 @@ static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, c
         return reply_error(c, 405, "method_not_allowed", msg, &o);
     }
     int posted = c->route == ROUTE_PREDICT || c->route == ROUTE_READ || c->route == ROUTE_EXPLAIN;
-    if ((posted || c->route == ROUTE_MODEL) && !authorised(s, mc)) {
+    if ((posted || c->route == ROUTE_MODEL || c->route == ROUTE_REPOSITORY) && !authorised(s, mc)) {
         reply_opts o = {.auth_challenge = 1};
         return reply_error(c, 401, "unauthorized",
                            "this server needs an API key: send 'Authorization: Bearer <key>'", &o);
@@ -488,6 +589,17 @@ static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, c
         return reply_error(c, 404, "not_found",
                            "this build of mnist-server has no web page; the API is POST /predict",
                            NULL);
+    }
+    if (posted || c->route == ROUTE_MODEL) {
+        /* the model it runs on, from now until it completes: a reload
+         * meanwhile does not touch it */
+        const char *name = c->repo_name[0] ? c->repo_name
+                                           : MHD_lookup_connection_value(mc, MHD_GET_ARGUMENT_KIND, "model");
+        if (!name && c->route == ROUTE_MODEL) /* GET /v1/model?name= too */
+            name = MHD_lookup_connection_value(mc, MHD_GET_ARGUMENT_KIND, "name");
+        enum MHD_Result refused;
+        if (!take_model(s, c, name, 0, &refused))
+            return refused;
     }
     if (!posted)
         return serve_get(s, c);
@@ -510,6 +622,40 @@ static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, c
     return expect_body(s, c);
 }
 
+/* Whether an index request's JSON body asks {"ready": true}. */
+static int wants_ready_only(const char *body)
+{
+    const char *k = body ? strstr(body, "\"ready\"") : NULL;
+    if (!k)
+        return 0;
+    k += 7;
+    while (*k == ' ' || *k == '\t' || *k == '\n' || *k == '\r' || *k == ':')
+        k++;
+    return !strncmp(k, "true", 4);
+}
+
+/* POST /v2/repository/...: run here, on the HTTP thread (a load takes
+ * milliseconds; requests on the other threads go on). Triton's answers:
+ * the index as an array, load and unload as {} or {"error"}. */
+static enum MHD_Result repository_op(http_server *s, conn *c)
+{
+    if (!strcmp(c->repo_op, "index")) {
+        sbuf_putc(&c->body, '\0');
+        int ready_only = wants_ready_only(c->body.p);
+        repo_index_json(s->d.repo, ready_only, &c->out);
+        return reply_out(c, 200, NULL);
+    }
+    char why[600];
+    int rc = !strcmp(c->repo_op, "load") ? repo_load(s->d.repo, c->repo_name, why, sizeof why)
+                                          : repo_unload(s->d.repo, c->repo_name, why, sizeof why);
+    if (rc) {
+        oip_error(&c->out, "%s", why);
+        return reply_out(c, 400, NULL);
+    }
+    static const char ok[] = "{}\n";
+    return reply(c, 200, JSON, ok, sizeof ok - 1, NULL);
+}
+
 /* The whole body is in: hand it to a worker and suspend the connection. */
 static enum MHD_Result submit(http_server *s, conn *c)
 {
@@ -524,8 +670,11 @@ static enum MHD_Result submit(http_server *s, conn *c)
         return reply_error(c, 503, "overloaded", "out of memory for the request body", &o);
     }
     struct MHD_Connection *mc = c->mhd;
+    if (c->route == ROUTE_REPOSITORY)
+        return repository_op(s, c);
     pool_job *j = &c->job;
     memset(j, 0, sizeof *j);
+    j->model = c->model;
     j->req.content_type = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     j->req.q_input = MHD_lookup_connection_value(mc, MHD_GET_ARGUMENT_KIND, "input");
     j->req.q_preprocess = MHD_lookup_connection_value(mc, MHD_GET_ARGUMENT_KIND, "preprocess");
@@ -655,6 +804,9 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **req_cls,
         status = 0;
     }
     record(c, 0); /* counts it as unanswered unless an answer was queued */
+    served_release(c->model);
+    c->model = NULL;
+    c->repo_name[0] = c->repo_op[0] = '\0';
     http_log_entry e = {c->remote, c->method, c->path, status, note, status ? c->bytes_out : 0,
                         secs * 1e3};
     http_log_request(s->log, &e);

@@ -9,17 +9,15 @@
 #include <stddef.h>
 #include "config.h"
 #include "metrics.h"
-#include "model_set.h"
 #include "pool.h"
 #include "predict.h"
+#include "repository.h"
 
 typedef struct {
     const srv_config *cfg;
-    const model_set *models;
+    repo *repo; /* the served models */
     pool *pool;
     metrics *metrics;
-    const char *model_json; /* the /v1/model document */
-    size_t model_json_len;
 } http_deps;
 
 typedef struct http_server http_server;

@@ -1,6 +1,8 @@
-/* main.c: mnist-server's start-up and shutdown: configuration, the model,
- * the worker pool, the HTTP daemon, then waiting for SIGTERM/SIGINT to
- * drain and exit 0. Request handling is http_server.c's and predict.c's. */
+/* main.c: mnist-server's start-up and shutdown: configuration, the
+ * model(s), the worker pool, the HTTP daemon, then waiting for signals:
+ * SIGHUP (and every --poll-seconds) re-reads the model repository,
+ * SIGTERM/SIGINT drain and exit 0. Request handling is http_server.c's and predict.c's. */
+#include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
@@ -19,6 +21,7 @@
 #include "model_set.h"
 #include "pool.h"
 #include "predict.h"
+#include "repository.h"
 
 #ifndef MNIST_MODELS_DIR
 #define MNIST_MODELS_DIR ""
@@ -63,72 +66,97 @@ int main(int argc, char **argv)
      * resident size small. */
     mallopt(M_ARENA_MAX, 2);
 
-    /* Signals are taken by sigwait below; every thread inherits the mask. */
+    /* Signals are taken by sigwait below; every thread inherits the mask.
+     * SIGHUP re-reads the model repository. */
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    static metrics mx;
+    metrics_init(&mx);
+    predict_env limits = {NULL, cfg.max_pixels, cfg.max_batch, cfg.max_digits};
     char path[4096 + 64];
-    if (cfg.model[0]) {
-        snprintf(path, sizeof path, "%s", cfg.model);
-    } else if (model_set_find_default(MNIST_MODELS_DIR, path, sizeof path) != 0) {
-        fprintf(stderr, "mnist-server: %s\n", path);
-        return 1;
+    repo *models;
+    if (cfg.repository[0]) {
+        if (cfg.model[0]) {
+            fprintf(stderr, "mnist-server: --model and --model-repository: give one\n");
+            return 2;
+        }
+        snprintf(path, sizeof path, "%s", cfg.repository);
+        models = repo_open_dir(cfg.repository, cfg.default_model, &limits, &mx, cfg.log, err, sizeof err);
+    } else {
+        if (cfg.default_model[0] || cfg.poll_seconds) {
+            fprintf(stderr, "mnist-server: --default-model and --poll-seconds need --model-repository\n");
+            return 2;
+        }
+        if (cfg.model[0]) {
+            snprintf(path, sizeof path, "%s", cfg.model);
+        } else if (model_set_find_default(MNIST_MODELS_DIR, path, sizeof path) != 0) {
+            fprintf(stderr, "mnist-server: %s\n", path);
+            return 1;
+        }
+        models = repo_open_model(path, &limits, err, sizeof err);
     }
-    static model_set models;
-    if (model_set_load(&models, path, err, sizeof err) != 0) {
+    if (!models) {
         fprintf(stderr, "mnist-server: %s\n", err);
         return 1;
     }
-
-    static metrics mx;
-    metrics_init(&mx);
-    predict_env env = {&models, cfg.max_pixels, cfg.max_batch, cfg.max_digits};
-    sbuf info = {0};
-    model_info_json(&models, cfg.max_pixels, cfg.max_batch, &info);
 
     /* Samples per model call. The core computes each sample exactly the
      * same whatever else is in its batch, so batching changes no answer
      * (tests/http checks concurrent and batched answers against single
      * ones); it saves about 10% of the model's time. */
     int chunk = cfg.model_batch;
-    pool *workers = pool_create(&env, &mx, cfg.threads, cfg.queue, cfg.batch, cfg.batch_wait_us,
-                                chunk, err, sizeof err);
+    pool *workers = pool_create(&mx, cfg.threads, cfg.queue, cfg.batch, cfg.batch_wait_us, chunk, err,
+                                sizeof err);
     if (!workers) {
         fprintf(stderr, "mnist-server: %s\n", err);
-        model_set_free(&models);
+        repo_free(models);
         return 1;
     }
-    http_deps deps = {&cfg, &models, workers, &mx, info.p, info.len};
+    http_deps deps = {&cfg, models, workers, &mx};
     http_server *srv = http_start(&deps, err, sizeof err);
     if (!srv) {
         fprintf(stderr, "mnist-server: %s\n", err);
         pool_free(workers);
-        model_set_free(&models);
+        repo_free(models);
         return 1;
     }
     http_set_ready(srv, 1);
     char msg[4400];
-    snprintf(msg, sizeof msg, "model %.200s version %s (%.1000s), %d workers", models.name, models.version,
+    int st;
+    served_model *dm = repo_acquire(models, NULL, 0, &st, err, sizeof err);
+    snprintf(msg, sizeof msg, "model %.200s version %s (%.1000s), %d workers", dm->ms.name, dm->ms.version,
              path, cfg.threads);
+    served_release(dm);
     http_log_event(cfg.log, msg);
     printf("listening on http://%s%s%s:%d\n", strchr(cfg.host, ':') ? "[" : "", cfg.host,
            strchr(cfg.host, ':') ? "]" : "", http_port(srv));
     fflush(stdout);
 
     int sig = 0;
-    sigwait(&sigs, &sig);
+    for (;;) {
+        /* --poll-seconds: a reload each time the wait times out */
+        struct timespec poll = {cfg.poll_seconds, 0};
+        sig = sigtimedwait(&sigs, NULL, cfg.poll_seconds ? &poll : NULL);
+        if (sig == SIGTERM || sig == SIGINT)
+            break;
+        if (sig == SIGHUP && !repo_is_dir(models))
+            http_log_event(cfg.log, "SIGHUP: nothing to reload (no --model-repository)");
+        else if (sig == SIGHUP || (sig < 0 && errno == EAGAIN))
+            repo_reload(models);
+    }
     snprintf(msg, sizeof msg, "%s: draining", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_log_event(cfg.log, msg);
     int left = http_drain(srv, (double)cfg.timeout + 5.0);
     pool_stop(workers);
     http_stop(srv);
     pool_free(workers);
-    model_set_free(&models);
-    sbuf_free(&info);
+    repo_free(models);
     snprintf(msg, sizeof msg, "stopped (%d request%s cut off)", left, left == 1 ? "" : "s");
     http_log_event(cfg.log, msg);
     return 0;

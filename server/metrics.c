@@ -17,7 +17,7 @@ static const double buckets[METRICS_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 
 static const unsigned batch_buckets[METRICS_BATCH_BUCKETS] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
 static const char *const route_names[ROUTE_COUNT] = {
     "/",        "/predict", "/v1/read",  "/v1/explain", "/v2/models/infer", "/v2",
-    "/healthz", "/readyz",  "/metrics",  "/v1/model",   "other"};
+    "/healthz", "/readyz",  "/metrics",  "/v1/model",   "repository", "other"};
 
 void metrics_init(metrics *m)
 {
@@ -215,6 +215,13 @@ void metrics_render(metrics *m, const model_set *ms, int ready, size_t queue_dep
                 "process_start_time_seconds %.3f\n",
                 rss * (unsigned long long)page, vm * (unsigned long long)page,
                 (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9, m->start_time);
+    sbuf_printf(out,
+                "# HELP mnist_model_loads_total Model versions loaded from the repository, by "
+                "whether they passed the check.\n"
+                "# TYPE mnist_model_loads_total counter\n"
+                "mnist_model_loads_total{result=\"ok\"} %llu\n"
+                "mnist_model_loads_total{result=\"failed\"} %llu\n",
+                ld(&m->model_loads[0]), ld(&m->model_loads[1]));
     sbuf_printf(out,
                 "# HELP mnist_http_received_bytes_total Request body bytes received.\n"
                 "# TYPE mnist_http_received_bytes_total counter\n"

@@ -23,6 +23,7 @@ typedef enum {
     ROUTE_READYZ,
     ROUTE_METRICS,
     ROUTE_MODEL,
+    ROUTE_REPOSITORY, /* GET /v1/models, POST /v2/repository/... */
     ROUTE_OTHER,    /* unknown paths */
     ROUTE_COUNT
 } route_id;
@@ -40,6 +41,7 @@ typedef struct {
     atomic_ullong batch[METRICS_BATCH_BUCKETS + 1];
     atomic_ullong batch_sum, batch_items;
     atomic_ullong bytes_in, bytes_out;
+    atomic_ullong model_loads[2]; /* repository loads: [0] passed the check, [1] failed it */
     atomic_int in_flight;
     double start_time; /* Unix seconds */
 } metrics;

@@ -84,6 +84,7 @@ int model_set_load(model_set *ms, const char *paths, char *err, size_t errlen)
         meta_labels_name(ms, m, ms->path[i], names[i], sizeof names[0]);
     }
     snprintf(ms->version, sizeof ms->version, "%s", ms->ens.version);
+    snprintf(ms->served_version, sizeof ms->served_version, "1");
     if (ms->ens.n > 1 && !strchr(paths, ',')) {
         /* an ensemble file: named by its file, as a model without a name is */
         const char *b = strrchr(paths, '/');

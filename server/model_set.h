@@ -23,6 +23,7 @@ typedef struct {
     uint32_t model_classes;  /* the models' own outputs */
     char name[256];    /* the model's "name" metadata, or "a+b" for an ensemble */
     char version[16];  /* the weights' version, or the ensemble's (mn_ensemble) */
+    char served_version[24]; /* the version clients address: the repository's, else "1" */
     char labels[MS_MAX_CLASSES][MS_LABEL_MAX];
 } model_set;
 

@@ -140,9 +140,9 @@ int oip_check_model(const model_set *ms, const oip_path *p, sbuf *out)
         oip_error(out, "unknown model \"%.100s\": this server serves \"%.100s\"", p->name, ms->name);
         return 404;
     }
-    if (p->version[0] && strcmp(p->version, OIP_VERSION)) {
-        oip_error(out, "unknown version \"%.30s\" of model \"%.100s\": its version is \"" OIP_VERSION "\"",
-                  p->version, ms->name);
+    if (p->version[0] && strcmp(p->version, ms->served_version)) {
+        oip_error(out, "unknown version \"%.30s\" of model \"%.100s\": its version is \"%s\"",
+                  p->version, ms->name, ms->served_version);
         return 404;
     }
     return 0;
@@ -162,11 +162,11 @@ void oip_model_metadata(const model_set *ms, sbuf *out)
     sbuf_puts(out, "{\"name\":");
     sbuf_json_str(out, ms->name, strlen(ms->name));
     sbuf_printf(out,
-                ",\"versions\":[\"" OIP_VERSION "\"],\"platform\":\"mnist_c\","
+                ",\"versions\":[\"%s\"],\"platform\":\"mnist_c\","
                 "\"inputs\":[{\"name\":\"input\",\"datatype\":\"FP32\",\"shape\":[-1,784]}],"
                 "\"outputs\":[{\"name\":\"probabilities\",\"datatype\":\"FP32\",\"shape\":[-1,%u]},"
                 "{\"name\":\"prediction\",\"datatype\":\"INT64\",\"shape\":[-1]}]}\n",
-                ms->classes);
+                ms->served_version, ms->classes);
 }
 
 /* The outputs, in the order they are answered. */
@@ -389,7 +389,8 @@ static void render(const predict_env *env, const oip_scratch *s, const infer_req
     sbuf_reserve(out, 256 + r->n * (C * 16 + 8));
     sbuf_puts(out, "{\"model_name\":");
     sbuf_json_str(out, ms->name, strlen(ms->name));
-    sbuf_puts(out, ",\"model_version\":\"" OIP_VERSION "\"");
+    sbuf_puts(out, ",\"model_version\":");
+    sbuf_json_str(out, ms->served_version, strlen(ms->served_version));
     if (r->id) {
         sbuf_puts(out, ",\"id\":");
         sbuf_json_str(out, r->id, strlen(r->id));

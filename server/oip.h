@@ -5,8 +5,8 @@
  * binary_data_output), which Triton's own clients use by default. Pure
  * functions of the request: no HTTP library types, no globals.
  *
- * The served model is named by its metadata ("mnist-cnn-large"); its one
- * version is "1". Input "input": UINT8 (pixels 0-255, ink high) or FP32
+ * A model is named by its metadata ("mnist-cnn-large"), or in a model
+ * repository by its directory; its version is the repository's, else "1". Input "input": UINT8 (pixels 0-255, ink high) or FP32
  * (the model's input, pixels / 255), shape [N,784], [N,28,28] or
  * [N,1,28,28], as MNIST's 28x28 (no normalisation: that is /predict's).
  * Outputs "probabilities" FP32 [N,classes] (calibrated, as /predict) and
@@ -19,8 +19,6 @@
 #include "model_set.h"
 #include "predict.h"
 #include "sbuf.h"
-
-#define OIP_VERSION "1"
 
 typedef enum {
     OIP_NONE,        /* not a /v2 path */

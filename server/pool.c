@@ -11,10 +11,19 @@
 #include <time.h>
 
 #define POOL_MAX_WORKERS 256
+#define POOL_MODELS 8 /* models a worker keeps a scratch for */
+
+/* A worker's scratch for one model, with a reference that keeps the
+ * model alive until the worker sees it retired. */
+typedef struct {
+    served_model *model;
+    predict_scratch *s;
+    unsigned long long used; /* the worker's round it last ran */
+} model_scratch;
 
 struct pool {
-    const predict_env *env;
     metrics *m;
+    int chunk;
     pthread_mutex_t mu;
     pthread_cond_t nonempty;
     pool_job **ring;
@@ -23,7 +32,6 @@ struct pool {
     int batch, batch_wait_us;
     int n_workers;
     pthread_t threads[POOL_MAX_WORKERS];
-    predict_scratch *scratch[POOL_MAX_WORKERS];
     oip_scratch *oip[POOL_MAX_WORKERS];
 };
 
@@ -60,40 +68,99 @@ static pool_job *pop_wait_until(pool *p, const struct timespec *deadline)
     return j;
 }
 
+static void drop(model_scratch *c)
+{
+    predict_scratch_free(c->s);
+    served_release(c->model);
+    memset(c, 0, sizeof *c);
+}
+
+/* The worker's scratch for model m: kept, or made now (in place of a
+ * retired model's, else of the least recently used). NULL when out of
+ * memory. */
+static predict_scratch *scratch_for(pool *p, model_scratch *cache, unsigned long long round,
+                                    served_model *m)
+{
+    model_scratch *slot = NULL;
+    for (int i = 0; i < POOL_MODELS; i++) {
+        if (cache[i].model == m) {
+            cache[i].used = round;
+            return cache[i].s;
+        }
+        if (cache[i].model && atomic_load(&cache[i].model->retired))
+            drop(&cache[i]);
+        if (!slot || !cache[i].model || (slot->model && cache[i].used < slot->used))
+            slot = &cache[i];
+    }
+    if (slot->model)
+        drop(slot);
+    char err[256];
+    slot->s = predict_scratch_create(&m->env, p->batch, p->chunk, err, sizeof err);
+    if (!slot->s)
+        return NULL;
+    atomic_fetch_add(&m->refs, 1);
+    slot->model = m;
+    slot->used = round;
+    return slot->s;
+}
+
+/* Answers a job that could not get a scratch. */
+static void fail_job(pool_job *j)
+{
+    j->status = 503;
+    sbuf_error_msg(j->out, 503, "overloaded", "out of memory for this model's scratch; retry shortly");
+    j->done(j);
+}
+
 /* An Open Inference Protocol request: parsed, run and answered at once
  * (its tensors are the batch), between the rounds of /predict items. */
-static void run_oip(pool *p, predict_scratch *s, oip_scratch *o, pool_job *j)
+static void run_oip(predict_scratch *s, oip_scratch *o, pool_job *j)
 {
     const predict_request *r = &j->req;
-    j->status = oip_infer(p->env, s, o, r->body, r->len, r->oip_header_len, j->out, &j->json_len);
+    j->status = oip_infer(&j->model->env, s, o, r->body, r->len, r->oip_header_len, j->out, &j->json_len);
     j->done(j);
 }
 
 static void *worker_main(void *arg)
 {
     pool *p = ((worker_arg *)arg)->p;
-    predict_scratch *s = p->scratch[((worker_arg *)arg)->index];
     oip_scratch *o = p->oip[((worker_arg *)arg)->index];
     free(arg);
-    const predict_env *env = p->env;
-    pool_job *jobs[256];
+    model_scratch cache[POOL_MODELS];
+    memset(cache, 0, sizeof cache);
+    unsigned long long round = 0;
+    pool_job *jobs[256], *next = NULL;
     predict_parsed parsed[256];
     int batch = p->batch > 256 ? 256 : p->batch;
 
     for (;;) {
-        pthread_mutex_lock(&p->mu);
-        while (p->count == 0 && !p->stop)
-            pthread_cond_wait(&p->nonempty, &p->mu);
-        if (p->count == 0 && p->stop) {
+        /* the job that ended the last round's gathering starts this one */
+        if (next) {
+            jobs[0] = next;
+            next = NULL;
+        } else {
+            pthread_mutex_lock(&p->mu);
+            while (p->count == 0 && !p->stop)
+                pthread_cond_wait(&p->nonempty, &p->mu);
+            if (p->count == 0 && p->stop) {
+                pthread_mutex_unlock(&p->mu);
+                break;
+            }
+            jobs[0] = pop_locked(p);
             pthread_mutex_unlock(&p->mu);
-            break;
         }
-        jobs[0] = pop_locked(p);
-        pthread_mutex_unlock(&p->mu);
-        if (jobs[0]->req.oip) {
-            run_oip(p, s, o, jobs[0]);
+        round++;
+        served_model *model = jobs[0]->model;
+        predict_scratch *s = scratch_for(p, cache, round, model);
+        if (!s) {
+            fail_job(jobs[0]);
             continue;
         }
+        if (jobs[0]->req.oip) {
+            run_oip(s, o, jobs[0]);
+            continue;
+        }
+        const predict_env *env = &model->env;
 
         predict_begin(s);
         predict_parse(env, s, &jobs[0]->req, &parsed[0]);
@@ -105,13 +172,17 @@ static void *worker_main(void *arg)
             deadline.tv_sec += (time_t)(ns / 1000000000);
             deadline.tv_nsec = (long)(ns % 1000000000);
         }
-        /* Gather what is already waiting, room permitting. */
+        /* Gather what is already waiting for the same model, room permitting. */
         while (k < batch && predict_room(s) >= predict_items_max(env)) {
             pool_job *j = pop_wait_until(p, p->batch_wait_us > 0 ? &deadline : NULL);
             if (!j)
                 break;
+            if (j->model != model) { /* another model's: the next round's */
+                next = j;
+                break;
+            }
             if (j->req.oip) { /* its own batch; this round's items wait for it */
-                run_oip(p, s, o, j);
+                run_oip(s, o, j);
                 continue;
             }
             jobs[k] = j;
@@ -137,11 +208,14 @@ static void *worker_main(void *arg)
             j->done(j); /* j may be reused from here on */
         }
     }
+    for (int i = 0; i < POOL_MODELS; i++)
+        if (cache[i].model)
+            drop(&cache[i]);
     return NULL;
 }
 
-pool *pool_create(const predict_env *env, metrics *m, int workers, int queue_cap, int batch,
-                  int batch_wait_us, int chunk, char *err, size_t errlen)
+pool *pool_create(metrics *m, int workers, int queue_cap, int batch, int batch_wait_us, int chunk,
+                  char *err, size_t errlen)
 {
     if (workers < 1 || workers > POOL_MAX_WORKERS) {
         snprintf(err, errlen, "--threads: %d workers is out of range (1-%d)", workers,
@@ -153,8 +227,8 @@ pool *pool_create(const predict_env *env, metrics *m, int workers, int queue_cap
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    p->env = env;
     p->m = m;
+    p->chunk = chunk;
     p->cap = (size_t)queue_cap;
     p->batch = batch < 1 ? 1 : batch;
     p->batch_wait_us = batch_wait_us;
@@ -171,11 +245,9 @@ pool *pool_create(const predict_env *env, metrics *m, int workers, int queue_cap
         return NULL;
     }
     for (int i = 0; i < workers; i++) {
-        p->scratch[i] = predict_scratch_create(env, p->batch, chunk, err, errlen);
         p->oip[i] = oip_scratch_create();
-        if (!p->scratch[i] || !p->oip[i]) {
-            if (p->scratch[i])
-                snprintf(err, errlen, "out of memory for a worker's scratch");
+        if (!p->oip[i]) {
+            snprintf(err, errlen, "out of memory for a worker's scratch");
             pool_free(p);
             return NULL;
         }
@@ -241,10 +313,8 @@ void pool_free(pool *p)
     if (!p)
         return;
     pool_stop(p);
-    for (int i = 0; i < POOL_MAX_WORKERS; i++) {
-        predict_scratch_free(p->scratch[i]);
+    for (int i = 0; i < POOL_MAX_WORKERS; i++)
         oip_scratch_free(p->oip[i]);
-    }
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->nonempty);
     free(p->ring);
