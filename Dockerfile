@@ -26,6 +26,8 @@ RUN apt-get update \
       --no-create-home --shell /usr/sbin/nologin mnist
 COPY --from=build /build/mnist-server /build/mnist-train /build/mnist-eval /usr/local/bin/
 COPY --from=build /src/models/*.bin /usr/share/mnist/models/
+# the same models as a model repository (symbolic links to the files above)
+COPY --from=build /src/models/repository /usr/share/mnist/models/repository
 
 # Every setting is an MNIST_* variable (see mnist-server --help); these are
 # the ones a container needs to differ from a workstation. MNIST_DATA_DIR is

@@ -76,7 +76,23 @@ void mn_ensemble_free(mn_ensemble *e)
 {
     for (int i = 0; i < e->n; i++)
         mn_model_free(e->m[i]);
+    free(e->meta);
     memset(e, 0, sizeof *e);
+}
+
+mn_status mn_ensemble_set_meta(mn_ensemble *e, const char *json, mn_error *err)
+{
+    size_t n = strlen(json);
+    if (n > MN_ENSEMBLE_META_MAX)
+        return mn_error_set(err, MN_ERR_LIMIT, "ensemble metadata of %zu bytes, more than %u", n,
+                            MN_ENSEMBLE_META_MAX);
+    char *copy = malloc(n + 1);
+    if (!copy)
+        return mn_error_set(err, MN_ERR_NOMEM, "ensemble metadata: out of memory");
+    memcpy(copy, json, n + 1);
+    free(e->meta);
+    e->meta = copy;
+    return MN_OK;
 }
 
 uint32_t mn_ensemble_classes(const mn_ensemble *e)

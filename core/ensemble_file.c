@@ -47,6 +47,8 @@ static float getf(const uint8_t *p)
     return f;
 }
 
+static size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
+
 static int is_share(float v) { return isfinite(v) && v >= 0 && v <= 1; }
 
 mn_status mn_ensemble_parse(const uint8_t *buf, size_t len, const char *name, mn_ensemble *e,
@@ -79,14 +81,23 @@ mn_status mn_ensemble_parse(const uint8_t *buf, size_t len, const char *name, mn
                             MN_ENSEMBLE_MAX);
     if (!is_share(escalate) || escalate >= 1 || !is_share(dthr) || !is_share(uthr))
         return mn_error_set(err, MN_ERR_FORMAT, "%s: thresholds outside [0, 1]", name);
-    for (size_t i = 40; i < ENS_HEADER; i++)
+    const uint32_t meta_len = get32(buf + 40);
+    for (size_t i = 44; i < ENS_HEADER; i++)
         if (buf[i])
             return mn_error_set(err, MN_ERR_FORMAT, "%s: reserved header byte %zu is not 0", name, i);
+    if (meta_len > MN_ENSEMBLE_META_MAX || pad8(meta_len) > len - ENS_HEADER - ENS_CHECKSUM)
+        return mn_error_set(err, MN_ERR_FORMAT, "%s: metadata of %u bytes does not fit", name, meta_len);
     uint8_t digest[32];
     mn_sha256(buf, len - ENS_CHECKSUM, digest);
     if (memcmp(digest, buf + len - ENS_CHECKSUM, 32) != 0)
         return mn_error_set(err, MN_ERR_CHECKSUM, "%s: checksum mismatch (corrupted ensemble file)", name);
-    size_t at = ENS_HEADER, end = len - ENS_CHECKSUM;
+    const uint8_t *meta = buf + ENS_HEADER;
+    if (memchr(meta, 0, meta_len))
+        return mn_error_set(err, MN_ERR_FORMAT, "%s: the metadata holds a NUL byte", name);
+    for (size_t i = meta_len; i < pad8(meta_len); i++)
+        if (meta[i])
+            return mn_error_set(err, MN_ERR_FORMAT, "%s: the metadata's padding is not 0", name);
+    size_t at = ENS_HEADER + pad8(meta_len), end = len - ENS_CHECKSUM;
     mn_status st = MN_OK;
     for (uint32_t i = 0; i < n && st == MN_OK; i++) {
         if (end - at < 8) {
@@ -113,6 +124,14 @@ mn_status mn_ensemble_parse(const uint8_t *buf, size_t len, const char *name, mn
     }
     if (st == MN_OK && at != end)
         st = mn_error_set(err, MN_ERR_FORMAT, "%s: %zu bytes after the last member", name, end - at);
+    if (st == MN_OK && meta_len) {
+        if (!(e->meta = malloc(meta_len + 1))) {
+            st = mn_error_set(err, MN_ERR_NOMEM, "%s: out of memory for its metadata", name);
+        } else {
+            memcpy(e->meta, meta, meta_len);
+            e->meta[meta_len] = '\0';
+        }
+    }
     if (st != MN_OK) {
         mn_ensemble_free(e);
         return st;
@@ -180,8 +199,12 @@ mn_status mn_ensemble_save(mn_ensemble *e, const char *path, mn_error *err)
     if (!is_share(e->escalate_below) || e->escalate_below >= 1 || !is_share(e->calib.digit_threshold) ||
         !is_share(e->calib.unsure_threshold))
         return mn_error_set(err, MN_ERR_ARG, "%s: thresholds outside [0, 1]", path);
+    const size_t meta_len = e->meta ? strlen(e->meta) : 0;
+    if (meta_len > MN_ENSEMBLE_META_MAX)
+        return mn_error_set(err, MN_ERR_ARG, "%s: metadata of %zu bytes, more than %u", path, meta_len,
+                            MN_ENSEMBLE_META_MAX);
     uint8_t *mbuf[MN_ENSEMBLE_MAX] = {0};
-    size_t mlen[MN_ENSEMBLE_MAX] = {0}, len = ENS_HEADER + ENS_CHECKSUM;
+    size_t mlen[MN_ENSEMBLE_MAX] = {0}, len = ENS_HEADER + pad8(meta_len) + ENS_CHECKSUM;
     mn_status st = MN_OK;
     for (int i = 0; i < e->n && st == MN_OK; i++) {
         /* serialising sets a member's version from its own checksum, as
@@ -201,7 +224,10 @@ mn_status mn_ensemble_save(mn_ensemble *e, const char *path, mn_error *err)
         putf(buf + 28, e->calib.digit_threshold);
         putf(buf + 32, e->calib.unsure_threshold);
         put32(buf + 36, e->calib.fitted_on);
-        size_t at = ENS_HEADER;
+        put32(buf + 40, (uint32_t)meta_len);
+        if (meta_len)
+            memcpy(buf + ENS_HEADER, e->meta, meta_len); /* calloc'd: the padding is 0 */
+        size_t at = ENS_HEADER + pad8(meta_len);
         for (int i = 0; i < e->n; i++) {
             put64(buf + at, mlen[i]);
             memcpy(buf + at + 8, mbuf[i], mlen[i]);

@@ -1,8 +1,11 @@
-/* fuzz_weights.c: libFuzzer target for the weights reader, mn_model_parse.
- * Each input is parsed as given, then again with its size field and
- * SHA-256 fixed up so that mutations reach the checks behind the checksum.
- * An accepted file must survive a serialise/parse round trip bit for bit
- * and, when small, a forward pass; crashes and aborts are the findings. */
+/* fuzz_weights.c: libFuzzer target for the weights reader, mn_model_parse,
+ * and the ensemble reader, mn_ensemble_parse (inputs that start with its
+ * magic). Each input is parsed as given, then again with its size field
+ * and SHA-256 fixed up so that mutations reach the checks behind the
+ * checksum. An accepted weights file must survive a serialise/parse round
+ * trip bit for bit and, when small, a forward pass; an accepted ensemble
+ * answers one input with a distribution; crashes and aborts are the
+ * findings. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -139,9 +142,31 @@ static void parse_one(const uint8_t *data, size_t size)
     mn_model_free(m);
 }
 
+static void parse_ensemble(const uint8_t *data, size_t size)
+{
+    mn_ensemble e;
+    mn_error err;
+    err.msg[0] = 0;
+    if (mn_ensemble_parse(data, size, "fuzz", &e, &err) != MN_OK) {
+        if (e.n != 0 || e.meta != NULL || strncmp(err.msg, "fuzz", 4) != 0)
+            abort();
+        return;
+    }
+    if (e.n < 1 || e.n > MN_ENSEMBLE_MAX || (e.meta && strlen(e.meta) > MN_ENSEMBLE_META_MAX) ||
+        !(e.escalate_below >= 0 && e.escalate_below < 1))
+        abort();
+    for (int i = 0; i < e.n; i++)
+        run_forward(e.m[i]);
+    mn_ensemble_free(&e);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    parse_one(data, size);
+    const int ensemble = size >= 8 && !memcmp(data, "MNISTENS", 8);
+    if (ensemble)
+        parse_ensemble(data, size);
+    else
+        parse_one(data, size);
     if (size < HEADER_BYTES + CHECKSUM_BYTES || size > (1u << 24))
         return 0;
     /* The same bytes made to pass the size and checksum checks. */
@@ -150,9 +175,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(fixed, data, size);
     for (int i = 0; i < 8; i++)
-        fixed[40 + i] = (uint8_t)((uint64_t)size >> (8 * i));
+        fixed[(ensemble ? 16 : 40) + i] = (uint8_t)((uint64_t)size >> (8 * i));
     mn_sha256(fixed, size - CHECKSUM_BYTES, fixed + size - CHECKSUM_BYTES);
-    parse_one(fixed, size);
+    if (ensemble)
+        parse_ensemble(fixed, size);
+    else
+        parse_one(fixed, size);
     free(fixed);
     return 0;
 }

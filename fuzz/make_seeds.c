@@ -159,6 +159,25 @@ static void weights_seeds(void)
     }
     put_model("calibrated", m, NULL);
     mn_model_free(m);
+    /* ensemble files: two members with a background class, a cascade */
+    mn_ensemble e;
+    memset(&e, 0, sizeof e);
+    for (int i = 0; i < 2; i++) {
+        m = small_model("1x4x4:dense3,softmax", 10 + i);
+        if (mn_model_set_calibration(m, &c, &err) != MN_OK || mn_ensemble_add(&e, m, &err) != MN_OK) {
+            fprintf(stderr, "make_seeds: %s\n", err.msg);
+            exit(1);
+        }
+    }
+    e.escalate_below = 0.9f;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/weights/ensemble-cascade", root);
+    if (mn_ensemble_set_meta(&e, "{\"name\":\"seed\"}", &err) != MN_OK ||
+        mn_ensemble_save(&e, path, &err) != MN_OK) {
+        fprintf(stderr, "make_seeds: %s\n", err.msg);
+        exit(1);
+    }
+    mn_ensemble_free(&e);
 }
 
 int main(int argc, char **argv)

@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and starts mnist-server on the bundled
-# model. Extra arguments go to the server, e.g. scripts/run.sh --port 9000.
+# models (models/repository: the default cascade "mnist", with the large,
+# reference and Fashion-MNIST models to pick on the page). Extra arguments
+# go to the server, e.g. scripts/run.sh --port 9000; --model PATH serves
+# that model alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh build
 BUILD_DIR=build scripts/build.sh
-exec build/mnist-server "$@"
+for a in "$@"; do
+    case $a in --model|--model=*|--model-repository|--model-repository=*) exec build/mnist-server "$@" ;; esac
+done
+if [ -n "${MNIST_MODEL:-}${MNIST_MODEL_REPOSITORY:-}" ]; then
+    exec build/mnist-server "$@"
+fi
+exec build/mnist-server --model-repository models/repository --default-model mnist "$@"

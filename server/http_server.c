@@ -274,6 +274,7 @@ static enum MHD_Result serve_get(http_server *s, conn *c)
         metrics_render(s->d.metrics, m ? &m->ms : NULL, is_ready(s), pool_depth(s->d.pool),
                        pool_workers(s->d.pool), &c->out);
         served_release(m);
+        repo_metrics(s->d.repo, &c->out);
         return reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", c->out.p, c->out.len, NULL);
     }
     case ROUTE_MODEL: /* c->model is held until the answer is sent */

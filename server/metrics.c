@@ -73,7 +73,7 @@ static unsigned long long ld(atomic_ullong *a)
     return atomic_load_explicit(a, memory_order_relaxed);
 }
 
-static void label_value(sbuf *out, const char *s)
+void metrics_label_value(sbuf *out, const char *s)
 {
     /* Prometheus label values escape backslash, quote and newline. */
     for (; *s; s++) {
@@ -132,7 +132,7 @@ void metrics_render(metrics *m, const model_set *ms, int ready, size_t queue_dep
                    "# TYPE mnist_predictions_total counter\n");
     for (uint32_t c = 0; ms && c < ms->classes; c++) {
         sbuf_printf(out, "mnist_predictions_total{class=\"%u\",label=\"", c);
-        label_value(out, ms->labels[c]);
+        metrics_label_value(out, ms->labels[c]);
         sbuf_printf(out, "\"} %llu\n", ld(&m->predictions[c]));
     }
 
@@ -181,7 +181,7 @@ void metrics_render(metrics *m, const model_set *ms, int ready, size_t queue_dep
         sbuf_puts(out, "# HELP mnist_model_info The model being served.\n"
                        "# TYPE mnist_model_info gauge\n"
                        "mnist_model_info{name=\"");
-        label_value(out, ms->name);
+        metrics_label_value(out, ms->name);
         sbuf_printf(out, "\",version=\"%s\",members=\"%d\",classes=\"%u\"} 1\n", ms->version, ms->ens.n,
                     ms->classes);
         sbuf_printf(out, "# HELP mnist_model_parameters Parameters of the served model(s).\n"

@@ -54,6 +54,9 @@ void metrics_request(metrics *m, route_id r, int status, double seconds);
 void metrics_prediction(metrics *m, int cls, mn_verdict v);
 /* One model run over `items` samples gathered from `requests` requests. */
 void metrics_batch(metrics *m, int requests, size_t items);
+/* Appends s as a Prometheus label value (backslash, quote and newline
+ * escaped). */
+void metrics_label_value(sbuf *out, const char *s);
 /* Writes the exposition into out (replacing it). queue_depth is the
  * number of requests waiting for a worker now. */
 void metrics_render(metrics *m, const model_set *ms, int ready, size_t queue_depth,

@@ -150,6 +150,18 @@ void model_info_json(const model_set *ms, uint64_t max_pixels, int max_batch, sb
     sbuf first = {0};
     one_model(&first, ms->ens.m[0], ms->path[0]);
     cJSON *f = cJSON_Parse(first.p);
+    /* An ensemble file's own metadata speaks for the whole; the members'
+     * architecture stays the first member's. */
+    cJSON *em = ms->ens.meta ? cJSON_Parse(ms->ens.meta) : NULL;
+    if (f && em) {
+        static const char *const own[] = {"description", "dataset", "recipe", "test_accuracy",
+                                          "train_seconds", "created", "trainer"};
+        for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(em, own[i]);
+            cJSON_ReplaceItemInObjectCaseSensitive(f, own[i], v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
+        }
+    }
+    cJSON_Delete(em);
     static const char *const copy[] = {"description", "dataset",      "architecture",
                                        "recipe",      "test_accuracy", "train_seconds",
                                        "created",     "trainer"};

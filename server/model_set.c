@@ -85,6 +85,15 @@ int model_set_load(model_set *ms, const char *paths, char *err, size_t errlen)
     }
     snprintf(ms->version, sizeof ms->version, "%s", ms->ens.version);
     snprintf(ms->served_version, sizeof ms->served_version, "1");
+    cJSON *meta = ms->ens.meta ? cJSON_Parse(ms->ens.meta) : NULL;
+    const cJSON *nm = meta ? cJSON_GetObjectItemCaseSensitive(meta, "name") : NULL;
+    if (cJSON_IsString(nm) && nm->valuestring[0]) {
+        /* an ensemble file names itself */
+        snprintf(ms->name, sizeof ms->name, "%s", nm->valuestring);
+        cJSON_Delete(meta);
+        return 0;
+    }
+    cJSON_Delete(meta);
     if (ms->ens.n > 1 && !strchr(paths, ',')) {
         /* an ensemble file: named by its file, as a model without a name is */
         const char *b = strrchr(paths, '/');

@@ -199,9 +199,12 @@ static void *worker_main(void *arg)
 
         for (int i = 0; i < k; i++) {
             pool_job *j = jobs[i];
-            for (size_t t = 0; t < parsed[i].count; t++)
-                metrics_prediction(p->m, predict_item_class(env, s, parsed[i].first + t),
-                                   predict_item_verdict(env, s, parsed[i].first + t));
+            for (size_t t = 0; t < parsed[i].count; t++) {
+                int cls = predict_item_class(env, s, parsed[i].first + t);
+                mn_verdict v = predict_item_verdict(env, s, parsed[i].first + t);
+                metrics_prediction(p->m, cls, v);
+                served_count(model, cls, v);
+            }
             predict_explain(env, s, &parsed[i]); /* an explanation is rendered at once */
             double ms = (pool_now() - j->t_start) * 1e3;
             j->status = predict_render(env, s, &parsed[i], ms, j->out);

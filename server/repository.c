@@ -67,6 +67,14 @@ void served_release(served_model *m)
     }
 }
 
+void served_count(served_model *m, int cls, mn_verdict v)
+{
+    if (cls >= 0 && cls < MS_MAX_CLASSES)
+        atomic_fetch_add_explicit(&m->predictions[cls], 1, memory_order_relaxed);
+    if (v <= MN_VERDICT_SEVERAL_DIGITS)
+        atomic_fetch_add_explicit(&m->verdicts[v], 1, memory_order_relaxed);
+}
+
 /* The check's image: a 1 (a slanted stroke), in the [0, 1] pixels the
  * model takes. */
 static void check_image(float *in)
@@ -492,14 +500,27 @@ int repo_unload(repo *r, const char *name, char *why, size_t whyn)
     return 0;
 }
 
+/* The table's indices in name order, into order[r->n]. Under r->mu. */
+static void name_order(const repo *r, int *order)
+{
+    for (int i = 0; i < r->n; i++) {
+        int j = i;
+        for (; j > 0 && strcmp(r->e[order[j - 1]].name, r->e[i].name) > 0; j--)
+            order[j] = order[j - 1];
+        order[j] = i;
+    }
+}
+
 void repo_index_json(repo *r, int ready_only, sbuf *out)
 {
     sbuf_reset(out);
     sbuf_putc(out, '[');
     int first = 1;
     pthread_mutex_lock(&r->mu);
-    for (int i = 0; i < r->n; i++) {
-        const model_entry *e = &r->e[i];
+    int order[REPO_MAX_MODELS];
+    name_order(r, order);
+    for (int k = 0; k < r->n; k++) {
+        const model_entry *e = &r->e[order[k]];
         if (!r->dir[0]) { /* --model: its one version */
             sbuf_puts(out, "{\"name\":");
             sbuf_json_str(out, e->name, strlen(e->name));
@@ -544,8 +565,10 @@ void repo_models_json(repo *r, sbuf *out)
     sbuf_puts(out, ",\"models\":[");
     int first = 1;
     pthread_mutex_lock(&r->mu);
-    for (int i = 0; i < r->n; i++) {
-        const served_model *m = r->e[i].served;
+    int order[REPO_MAX_MODELS];
+    name_order(r, order);
+    for (int k = 0; k < r->n; k++) {
+        const served_model *m = r->e[order[k]].served;
         if (!m)
             continue;
         sbuf_puts(out, first ? "{\"name\":" : ",{\"name\":");
@@ -563,4 +586,43 @@ void repo_models_json(repo *r, sbuf *out)
     }
     pthread_mutex_unlock(&r->mu);
     sbuf_puts(out, "]}\n");
+}
+
+void repo_metrics(repo *r, sbuf *out)
+{
+    static const char *const kinds[] = {"served", "predictions", "verdicts"};
+    static const char *const help[] = {
+        "# HELP mnist_model_served The models served: 1 a model, with its repository version, "
+        "content version and whether it is the default.\n# TYPE mnist_model_served gauge\n",
+        "# HELP mnist_model_predictions_total Answers of each served model, by predicted class.\n"
+        "# TYPE mnist_model_predictions_total counter\n",
+        "# HELP mnist_model_verdicts_total Answers of each served model, by verdict.\n"
+        "# TYPE mnist_model_verdicts_total counter\n"};
+    pthread_mutex_lock(&r->mu);
+    int order[REPO_MAX_MODELS];
+    name_order(r, order);
+    for (int kind = 0; kind < 3; kind++) {
+        sbuf_puts(out, help[kind]);
+        for (int k = 0; k < r->n; k++) {
+            const served_model *m = r->e[order[k]].served;
+            if (!m)
+                continue;
+            int rows = kind == 0 ? 1 : kind == 1 ? (int)m->ms.classes : MN_VERDICT_SEVERAL_DIGITS + 1;
+            for (int i = 0; i < rows; i++) {
+                sbuf_printf(out, "mnist_model_%s%s{model=\"", kinds[kind], kind ? "_total" : "");
+                metrics_label_value(out, m->ms.name);
+                sbuf_printf(out, "\",version=\"%ld\"", m->version ? m->version : 1);
+                if (kind == 0)
+                    sbuf_printf(out, ",hash=\"%s\",default=\"%s\"} 1\n", m->ms.version,
+                                strcmp(m->ms.name, r->default_name) ? "false" : "true");
+                else if (kind == 1)
+                    sbuf_printf(out, ",class=\"%d\"} %llu\n", i,
+                                (unsigned long long)atomic_load(&m->predictions[i]));
+                else
+                    sbuf_printf(out, ",verdict=\"%s\"} %llu\n", mn_verdict_name((mn_verdict)i),
+                                (unsigned long long)atomic_load(&m->verdicts[i]));
+            }
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
 }

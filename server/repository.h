@@ -32,6 +32,8 @@ typedef struct served_model {
     sbuf info;       /* the GET /v1/model document */
     atomic_int refs;
     atomic_int retired; /* no longer served: workers drop what they keep for it */
+    atomic_ullong predictions[MS_MAX_CLASSES]; /* its answers by class */
+    atomic_ullong verdicts[MN_VERDICT_SEVERAL_DIGITS + 1];
 } served_model;
 
 typedef struct repo repo;
@@ -57,6 +59,8 @@ void repo_free(repo *r);
 served_model *repo_acquire(repo *r, const char *name, long version, int *status, char *why,
                            size_t whyn);
 void served_release(served_model *m);
+/* One answer of m: its predicted class and verdict (metrics). */
+void served_count(served_model *m, int cls, mn_verdict v);
 
 const char *repo_default_name(const repo *r);
 /* 1 when the repository is a directory (reloadable). */
@@ -72,14 +76,20 @@ int repo_reload(repo *r);
 int repo_load(repo *r, const char *name, char *why, size_t whyn);
 int repo_unload(repo *r, const char *name, char *why, size_t whyn);
 
-/* POST /v2/repository/index: every version on disk of every model,
+/* POST /v2/repository/index: every version on disk of every model (by
+ * name, then version from the highest),
  * [{"name","version","state"[,"reason"]}], state READY (served) or
  * UNAVAILABLE (with why); ready_only lists the READY ones. */
 void repo_index_json(repo *r, int ready_only, sbuf *out);
 
 /* GET /v1/models: {"default": name, "models": [{"name", "version",
- * "repository_version", "description", "classes", "labels"}]} for the
- * page's model switcher. */
+ * "repository_version", "ensemble", "classes", "labels"}]}, the served
+ * models by name, for the page's model picker. */
 void repo_models_json(repo *r, sbuf *out);
+
+/* Appends the per-model series to a /metrics exposition: every served
+ * model with its name, version and whether it is the default, and its
+ * answers by class and by verdict. */
+void repo_metrics(repo *r, sbuf *out);
 
 #endif

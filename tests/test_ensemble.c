@@ -148,6 +148,7 @@ static void test_answers(const float *in)
     e.calib.unsure_threshold = 0.625f;
     e.calib.digit_threshold = 0.125f;
     e.calib.fitted_on = 5000;
+    CHECK(mn_ensemble_set_meta(&e, "{\"name\":\"three\",\"test_accuracy\":0.5}", &err) == MN_OK, "meta");
     CHECK(mn_ensemble_save(&e, p("ens.bin"), &err) == MN_OK, "save: %s", err.msg);
     mn_ensemble back;
     CHECK(mn_ensemble_load(p("ens.bin"), &back, &err) == MN_OK, "load: %s", err.msg);
@@ -157,6 +158,7 @@ static void test_answers(const float *in)
           "round trip: n %d, escalate %g, thresholds %g %g, version %s vs %s", back.n,
           (double)back.escalate_below, (double)back.calib.unsure_threshold,
           (double)back.calib.digit_threshold, back.version, e.version);
+    CHECK(back.meta && !strcmp(back.meta, e.meta), "metadata kept: %s", back.meta ? back.meta : "(none)");
     for (int i = 0; i < 3; i++)
         CHECK(!strcmp(mn_model_version(back.m[i]), mn_model_version(e.m[i])) &&
                   mn_model_calibration(back.m[i])->temperature == T[i],

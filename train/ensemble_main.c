@@ -3,10 +3,12 @@
  * every member held out (the last --val of the 60,000), optionally as a
  * cascade. */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "answers.h"
 #include "calibrate.h"
 #include "paths.h"
 
@@ -14,7 +16,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: mnist-ensemble --out FILE [--val N] [--escalate-below X] [--coverage X]\n"
-            "                      [--data DIR] [--threads N] MODEL MODEL...\n"
+            "                      [--name NAME] [--data DIR] [--threads N] MODEL MODEL...\n"
             "  MODEL...      two to %d weights files (the same classes and background class)\n"
             "  --out FILE    the ensemble file to write (crash-safe)\n"
             "  --val N       fit on the last N MNIST training images (default 5000); every\n"
@@ -25,7 +27,9 @@ static void usage(FILE *f)
             "  --coverage X  the unsure threshold: of those that keep at least X of the\n"
             "                held-out digits answered \"digit\", the lowest with the fewest\n"
             "                wrong answers (default 0.995)\n"
-            "  --data DIR    the MNIST IDX files (default: $MNIST_DATA_DIR or data/mnist)\n"
+            "  --name NAME   the name in its metadata (default mnist-cnn-ensemble)\n"
+            "  --data DIR    the MNIST IDX files (default: $MNIST_DATA_DIR or data/mnist); its\n"
+            "                test set, when there, gives the metadata's test accuracy\n"
             "  --threads N   threads (default 2)\n",
             MN_ENSEMBLE_MAX);
 }
@@ -61,9 +65,56 @@ static int held_out(const mn_model *m, const char *path, int n)
     return ok ? 0 : -1;
 }
 
+/* The ensemble's metadata: what it is, how it was put together and, when
+ * the test set is there, its test accuracy as the server answers. No
+ * creation time: the same members and options give the same bytes. */
+static mn_status set_meta(mn_ensemble *e, const char *name, const char *dir, int val, double coverage,
+                          int threads, mn_error *err)
+{
+    cJSON *root = cJSON_CreateObject(), *recipe = cJSON_CreateObject(), *members = cJSON_CreateArray();
+    cJSON_AddStringToObject(root, "name", name);
+    cJSON_AddStringToObject(root, "description",
+                            e->escalate_below > 0
+                                ? "Handwritten digit classifier: a cascade of networks trained from "
+                                  "scratch on MNIST (the first alone when it is sure)"
+                                : "Handwritten digit classifier: an ensemble of networks trained "
+                                  "from scratch on MNIST");
+    cJSON_AddStringToObject(root, "dataset", "mnist");
+    for (int i = 0; i < e->n; i++)
+        cJSON_AddItemToArray(members, cJSON_CreateString(mn_model_version(e->m[i])));
+    cJSON_AddItemToObject(recipe, "members", members);
+    cJSON_AddNumberToObject(recipe, "escalate_below", round(e->escalate_below * 1e4) / 1e4);
+    cJSON_AddNumberToObject(recipe, "val", val);
+    cJSON_AddNumberToObject(recipe, "coverage", coverage);
+    cJSON_AddNumberToObject(recipe, "unsure_threshold", round(e->calib.unsure_threshold * 1e4) / 1e4);
+    cJSON_AddItemToObject(root, "recipe", recipe);
+    mn_dataset test;
+    answers a;
+    if (mn_dataset_load(dir, "t10k", &test, err) == MN_OK) {
+        if (answers_compute(e, test.images, test.count, threads, &a, err) == MN_OK) {
+            size_t right = 0;
+            for (size_t i = 0; i < test.count; i++)
+                right += a.pred[i] == test.labels[i];
+            double acc = (double)right / (double)test.count;
+            cJSON_AddNumberToObject(root, "test_accuracy", round(acc * 1e4) / 1e4);
+            printf("test accuracy: %.4f (%zu of %zu; every member answered %zu)\n", acc, right, test.count,
+                   a.escalated);
+            answers_free(&a);
+        }
+        mn_dataset_free(&test);
+    }
+    cJSON_AddStringToObject(root, "trainer", "mnist-ensemble 1.1.0");
+    char *json = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    mn_status st = json ? mn_ensemble_set_meta(e, json, err)
+                        : mn_error_set(err, MN_ERR_NOMEM, "ensemble metadata: out of memory");
+    cJSON_free(json);
+    return st;
+}
+
 int main(int argc, char **argv)
 {
-    const char *out = NULL, *data = NULL;
+    const char *out = NULL, *data = NULL, *name = "mnist-cnn-ensemble";
     int val = 5000, threads = 2;
     double escalate = 0.9, coverage = 0.995;
     const char *paths[MN_ENSEMBLE_MAX];
@@ -75,6 +126,8 @@ int main(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--out") && v) {
             out = v, i++;
+        } else if (!strcmp(a, "--name") && v) {
+            name = v, i++;
         } else if (!strcmp(a, "--data") && v) {
             data = v, i++;
         } else if (!strcmp(a, "--val")) {
@@ -140,6 +193,7 @@ int main(int argc, char **argv)
     const size_t from = train.count - (size_t)val;
     if (calibrate_ensemble(&e, train.images + from * MN_PIXELS, train.labels + from, (size_t)val, coverage,
                            threads, &err) != MN_OK ||
+        set_meta(&e, name, dir, val, coverage, threads, &err) != MN_OK ||
         mn_ensemble_save(&e, out, &err) != MN_OK) {
         fprintf(stderr, "mnist-ensemble: %s\n", err.msg);
         goto done;

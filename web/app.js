@@ -56,6 +56,7 @@
     pointerId: null,  // the pointer drawing it (one pen at a time)
     upload: null,     // {blob, type, name, bitmap} when showing a file
     labels: null,     // class names when they are not the digits 0..9
+    model: '',        // the model picked among several ('': the server's default)
     gen: 0,           // bumped when the picture is replaced: older answers are dropped
     dirty: false,     // the picture changed since the last request was sent
     inFlight: false,
@@ -294,8 +295,14 @@
   // answer plus the saliency and the first two layers' maps): one request
   // for both, never two.
   function predictUrl() {
-    if (!whyToggle.checked) return 'predict?input=1';
-    return 'v1/explain?input=1&layers=0,1' + (whyClass.value !== '' ? '&class=' + encodeURIComponent(whyClass.value) : '');
+    if (!whyToggle.checked) return withModel('predict?input=1');
+    return withModel('v1/explain?input=1&layers=0,1' + (whyClass.value !== '' ? '&class=' + encodeURIComponent(whyClass.value) : ''));
+  }
+
+  // A URL of the picked model (the default needs no parameter).
+  function withModel(url) {
+    if (!state.model) return url;
+    return url + (url.includes('?') ? '&' : '?') + 'model=' + encodeURIComponent(state.model);
   }
 
   async function post(url, body, type) {
@@ -333,7 +340,7 @@
   async function readNumber(blob, frame) {
     let o;
     try {
-      o = await post('v1/read', JSON.stringify({ image: await dataUrl(blob) }), 'application/json');
+      o = await post(withModel('v1/read'), JSON.stringify({ image: await dataUrl(blob) }), 'application/json');
     } catch (err) {
       return { error: networkOutcome(err).message || 'the server cannot be reached' };
     }
@@ -973,7 +980,7 @@
   async function loadModel() {
     let res;
     try {
-      res = await fetch('v1/model', { headers: authHeaders(), cache: 'no-store' });
+      res = await fetch(withModel('v1/model'), { headers: authHeaders(), cache: 'no-store' });
     } catch (_) {
       modelInfo.textContent = 'Model: the server cannot be reached.';
       return;
@@ -1014,6 +1021,47 @@
     }
   }
 
+  /* ---------- several models (a model repository): the picker ---------- */
+
+  const modelPick = $('model-pick');
+  const modelSelect = $('model-select');
+  const plainText = {
+    title: $('draw-title').textContent,
+    tagline: document.querySelector('.tagline').textContent,
+    hint: pad.querySelector('.pad-hint').textContent,
+  };
+
+  async function loadModels() {
+    let m = null;
+    try {
+      const res = await fetch('v1/models', { headers: authHeaders(), cache: 'no-store' });
+      if (res.ok) m = await res.json();
+    } catch (_) { m = null; }
+    if (!m || !Array.isArray(m.models) || m.models.length < 2) return;
+    modelSelect.replaceChildren(...m.models.map((x) => {
+      const o = document.createElement('option');
+      o.value = x.name === m.default ? '' : x.name;
+      o.textContent = x.name + (x.name === m.default ? ' (default)' : '');
+      return o;
+    }));
+    modelSelect.value = state.model;
+    modelPick.hidden = false;
+  }
+
+  modelSelect.addEventListener('change', () => {
+    state.model = modelSelect.value;
+    // back to digits until the model says otherwise (loadModel)
+    state.labels = null;
+    $('draw-title').textContent = plainText.title;
+    document.querySelector('.tagline').textContent = plainText.tagline;
+    pad.querySelector('.pad-hint').textContent = plainText.hint;
+    buildChart(10);
+    state.gen++; // an answer of the other model is not shown
+    if (hasPicture()) requestPrediction(true);
+    else resetResult('empty');
+    loadModel();
+  });
+
   /* ---------- start ---------- */
 
   buildChart(10);
@@ -1025,4 +1073,5 @@
   window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', paint);
   fitCanvas();
   loadModel();
+  loadModels();
 })();

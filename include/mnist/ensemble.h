@@ -14,6 +14,7 @@
 #include "mnist/model.h"
 
 #define MN_ENSEMBLE_MAX 8
+#define MN_ENSEMBLE_META_MAX (1u << 20)
 
 typedef struct {
     int n;
@@ -27,7 +28,8 @@ typedef struct {
      * its own digit threshold; otherwise every member answers and the mean
      * is judged by calib. 0: every member answers every input. */
     float escalate_below;
-    char version[9]; /* 8 hex digits; see mn_ensemble_version */
+    char version[9]; /* 8 hex digits: the file's checksum, a weights file's, or a hash of a list's */
+    char *meta;      /* an ensemble file's metadata JSON (name, test accuracy, ...), or NULL */
 } mn_ensemble;
 
 /* An ensemble of the one model m, judged by m's calibration. It borrows
@@ -41,8 +43,12 @@ mn_ensemble mn_ensemble_single(mn_model *m);
  * the members' versions, as for a --model A,B list. */
 mn_status mn_ensemble_add(mn_ensemble *e, mn_model *m, mn_error *err);
 
-/* Frees the members and zeroes e. */
+/* Frees the members and the metadata and zeroes e. */
 void mn_ensemble_free(mn_ensemble *e);
+
+/* Replaces e's metadata with a copy of json (at most 1 MiB, no NUL),
+ * written into the ensemble file by mn_ensemble_save. */
+mn_status mn_ensemble_set_meta(mn_ensemble *e, const char *json, mn_error *err);
 
 /* Loads path: an ensemble file (its members, thresholds and cascade; the
  * version is its checksum's, as for a weights file) or a weights file (an

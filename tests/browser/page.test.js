@@ -1108,6 +1108,49 @@ async function main() {
       console.log('note: no ' + fashionModel + ' (or no ' + fashionData + '): class names not exercised');
     }
 
+    // A model repository: the page offers its models and answers with the one picked.
+    {
+      const src = process.env.MNIST_SOURCE_DIR || '';
+      const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'mnist-page-repo-'));
+      for (const [name, file] of [['digits', 'mnist-cnn.bin'], ['fashion', 'fashion-mnist-cnn.bin']]) {
+        fs.mkdirSync(path.join(repo, name, '1'), { recursive: true });
+        fs.copyFileSync(path.join(src, 'models', file), path.join(repo, name, '1', 'model.bin'));
+      }
+      const rsrv = await startServer(opt.server, ['--model-repository', repo, '--default-model', 'digits']);
+      servers.push(rsrv);
+      const rlog = { foreign: [], errors: [], requests: [] };
+      const rpage = await openPage(ctx, rsrv.origin, rlog);
+      await rpage.waitForSelector('#model-pick:not([hidden])', { timeout: SETTLE_MS });
+      const options = await rpage.locator('#model-select option').allTextContents();
+      check(options.length === 2 && options[0] === 'digits (default)' && options[1] === 'fashion',
+        'repository: the picker lists its models', JSON.stringify(options));
+      const { pixels } = mnistTestDigit(dataDir, 0);
+      const file = path.join(opt.out, 'upload-repo-7.png');
+      fs.writeFileSync(file, greyPng(pixels, 28, 28));
+      await rpage.setInputFiles('#file', file);
+      r = await settled(rpage);
+      check(r.state === 'ok' && r.prediction === '7', 'repository: the default model reads the 7', r.prediction);
+      await rpage.selectOption('#model-select', 'fashion');
+      await rpage.waitForFunction(() => /^Model fashion/.test(document.querySelector('#model-info').textContent),
+        null, { timeout: SETTLE_MS });
+      r = await settled(rpage);
+      const names = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+      const rows = await rpage.locator('#chart .label').allTextContents();
+      check(JSON.stringify(rows) === JSON.stringify(names), 'repository: the chart takes the picked model\'s classes',
+        JSON.stringify(rows));
+      check(r.state !== 'ok' || names.some((n) => r.prediction.includes(n)),
+        'repository: the same picture answered by the picked model', r.prediction);
+      check(rlog.requests.some((q) => /[?&]model=fashion/.test(q.url())), 'repository: requests name the picked model',
+        rlog.requests.slice(-3).map((q) => q.url()).join(' '));
+      await rpage.selectOption('#model-select', '');
+      r = await settled(rpage);
+      check(r.state === 'ok' && r.prediction === '7', 'repository: back to the default model', r.prediction);
+      await rpage.close();
+      log.foreign.push(...rlog.foreign);
+      log.errors.push(...rlog.errors);
+      fs.rmSync(repo, { recursive: true, force: true });
+    }
+
     check(log.maxInFlight === 1 && klog.maxInFlight === 1, 'never more than one request in flight',
       log.maxInFlight + ', ' + klog.maxInFlight);
     check(log.foreign.length === 0, 'nothing requested outside the server', log.foreign.join(' '));

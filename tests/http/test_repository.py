@@ -149,6 +149,12 @@ st, ready = index(port, b'{"ready": true}')
 check(st == 200 and all(x["state"] == "READY" for x in ready) and len(ready) == 2, "ready index: %r" % ready)
 metrics = request(port, "GET", "/metrics").body.decode()
 check('mnist_model_loads_total{result="failed"} 1' in metrics, "the failed load counted")
+check('mnist_model_served{model="digits",version="1",hash="%s",default="true"} 1' % file_version(REFERENCE)
+      in metrics and 'mnist_model_served{model="fashion",version="1"' in metrics, "each served model in /metrics")
+fashion_answers = sum(int(l.rsplit(" ", 1)[1]) for l in metrics.splitlines()
+                      if l.startswith('mnist_model_predictions_total{model="fashion"'))
+check(fashion_answers == 2, "fashion's own answers counted: %d (the ?model= predict and the explain)" %
+      fashion_answers)
 check(any("digits version 2 not loaded" in l for l in srv.err_lines), "the failed load logged")
 
 # --- SIGHUP: a good version 3 is served; removing it falls back past the bad 2
