@@ -11,6 +11,8 @@ what=${1:-build}
 build_pkgs=(build-essential cmake pkg-config ca-certificates
   libmicrohttpd-dev libcjson-dev libstb-dev zlib1g-dev python3)
 test_pkgs=(chromium curl wrk valgrind python3 python3-pil dataset-fashion-mnist)
+# The HTTP tests validate every answer against web/openapi.json.
+test_pkgs+=(python3-jsonschema)
 # scripts/make-nondigits.py and make-digits.py (the training-side data of
 # the verdict, which a test drives): numpy, the Hershey stroke fonts and
 # TrueType print and handwriting fonts.

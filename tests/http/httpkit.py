@@ -1,8 +1,10 @@
 """httpkit: what the HTTP tests share: the pass/fail counter, starting and
 stopping the real mnist-server on 127.0.0.1 port 0, a small HTTP client on
-raw sockets (so tests control every byte and the connection), MNIST test
-digits, and encoders that turn a digit into the images users send (PNG,
-GIF, PGM/PPM here; JPEG and BMP through the imgwrite helper)."""
+raw sockets (so tests control every byte and the connection) that checks
+every answer of a request it sends against the OpenAPI document
+(web/openapi.json), MNIST test digits, and encoders that turn a digit into
+the images users send (PNG, GIF, PGM/PPM here; JPEG and BMP through the
+imgwrite helper)."""
 
 import os
 import signal
@@ -119,6 +121,98 @@ class Server:
         return "".join(self.err_lines)
 
 
+# ---------------------------------------------------------------- OpenAPI
+
+class OpenAPI:
+    """web/openapi.json, and the check of one answer against it: the
+    operation of its path and method (a known path with another method:
+    405; an unknown path: 404), a declared status (or "default"), a
+    declared Content-Type, and a JSON body valid under its schema."""
+
+    def __init__(self, path):
+        import json
+        import re
+        import jsonschema
+        self.doc = json.load(open(path))
+        self.resolver = jsonschema.RefResolver.from_schema(self.doc)
+        self.validator = jsonschema.Draft202012Validator
+        self.paths = []
+        for template, item in self.doc["paths"].items():
+            rx = "^" + re.sub(r"\\\{[a-z_]+\\\}", "[^/]+", re.escape(template)) + "$"
+            self.paths.append((re.compile(rx), template, item))
+        # literal paths before templates: /v2/repository/index is not a model
+        self.paths.sort(key=lambda p: "{" in p[1])
+
+    def _schema_errors(self, schema, value):
+        v = self.validator(schema, resolver=self.resolver)
+        return [e.message for e in v.iter_errors(value)][:3]
+
+    def _error_schema(self, path):
+        return {"$ref": "#/components/schemas/" + ("OipError" if path.startswith("/v2") else "Error")}
+
+    def problems(self, method, target, r):
+        """What is wrong with answer r to method target ([] if nothing)."""
+        import json
+        path = target.split("?", 1)[0]
+        ctype = (r.header("content-type") or "").split(";")[0].strip().lower()
+        if method == "OPTIONS" and r.status == 204:
+            return []
+        found = next(((t, item) for rx, t, item in self.paths if rx.match(path)), None)
+        op = None
+        if found:
+            item = found[1]
+            op = item.get("get" if method == "HEAD" else method.lower())
+        if op is None:
+            # unknown path (404), another method (405), or refused before routing
+            if r.status < 400:
+                return ["%s %s answered %d but the document has no such operation" % (method, path, r.status)]
+            if found and r.status == 405 and not r.header("allow"):
+                return ["405 without an Allow header"]
+            schema = self._error_schema(path)
+        else:
+            responses = op["responses"]
+            resp = responses.get(str(r.status)) or responses.get("default")
+            if resp is None:
+                return ["%s %s: status %d is not declared" % (method, found[0], r.status)]
+            while "$ref" in resp:
+                resp = self.doc["components"]["responses"][resp["$ref"].rsplit("/", 1)[1]]
+            content = resp.get("content")
+            if method == "HEAD" or not content:
+                return []
+            if ctype not in content:
+                return ["%s %s %d: Content-Type %r, the document says %s" % (method, found[0], r.status, ctype,
+                                                                            sorted(content))]
+            schema = content[ctype].get("schema", {})
+            if ctype != "application/json":
+                return []
+        if method == "HEAD" or r.status == 204:
+            return []
+        if ctype != "application/json":
+            return ["%s %s %d: an error as %r, not JSON" % (method, path, r.status, ctype)]
+        try:
+            body = json.loads(r.body.decode("utf-8"))
+        except ValueError as e:
+            return ["%s %s %d: the body is not JSON: %s" % (method, path, r.status, e)]
+        return ["%s %s %d: %s" % (method, found[0] if found else path, r.status, m)
+                for m in self._schema_errors(schema, body)]
+
+
+_openapi = None
+
+
+def openapi():
+    global _openapi
+    if _openapi is None:
+        _openapi = OpenAPI(os.path.join(SOURCE, "web", "openapi.json"))
+    return _openapi
+
+
+def check_openapi(method, target, r):
+    """Records a failure for each way answer r breaks the document."""
+    for p in openapi().problems(method, target, r):
+        check(False, "OpenAPI: " + p)
+
+
 # ---------------------------------------------------------------- client
 
 class Response:
@@ -214,7 +308,9 @@ class Conn:
         req = "%s %s HTTP/1.1\r\n" % (method, path)
         req += "".join("%s: %s\r\n" % kv for kv in h.items()) + "\r\n"
         self.send(req.encode("latin-1") + (body or b""))
-        return self.read_response(head=(method == "HEAD"))
+        r = self.read_response(head=(method == "HEAD"))
+        check_openapi(method, path, r)
+        return r
 
 
 def expect_error(what, r, status, code):

@@ -7,7 +7,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from httpkit import (Conn, Server, check, finish, mnist_test, png, predict, request)  # noqa: E402
+from httpkit import (SOURCE, Conn, Server, check, finish, mnist_test, png, predict, request)  # noqa: E402
 
 digits = mnist_test(20)
 raw7, label7 = digits[0]
@@ -227,6 +227,11 @@ for path in ("/healthz", "/readyz", "/metrics"):
     check(request(port, "GET", path).status == 200, "%s stays open with an API key" % path)
 r = request(port, "GET", "/")
 check(r.status != 401, "/ stays open with an API key")
+# the OpenAPI document this suite checks every answer against, served as is
+r = request(port, "GET", "/openapi.json")
+kept = open(os.path.join(SOURCE, "web", "openapi.json"), "rb").read()
+check(r.status == 200 and r.header("content-type") == "application/json" and r.body == kept and
+      json.loads(r.body)["openapi"] == "3.1.0", "GET /openapi.json: %d, %d bytes" % (r.status, len(r.body)))
 r = request(port, "OPTIONS", "/predict", headers={"Origin": "https://example.org",
                                                   "Access-Control-Request-Method": "POST",
                                                   "Access-Control-Request-Headers": "content-type"})
