@@ -10,7 +10,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
 DIR=${1:?usage: bench/read_tesseract.sh DIR [MODEL]}
-MODEL=${2:-$ROOT/models/mnist-cnn-large.bin}
+MODEL=${2:-$ROOT/models/mnist-cnn-ensemble.bin}
 command -v tesseract >/dev/null || { echo "read_tesseract: tesseract not found (apt-get install tesseract-ocr)" >&2; exit 1; }
 [ -x "$BUILD/mnist-eval" ] || { echo "read_tesseract: $BUILD/mnist-eval not built" >&2; exit 1; }
 tmp=$(mktemp -d)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # serve_compare.sh: requests/s and latency of raw 784-byte POSTs to
 # /predict (wrk on loopback, 2 threads, 64 connections, 10 s each), in the
-# same run: mnist-server; FastAPI + uvicorn (2 workers) + PyTorch serving
+# same run: mnist-server (and the same image through its Open Inference
+# Protocol path, JSON and binary tensors); FastAPI + uvicorn (2 workers) + PyTorch serving
 # the same model (the baseline); and a libmicrohttpd server answering a
 # fixed JSON without any work (the ceiling). Prints our ratios to both.
 # The ceiling runs twice: with libmicrohttpd's default 32 KiB connection
@@ -80,14 +81,15 @@ wait_ready() {
     return 1
 }
 
-# bench NAME PORT: warm up, then the measured wrk run into $OUT/NAME.
+# bench NAME PORT [LUA]: warm up, then the measured wrk run into $OUT/NAME;
+# LUA is the request (default: POST /predict of serve_compare_post.lua).
 bench() {
     wait_ready "$2"
-    url="http://127.0.0.1:$2/predict"
-    wrk -t2 -c"$CONNS" -d2s -s "$ROOT/bench/serve_compare_post.lua" "$url" >/dev/null 2>&1 || true
+    lua=${3:-$ROOT/bench/serve_compare_post.lua}
+    url="http://127.0.0.1:$2/"
+    wrk -t2 -c"$CONNS" -d2s -s "$lua" "$url" >/dev/null 2>&1 || true
     echo "== $1"
-    wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s "$ROOT/bench/serve_compare_post.lua" "$url" \
-        | tee "$OUT/$1"
+    wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s "$lua" "$url" | tee "$OUT/$1"
 }
 rps() { awk '$1 == "Requests/sec:" { print $2 }' "$OUT/$1"; }
 p99() { awk '$1 == "99%" { print $2 }' "$OUT/$1"; }
@@ -122,7 +124,12 @@ if [ -x "$BUILD/mnist-server" ]; then
         [ -n "$p" ] && code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$p/readyz" || true)
     done
     echo "server ready after $(( ($(date +%s%N) - t0) / 1000000 )) ms (start to first /readyz 200; target <= 100)"
-    bench ours "$(wait_port "$OUT/ours.port")"
+    port=$(wait_port "$OUT/ours.port")
+    bench ours "$port"
+    # The same model through the Open Inference Protocol: JSON tensors,
+    # then binary tensor data (what Triton's client sends by default).
+    OIP_MODEL=mnist-cnn bench ours_oip_json "$port" "$ROOT/bench/serve_oip_json.lua"
+    OIP_MODEL=mnist-cnn bench ours_oip_binary "$port" "$ROOT/bench/serve_oip_binary.lua"
     echo "server RSS after the load: $(awk '/^VmRSS/ { print $2, $3 }' /proc/$OURS/status)"
     echo "server peak RSS: $(awk '/^VmHWM/ { print $2, $3 }' /proc/$OURS/status)"
     stop "$OURS"
@@ -158,12 +165,14 @@ else
 fi
 
 echo "== summary (requests/s, p99)"
-for n in ours ours_linear fastapi fixed fixed128; do
+for n in ours ours_oip_json ours_oip_binary ours_linear fastapi fixed fixed128; do
     [ -f "$OUT/$n" ] && printf '%-12s %10s req/s  p99 %s\n' "$n" "$(rps $n)" "$(p99 $n)"
 done
 if [ -f "$OUT/ours" ]; then
     [ -f "$OUT/fastapi" ] && awk -v o="$(rps ours)" -v f="$(rps fastapi)" \
         'BEGIN { printf "ours / FastAPI+PyTorch: %.1fx  (target >= 8)\n", o / f }'
+    [ -f "$OUT/ours_oip_json" ] && awk -v o="$(rps ours)" -v j="$(rps ours_oip_json)" -v b="$(rps ours_oip_binary)" \
+        'BEGIN { printf "Open Inference Protocol / POST /predict: JSON %.2f, binary %.2f\n", j / o, b / o }'
     awk -v o="$(rps ours)" -v f="$(rps fixed)" \
         'BEGIN { printf "ours / fixed-JSON libmicrohttpd: %.2f  (target >= 0.25)\n", o / f }'
     awk -v o="$(rps ours)" -v f="$(rps fixed128)" -v d="$(rps fixed)" \

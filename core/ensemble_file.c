@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "file_io.h"
+#include "le_bytes.h"
 #include "mnist/ensemble.h"
 #include "mnist/sha256.h"
 #include "mnist/weights.h"
@@ -18,34 +19,6 @@
 #define ENS_CHECKSUM 32u
 #define ENS_MAX_BYTES ((size_t)MN_ENSEMBLE_MAX * MN_WEIGHTS_MAX_BYTES)
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)v);
-    put32(p + 4, (uint32_t)(v >> 32));
-}
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
-static void putf(uint8_t *p, float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    put32(p, u);
-}
-static float getf(const uint8_t *p)
-{
-    uint32_t u = get32(p);
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
 
 static size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "file_io.h"
+#include "le_bytes.h"
 #include "mnist/sha256.h"
 #include "mnist/weights.h"
 #include "model_internal.h"
@@ -27,35 +28,6 @@
 #define STATE_BYTES 40u
 #define CHECKSUM_BYTES 32u
 
-/* Little-endian field access, independent of the host's byte order. */
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
-static void putf(uint8_t *p, float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    put32(p, u);
-}
-static float getf(const uint8_t *p)
-{
-    uint32_t u = get32(p);
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
 
 static size_t pad4(size_t n) { return (n + 3) & ~(size_t)3; }
 

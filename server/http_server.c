@@ -209,9 +209,10 @@ static int same_secret(const char *a, const char *b)
     return diff == 0;
 }
 
-static int authorised(const http_server *s, struct MHD_Connection *mc)
+/* Whether the request carries "Authorization: Bearer KEY" for key (any
+ * request when no key is configured). */
+static int bearer_ok(struct MHD_Connection *mc, const char *key)
 {
-    const char *key = s->d.cfg->api_key;
     if (!key[0])
         return 1;
     const char *h = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Authorization");
@@ -221,6 +222,11 @@ static int authorised(const http_server *s, struct MHD_Connection *mc)
     while (*h == ' ')
         h++;
     return same_secret(h, key);
+}
+
+static int authorised(const http_server *s, struct MHD_Connection *mc)
+{
+    return bearer_ok(mc, s->d.cfg->api_key);
 }
 
 static void job_done(pool_job *j)
@@ -346,16 +352,7 @@ static int repository_path(const char *url, conn *c)
 
 static int admin_authorised(const http_server *s, struct MHD_Connection *mc)
 {
-    const char *key = s->d.cfg->admin_key;
-    if (!key[0])
-        return 1;
-    const char *h = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Authorization");
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-        return 0;
-    h += 7;
-    while (*h == ' ')
-        h++;
-    return same_secret(h, key);
+    return bearer_ok(mc, s->d.cfg->admin_key);
 }
 
 /* A POST whose headers passed: refuse a declared body over the limit,
