@@ -29,7 +29,7 @@ finish() {
   [ "$failed" -eq 0 ] && exit 0 || exit 1
 }
 cleanup() {
-  podman rm -f -t 0 "$name-serve" "$name-trained" >/dev/null 2>&1
+  podman rm -f -t 0 "$name-serve" "$name-trained" "$name-repo" >/dev/null 2>&1
   [ -f "$work/kube.yaml" ] && podman kube down "$work/kube.yaml" >/dev/null 2>&1
   podman volume rm -f "$name-tmp" >/dev/null 2>&1
   rm -rf "$work/out" "$work/png" "$work/$name-"*.err "$work/kube.yaml"
@@ -216,6 +216,22 @@ if run_server "$name-trained" -v "$work/out:/models:ro" -e MNIST_MODEL=/models/s
 else
   podman logs "$name-trained" 2>&1 | tail -10
   fail "the trained model serves (MNIST_MODEL=/models/small.bin)"
+fi
+
+# --- the bundled models as a model repository (links to the files) ---------
+if run_server "$name-repo" -e MNIST_MODEL= -e MNIST_MODEL_REPOSITORY=/usr/share/mnist/models/repository \
+   && pid=$(wait_ready "$name-repo"); then
+  r=$(probe "$pid" /v1/models)
+  names=$(/usr/bin/python3 -c 'import json,sys; m=json.loads(sys.argv[1]); print(m["default"], *sorted(x["name"] for x in m["models"]))' "${r#* }" 2>/dev/null)
+  check "the image's model repository serves: ${names:-nothing}" \
+    test "$names" = "mnist fashion-mnist mnist mnist-large mnist-reference"
+  d=${digits[2]}
+  r=$(probe "$pid" "/predict?model=mnist-reference" -H 'Content-Type: image/png' --data-binary "@${d% *}")
+  got=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["prediction"])' "${r#* }" 2>/dev/null)
+  check "?model=mnist-reference predicts ${got:-nothing} for a ${d##* }" test "$got" = "${d##* }"
+else
+  podman logs "$name-repo" 2>&1 | tail -10
+  fail "the image's model repository serves"
 fi
 
 # --- the Deployment's pod spec, run by podman kube play ----------------------
