@@ -584,10 +584,18 @@ static void render_explanation(const predict_env *env, const predict_scratch *s,
         /* each channel's map as bytes, 255 at its maximum (ReLU outputs are >= 0) */
         for (uint32_t c = 0; c < sh.c; c++) {
             const float *m = v + c * hw;
-            float mx = 0;
-#pragma omp simd reduction(max : mx)
-            for (size_t j = 0; j < hw; j++)
+            /* Eight running maxima the compiler keeps in a register (an
+             * omp simd max reduction kept its accumulator on the stack:
+             * 11x slower, 6% of an explanation). */
+            float lane[8] = {0}, mx = 0;
+            size_t j = 0;
+            for (; j + 8 <= hw; j += 8)
+                for (int l = 0; l < 8; l++)
+                    lane[l] = m[j + l] > lane[l] ? m[j + l] : lane[l];
+            for (; j < hw; j++)
                 mx = m[j] > mx ? m[j] : mx;
+            for (int l = 0; l < 8; l++)
+                mx = lane[l] > mx ? lane[l] : mx;
             const float scale = mx > 0 ? 255.0f / mx : 0.0f;
             uint8_t *t = s->maps + c * hw;
             /* in int, so the compiler converts a vector at a time */

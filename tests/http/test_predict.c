@@ -123,6 +123,27 @@ int main(void)
     CHECK(b64_decode("aGk", 3, dec, &dl, &re) == 0 && dl == 2, "b64 unpadded");
     CHECK(b64_decode("a", 1, dec, &dl, &re) == 400, "b64 lone char");
     CHECK(b64_decode("aG=k", 4, dec, &dl, &re) == 400, "b64 data after padding");
+    /* encoding: RFC 4648's vectors, then every length to 300 round trip */
+    static const char *const rfc[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+    for (int n = 0; n <= 6; n++) {
+        sbuf e = {0};
+        b64_encode(&e, (const uint8_t *)"foobar", (size_t)n);
+        CHECK(e.len == strlen(rfc[n]) && (!n || !strcmp(e.p, rfc[n])), "b64 \"%.*s\": %s", n, "foobar",
+              e.p ? e.p : "");
+        sbuf_free(&e);
+    }
+    int round_trips = 1;
+    for (size_t n = 0; n <= 300; n++) {
+        uint8_t raw[300], back[310];
+        for (size_t i = 0; i < n; i++)
+            raw[i] = (uint8_t)(i * 131 + n * 7);
+        sbuf e = {0};
+        b64_encode(&e, raw, n);
+        size_t bl = 0;
+        round_trips &= n == 0 || (b64_decode(e.p, e.len, back, &bl, &re) == 0 && bl == n && !memcmp(raw, back, n));
+        sbuf_free(&e);
+    }
+    CHECK(round_trips, "b64 encode then decode: every length to 300");
     const char *pl;
     size_t pn;
     CHECK(dataurl_payload("data:image/png;base64,QUJD", 26, &pl, &pn, &re) == 0 && pn == 4 &&
