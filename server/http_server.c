@@ -79,7 +79,7 @@ typedef struct conn {
     long oip_header_len; /* an inference's Inference-Header-Content-Length, -1 if none */
     served_model *model; /* the model the request runs on, held until it completes */
     char repo_op[16];    /* POST /v2/repository/...: "index", "load" or "unload" */
-    char repo_name[128]; /* and the model it names */
+    char repo_name[128]; /* the model a path names: the repository API's, KServe's :explain */
     pending_reply pending;
     sbuf body; /* the request body, up to --max-body */
     sbuf out;  /* the answer; MHD sends it straight from here */

@@ -79,7 +79,7 @@ int model_set_load(model_set *ms, const char *paths, char *err, size_t errlen)
                      MS_MAX_CLASSES);
             goto fail;
         }
-        ms->model_classes = classes;
+        ms->model_classes = classes; /* the members agree (mn_ensemble_add) */
         ms->classes = mn_ensemble_classes(&ms->ens);
         meta_labels_name(ms, m, ms->path[i], names[i], sizeof names[0]);
     }

@@ -24,22 +24,16 @@ if(NOT EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/container/k8s-schema/package.json)
   return()
 endif()
 set(k8s_schema_dir ${CMAKE_BINARY_DIR}/k8s-schema)
-configure_file(${CMAKE_CURRENT_SOURCE_DIR}/container/k8s-schema/package.json ${k8s_schema_dir}/package.json COPYONLY)
-configure_file(${CMAKE_CURRENT_SOURCE_DIR}/container/k8s-schema/package-lock.json ${k8s_schema_dir}/package-lock.json COPYONLY)
+mnist_npm_ci(container_k8s ${CMAKE_CURRENT_SOURCE_DIR}/container/k8s-schema ${k8s_schema_dir} container)
+# ES modules resolve from the script's place: a copy beside node_modules
 configure_file(${CMAKE_CURRENT_SOURCE_DIR}/container/k8s_schema.mjs ${k8s_schema_dir}/k8s_schema.mjs COPYONLY)
-find_program(MNIST_NODE NAMES node nodejs)
-find_program(MNIST_NPM npm)
-if(MNIST_NODE AND MNIST_NPM)
-  add_test(NAME container_k8s_npm_ci
-    COMMAND ${MNIST_NPM} ci --no-audit --no-fund --prefix ${k8s_schema_dir}
-    WORKING_DIRECTORY ${k8s_schema_dir})
-  set_tests_properties(container_k8s_npm_ci PROPERTIES FIXTURES_SETUP k8s_npm LABELS container TIMEOUT 300)
+if(MNIST_NPM_OK)
   add_test(NAME container_k8s_schema
     COMMAND ${MNIST_NODE} ${k8s_schema_dir}/k8s_schema.mjs ${CMAKE_SOURCE_DIR}/deploy/k8s
     WORKING_DIRECTORY ${k8s_schema_dir})
-  set_tests_properties(container_k8s_schema PROPERTIES FIXTURES_REQUIRED k8s_npm LABELS container TIMEOUT 120)
+  set_tests_properties(container_k8s_schema PROPERTIES FIXTURES_REQUIRED container_k8s_npm LABELS container
+    TIMEOUT 120)
 else()
-  add_test(NAME container_k8s_schema
-    COMMAND ${MNIST_BASH} -c "echo 'FAIL: node and npm are needed to check deploy/k8s against the Kubernetes schemas (scripts/deps.sh test)' >&2; echo '0 passed, 1 failed'; exit 1")
-  set_tests_properties(container_k8s_schema PROPERTIES LABELS container)
+  mnist_failing_test(container_k8s_schema container
+    "node and npm are needed to check deploy/k8s against the Kubernetes schemas (scripts/deps.sh test)")
 endif()

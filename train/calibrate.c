@@ -100,6 +100,18 @@ static float quantile(float *v, size_t n, double q)
     return v[i < n ? i : n - 1];
 }
 
+/* How many of the answers c judges "digit", and how many of those are right. */
+static void digit_counts(const mn_calibration *c, const answers *a, const uint8_t *labels, size_t n,
+                         size_t *digit, size_t *right)
+{
+    *digit = *right = 0;
+    for (size_t i = 0; i < n; i++)
+        if (mn_verdict_of(c, a->confidence[i], a->digit_score[i]) == MN_VERDICT_DIGIT) {
+            ++*digit;
+            *right += a->pred[i] == labels[i];
+        }
+}
+
 mn_status calibrate_model(mn_model *m, const uint8_t *val_images, const uint8_t *val_labels,
                           size_t n_val, const uint8_t *neg_images, size_t n_neg, int threads,
                           mn_error *err)
@@ -156,12 +168,8 @@ mn_status calibrate_model(mn_model *m, const uint8_t *val_images, const uint8_t 
     if ((st = mn_model_set_calibration(m, &c, err)) != MN_OK)
         goto done;
     /* The thresholds change only the verdicts, not the answers above. */
-    size_t digit = 0, digit_right = 0;
-    for (size_t i = 0; i < n_val; i++)
-        if (mn_verdict_of(&c, a.confidence[i], a.digit_score[i]) == MN_VERDICT_DIGIT) {
-            digit++;
-            digit_right += a.pred[i] == val_labels[i];
-        }
+    size_t digit, digit_right;
+    digit_counts(&c, &a, val_labels, n_val, &digit, &digit_right);
     printf("calibration: fitted on %zu held-out images: temperature %.4f (NLL %.4f -> %.4f), "
            "ECE %.4f -> %.4f\n",
            n_val, (double)c.temperature, nll_raw, calibrate_nll(raw, val_labels, n_val, K, c.temperature),
@@ -192,18 +200,6 @@ done:
     return st;
 }
 
-/* How many of the answers c judges "digit", and how many of those are right. */
-static void digit_counts(const mn_calibration *c, const answers *a, const uint8_t *labels, size_t n,
-                         size_t *digit, size_t *right)
-{
-    *digit = *right = 0;
-    for (size_t i = 0; i < n; i++)
-        if (mn_verdict_of(c, a->confidence[i], a->digit_score[i]) == MN_VERDICT_DIGIT) {
-            ++*digit;
-            *right += a->pred[i] == labels[i];
-        }
-}
-
 mn_status calibrate_ensemble(mn_ensemble *e, const uint8_t *val_images, const uint8_t *val_labels,
                              size_t n_val, double coverage, int threads, mn_error *err)
 {
@@ -215,8 +211,8 @@ mn_status calibrate_ensemble(mn_ensemble *e, const uint8_t *val_images, const ui
     mn_status st = answers_compute(e, val_images, n_val, threads, &a, err);
     if (st != MN_OK)
         return st;
-    float *scores = malloc(sizeof(float) * n_val);
-    if (!scores) {
+    uint8_t *right = malloc(n_val);
+    if (!right) {
         answers_free(&a);
         return mn_error_set(err, MN_ERR_NOMEM, "calibrate: out of memory");
     }
@@ -241,7 +237,6 @@ mn_status calibrate_ensemble(mn_ensemble *e, const uint8_t *val_images, const ui
     size_t digit, digit_right;
     digit_counts(&c, &a, val_labels, n_val, &digit, &digit_right);
     e->calib = c;
-    uint8_t *right = (uint8_t *)scores; /* reused: n_val bytes fit in n_val floats */
     size_t hits = 0;
     for (size_t i = 0; i < n_val; i++)
         hits += right[i] = a.pred[i] == val_labels[i];
@@ -253,7 +248,7 @@ mn_status calibrate_ensemble(mn_ensemble *e, const uint8_t *val_images, const ui
            "answered \"digit\" %.4f, right among those %.4f\n",
            (double)c.digit_threshold, (double)c.unsure_threshold, (double)digit / n_val,
            digit ? (double)digit_right / digit : 0.0);
-    free(scores);
+    free(right);
     answers_free(&a);
     return MN_OK;
 }
