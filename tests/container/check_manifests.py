@@ -236,9 +236,13 @@ def check_dockerfile(c, text):
         if not l.endswith("\\"):
             instr.append(cur)
             cur = ""
-    froms = [i.split()[1] for i in instr if i.upper().startswith("FROM ")]
+    # The image of each FROM, past flags such as --platform=$BUILDPLATFORM.
+    froms = [next(w for w in i.split()[1:] if not w.startswith("--"))
+             for i in instr if i.upper().startswith("FROM ")]
     c.check(len(froms) >= 2, "Dockerfile: must be multi-stage")
-    c.check(froms and all(f == "debian:bookworm-slim" for f in froms), f"Dockerfile: stages must be debian:bookworm-slim, are {froms}")
+    c.check(froms and all(f == "debian:bookworm-slim" for f in froms[:-1]),
+            f"Dockerfile: build stages must be debian:bookworm-slim, are {froms[:-1]}")
+    c.check(froms and froms[-1] == "scratch", f"Dockerfile: runtime stage must be FROM scratch, is {froms[-1:]}")
     last = max(i for i, x in enumerate(instr) if x.upper().startswith("FROM "))
     build, final = instr[:last], instr[last:]
     c.check(any("scripts/deps.sh build" in i for i in build), "Dockerfile: build stage must install with scripts/deps.sh build")
@@ -262,9 +266,12 @@ def check_dockerfile(c, text):
     m = re.search(r"CMD\s+(\[.*\])\s*$", hc)
     c.check(m and json.loads(m.group(1)) == ["mnist-server", "--healthcheck"],
             f"Dockerfile: HEALTHCHECK must be CMD [\"mnist-server\", \"--healthcheck\"], is {hc!r}")
-    copies = " ".join(i for i in final if i.upper().startswith("COPY "))
-    for b in ("mnist-server", "mnist-train", "mnist-eval", "models/"):
-        c.check(b in copies, f"Dockerfile: runtime stage does not copy {b}")
+    # The runtime stage is the tree scripts/container-rootfs.sh assembles.
+    rootfs = " ".join(i for i in build if "scripts/container-rootfs.sh /rootfs" in i)
+    for b in ("mnist-server", "mnist-train", "mnist-eval", "mnist-cnn-ensemble.bin"):
+        c.check(b in rootfs, f"Dockerfile: the runtime tree (container-rootfs.sh) lacks {b}")
+    c.check(any(re.match(r"COPY --from=build /rootfs/? /$", i) for i in final),
+            "Dockerfile: runtime stage must copy the build stage's /rootfs/")
     c.check(not any(re.search(r"\b(build-essential|-dev\b|cmake|gcc)", i) for i in final),
             "Dockerfile: runtime stage installs build tools")
 
@@ -305,6 +312,7 @@ def mutations(k8s_docs, compose_doc, dockerfile):
     yield "shell-form ENTRYPOINT", (k8s_docs, compose_doc, dockerfile.replace('ENTRYPOINT ["mnist-server"]', "ENTRYPOINT mnist-server"))
     yield "root USER", (k8s_docs, compose_doc, re.sub(r"^USER .*$", "USER root", dockerfile, flags=re.M))
     yield "syntax line", (k8s_docs, compose_doc, "# syntax=docker/dockerfile:1\n" + dockerfile)
+    yield "runtime stage on Debian", (k8s_docs, compose_doc, dockerfile.replace("FROM scratch", "FROM debian:bookworm-slim"))
 
 
 def main():

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# In the image's build stage: when the target architecture (a Debian name:
+# amd64, arm64...) differs from the build machine's, installs the cross
+# compiler and the target's -dev libraries through dpkg multiarch, then
+# prints the CMake arguments that cross-compile for it. Prints nothing for a
+# native build.
+# Usage: scripts/container-cross.sh ARCH     (root, in a Debian build stage)
+set -euo pipefail
+arch=${1:?target architecture}
+[ "$arch" = "$(dpkg --print-architecture)" ] && exit 0
+triplet=$(dpkg-architecture -A "$arch" -qDEB_HOST_MULTIARCH 2>/dev/null)
+cpu=$(dpkg-architecture -A "$arch" -qDEB_HOST_GNU_CPU 2>/dev/null)
+if ! command -v "$triplet-gcc" >/dev/null \
+   || ! dpkg-query -W -f='${Status}' "libmicrohttpd-dev:$arch" 2>/dev/null | grep -q "install ok installed"; then
+  dpkg --add-architecture "$arch"
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "gcc-$triplet" "libc6-dev:$arch" "libmicrohttpd-dev:$arch" "libcjson-dev:$arch" \
+    "libstb-dev:$arch" "zlib1g-dev:$arch" "libgomp1:$arch" >&2
+  rm -rf /var/lib/apt/lists/*
+fi
+# pkg-config must see the target's .pc files only, not the build machine's.
+echo "-DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR=$cpu -DCMAKE_C_COMPILER=$triplet-gcc -DPKG_CONFIG_EXECUTABLE=/usr/bin/pkg-config"

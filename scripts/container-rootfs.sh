@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Assembles the runtime file tree of the FROM scratch image: the binaries,
+# exactly the shared libraries they load (followed through DT_NEEDED, so it
+# works for a cross-compiled binary that cannot run here, unlike ldd), the
+# dynamic loader they name, /etc/passwd and /etc/group for the non-root user
+# 10001, an empty /tmp, and the given models with a model repository of
+# those models alone.
+# Usage: scripts/container-rootfs.sh ROOTFS LIBDIRS BIN... -- MODEL_DIR NAME=FILE...
+#   LIBDIRS: colon-separated directories searched for the libraries
+#   NAME=FILE: a repository entry NAME/1/model.bin linked to MODEL_DIR/FILE
+set -euo pipefail
+root=${1:?rootfs}
+libdirs=${2:?library directories}
+shift 2
+bins=()
+while [ $# -gt 0 ] && [ "$1" != -- ]; do bins+=("$1"); shift; done
+[ "${1:-}" = -- ] || { echo "container-rootfs: missing -- MODEL_DIR NAME=FILE..." >&2; exit 2; }
+shift
+models=${1:?model dir}
+shift
+
+mkdir -p "$root/usr/local/bin" "$root/etc" "$root/usr/share/mnist/models/repository"
+install -d -m 1777 "$root/tmp"
+install -m 0755 "${bins[@]}" "$root/usr/local/bin/"
+
+needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
+interp() { readelf -l "$1" | sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p'; }
+
+# Breadth-first over DT_NEEDED; each library copied once, dereferenced, under
+# the directory it was found in (the loader's default search path holds it).
+declare -A seen=()
+queue=("${bins[@]}")
+while [ ${#queue[@]} -gt 0 ]; do
+  f=${queue[0]}
+  queue=("${queue[@]:1}")
+  for lib in $(needed "$f"); do
+    [ -n "${seen[$lib]:-}" ] && continue
+    seen[$lib]=1
+    found=
+    IFS=: read -r -a dirs <<< "$libdirs"
+    for d in "${dirs[@]}"; do
+      if [ -e "$d/$lib" ]; then found=$d/$lib; break; fi
+    done
+    [ -n "$found" ] || { echo "container-rootfs: $lib (needed by $f) not found in $libdirs" >&2; exit 1; }
+    mkdir -p "$root$(dirname "$found")"
+    cp -L "$found" "$root$found"
+    queue+=("$found")
+  done
+done
+loader=$(interp "${bins[0]}")
+[ -n "$loader" ] || { echo "container-rootfs: ${bins[0]} names no interpreter" >&2; exit 1; }
+found=
+IFS=: read -r -a dirs <<< "$libdirs"
+for d in "${dirs[@]}" "$(dirname "$loader")"; do
+  if [ -e "$d/$(basename "$loader")" ]; then found=$d/$(basename "$loader"); break; fi
+done
+[ -n "$found" ] || { echo "container-rootfs: loader $loader not found" >&2; exit 1; }
+mkdir -p "$root$(dirname "$loader")"
+# libc names the loader too: then the path the binaries ask for is a link.
+if [ -e "$root$found" ] && [ "$found" != "$loader" ]; then
+  ln -s "$found" "$root$loader"
+else
+  cp -L "$found" "$root$loader"
+fi
+
+cat > "$root/etc/passwd" <<'EOF'
+root:x:0:0:root:/root:/sbin/nologin
+mnist:x:10001:10001:mnist-digits:/nonexistent:/sbin/nologin
+EOF
+cat > "$root/etc/group" <<'EOF'
+root:x:0:
+mnist:x:10001:
+EOF
+
+for entry in "$@"; do
+  name=${entry%%=*} file=${entry#*=}
+  install -m 0644 "$models/$file" "$root/usr/share/mnist/models/$file"
+  mkdir -p "$root/usr/share/mnist/models/repository/$name/1"
+  ln -s "../../../$file" "$root/usr/share/mnist/models/repository/$name/1/model.bin"
+done
