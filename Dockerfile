@@ -7,15 +7,18 @@
 # (the build stage runs natively and cross-compiles; nothing is emulated).
 
 FROM --platform=$BUILDPLATFORM debian:bookworm-slim AS build
-ARG TARGETARCH
 WORKDIR /src
-# The package lists alone first, so their layers survive source edits.
-COPY scripts/deps.sh scripts/container-cross.sh scripts/
-RUN scripts/deps.sh build && scripts/container-cross.sh "${TARGETARCH:-$(dpkg --print-architecture)}" > /dev/null
+# The package lists alone first, so their layers survive source edits; the
+# native tools before the target is named, so every architecture shares them.
+COPY scripts/deps.sh scripts/deps.sh
+RUN scripts/deps.sh build
+ARG TARGETARCH
+COPY scripts/container-cross.sh scripts/container-cross.sh
+RUN scripts/container-cross.sh "${TARGETARCH:-$(dpkg --print-architecture)}" > /dev/null
 COPY . .
 # Only the shipped binaries, stripped; then the runtime tree in /rootfs.
 RUN set -eu; arch=${TARGETARCH:-$(dpkg --print-architecture)}; \
-    triplet=$(dpkg-architecture -A "$arch" -qDEB_HOST_MULTIARCH); \
+    triplet=$(dpkg-architecture -a "$arch" -qDEB_HOST_MULTIARCH 2>/dev/null); \
     PKG_CONFIG_LIBDIR=/usr/lib/$triplet/pkgconfig:/usr/share/pkgconfig \
     BUILD_DIR=/build BUILD_TARGETS="mnist-server mnist-train mnist-eval" \
       scripts/build.sh $(scripts/container-cross.sh "$arch"); \

@@ -8,8 +8,8 @@
 set -euo pipefail
 arch=${1:?target architecture}
 [ "$arch" = "$(dpkg --print-architecture)" ] && exit 0
-triplet=$(dpkg-architecture -A "$arch" -qDEB_HOST_MULTIARCH 2>/dev/null)
-cpu=$(dpkg-architecture -A "$arch" -qDEB_HOST_GNU_CPU 2>/dev/null)
+triplet=$(dpkg-architecture -a "$arch" -qDEB_HOST_MULTIARCH 2>/dev/null)
+cpu=$(dpkg-architecture -a "$arch" -qDEB_HOST_GNU_CPU 2>/dev/null)
 if ! command -v "$triplet-gcc" >/dev/null \
    || ! dpkg-query -W -f='${Status}' "libmicrohttpd-dev:$arch" 2>/dev/null | grep -q "install ok installed"; then
   dpkg --add-architecture "$arch"

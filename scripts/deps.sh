@@ -24,9 +24,10 @@ test_pkgs+=(python3-numpy hershey-fonts-data fonts-dejavu-core fonts-liberation2
 command -v npm >/dev/null 2>&1 || test_pkgs+=(nodejs npm)
 # Build and run the image with podman (runc: crun refuses hybrid cgroups),
 # catatonit for the pods of "podman kube play", make the base image with
-# debootstrap, lint the manifests with yamllint + PyYAML.
+# debootstrap, lint the manifests with yamllint + PyYAML, run the arm64
+# image under emulation (qemu-user-static), run deploy/compose.yaml.
 container_pkgs=(podman runc catatonit debootstrap fuse-overlayfs curl util-linux
-  yamllint python3-yaml)
+  yamllint python3-yaml qemu-user-static podman-compose)
 case "$what" in
   build) pkgs=("${build_pkgs[@]}") ;;
   test) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${container_pkgs[@]}") ;;

@@ -31,7 +31,7 @@ finish() {
   [ "$failed" -eq 0 ] && exit 0 || exit 1
 }
 cleanup() {
-  podman rm -f -t 0 "$name-serve" "$name-trained" "$name-repo" >/dev/null 2>&1
+  podman rm -f -t 0 "$name-serve" "$name-trained" "$name-repo" "$name-arm64" >/dev/null 2>&1
   [ -f "$work/kube.yaml" ] && podman kube down "$work/kube.yaml" >/dev/null 2>&1
   podman volume rm -f "$name-tmp" >/dev/null 2>&1
   rm -rf "$work/out" "$work/png" "$work/$name-"*.err "$work/kube.yaml"
@@ -53,7 +53,7 @@ export CONTAINERS_CONF
 "$src/scripts/container-base.sh" || { fail "making the debian:bookworm-slim base image"; finish; }
 
 # --- build ----------------------------------------------------------------
-old_ids=$(podman image inspect -f '{{.Id}}' "$image" "$image-build" 2>/dev/null)
+old_ids=$(podman image inspect -f '{{.Id}}' "$image" "$image-build" "$image-arm64" 2>/dev/null)
 t0=$(date +%s)
 if nice -n 10 podman build --format docker --pull=never --network host \
      -t "$image" -f "$src/Dockerfile" "$src" > "$work/build.log" 2>&1; then
@@ -67,7 +67,20 @@ fi
 # instead of piling up untagged, while the cache layers they share stay.
 build_id=$(awk '/^\[2\/2\] STEP 1\//{ print last; exit } /^--> [0-9a-f]+$/{ last = $2 }' "$work/build.log")
 [ -n "$build_id" ] && podman tag "$build_id" "$image-build"
-new_ids=$(podman image inspect -f '{{.Id}}' "$image" "$image-build" 2>/dev/null)
+
+# The same Dockerfile for arm64: the build stage runs natively and
+# cross-compiles (podman 4.3 does not set BUILDPLATFORM itself).
+host_arch=$(dpkg --print-architecture)
+t0=$(date +%s)
+if nice -n 10 podman build --format docker --pull=never --network host --platform linux/arm64 \
+     --build-arg "BUILDPLATFORM=linux/$host_arch" \
+     -t "$image-arm64" -f "$src/Dockerfile" "$src" > "$work/build-arm64.log" 2>&1; then
+  ok "podman build --platform linux/arm64 of the Dockerfile ($(( $(date +%s) - t0 )) s, log in $work/build-arm64.log)"
+else
+  tail -30 "$work/build-arm64.log"
+  fail "podman build --platform linux/arm64 of the Dockerfile (log in $work/build-arm64.log)"
+fi
+new_ids=$(podman image inspect -f '{{.Id}}' "$image" "$image-build" "$image-arm64" 2>/dev/null)
 for id in $old_ids; do
   grep -q "$id" <<< "$new_ids" || podman rmi "$id" >/dev/null 2>&1
 done
@@ -75,6 +88,23 @@ done
 size=$(podman image inspect -f '{{.Size}}' "$image")
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
 check "runtime image $(mb "$size") <= $(mb $max_bytes)" test "$size" -le "$max_bytes"
+arch=$(podman image inspect -f '{{.Architecture}}' "$image-arm64" 2>/dev/null)
+size_arm=$(podman image inspect -f '{{.Size}}' "$image-arm64" 2>/dev/null)
+check "arm64 image: architecture ${arch:-none}, $(mb "${size_arm:-0}") <= $(mb $max_bytes)" \
+  test "$arch" = arm64 -a "${size_arm:-99999999999}" -le "$max_bytes"
+podman images --format '{{.Repository}}:{{.Tag}} {{.Size}}' --filter "reference=$image*"
+
+# A manifest list holding both, as a registry would serve them.
+podman manifest rm "$image-list" >/dev/null 2>&1
+if podman manifest create "$image-list" >/dev/null 2>&1 \
+   && podman manifest add "$image-list" "containers-storage:$image" >/dev/null 2>&1 \
+   && podman manifest add "$image-list" "containers-storage:$image-arm64" >/dev/null 2>&1; then
+  archs=$(podman manifest inspect "$image-list" 2>/dev/null \
+    | /usr/bin/python3 -c 'import json,sys; print(*sorted(m["platform"]["architecture"] for m in json.load(sys.stdin)["manifests"]))')
+  check "manifest list $image-list holds: ${archs:-nothing}" test "$archs" = "amd64 arm64"
+else
+  fail "podman manifest create/add of both images"
+fi
 
 # The image's own configuration, as podman stored it (docker format keeps HEALTHCHECK).
 podman image inspect "$image" > "$work/image.json"
@@ -131,12 +161,12 @@ wait_ready() { # wait_ready NAME -> prints the PID when /readyz answers 200
 proc_uid() { # proc_uid PID -> the process's real uid, as the host sees it
   awk '/^Uid:/ { print $2 }' "/proc/$1/status" 2>/dev/null
 }
-run_server() { # run_server NAME [podman run args...]
+run_server() { # run_server NAME [podman run args...]   (img: another image than $image)
   local n=$1; shift
   # Without systemd podman cannot schedule the periodic healthcheck and says
   # so on stderr; "podman healthcheck run" below runs it on demand instead.
   podman run -d --name "$n" --network none --read-only --tmpfs /tmp:size=16m \
-    --cap-drop ALL --security-opt no-new-privileges "$@" "$image" > /dev/null 2> "$work/$n.err" \
+    --cap-drop ALL --security-opt no-new-privileges "$@" "${img:-$image}" > /dev/null 2> "$work/$n.err" \
     || { cat "$work/$n.err"; return 1; }
 }
 
@@ -235,6 +265,34 @@ if run_server "$name-repo" -e MNIST_MODEL= -e MNIST_MODEL_REPOSITORY=/usr/share/
 else
   podman logs "$name-repo" 2>&1 | tail -10
   fail "the image's model repository serves"
+fi
+
+# --- the arm64 image, run under emulation ------------------------------------
+# qemu-user-static's interpreter registered with binfmt_misc (flag F: it
+# works inside a container's root); the kernel runs the aarch64 binaries
+# through it, so this is the arm64 image's own code answering.
+binfmt=/proc/sys/fs/binfmt_misc
+[ -e "$binfmt/register" ] || mount -t binfmt_misc binfmt_misc "$binfmt" 2>/dev/null
+[ -e "$binfmt/qemu-aarch64" ] || cat /usr/lib/binfmt.d/qemu-aarch64.conf > "$binfmt/register" 2>/dev/null
+if ! grep -q '^enabled' "$binfmt/qemu-aarch64" 2>/dev/null; then
+  fail "qemu-aarch64 registered with binfmt_misc (needs qemu-user-static and a writable $binfmt/register)"
+elif img=$image-arm64 run_server "$name-arm64" -e MNIST_THREADS=2 \
+     && pid=$(wait_ready "$name-arm64"); then
+  exe=$(readlink "/proc/$pid/exe")
+  check "arm64 container ready, run by $(basename "$exe")" grep -q 'qemu-aarch64' <<< "$exe"
+  for d in "${digits[@]}"; do
+    file=${d% *} label=${d##* }
+    r=$(probe "$pid" /predict -H 'Content-Type: image/png' --data-binary "@$file")
+    got=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["prediction"])' "${r#* }" 2>/dev/null)
+    check "arm64: POST $(basename "$file") (label $label) -> prediction ${got:-none}" test "${r%% *}" = 200 -a "$got" = "$label"
+  done
+  check "arm64: podman healthcheck run passes" podman healthcheck run "$name-arm64"
+  podman stop -t 10 "$name-arm64" > /dev/null 2>&1
+  code=$(podman inspect -f '{{.State.ExitCode}}' "$name-arm64")
+  check "arm64: podman stop (SIGTERM) -> exit code $code" test "$code" = 0
+else
+  podman logs "$name-arm64" 2>&1 | tail -10
+  fail "arm64 container starts under emulation and /readyz answers 200"
 fi
 
 # --- the Deployment's pod spec, run by podman kube play ----------------------
