@@ -6,7 +6,8 @@
 # FROM scratch image: no shell, so the container is inspected from the host
 # through /proc/PID),
 # training, evaluating and serving a model inside the container, and the
-# Kubernetes Deployment's pod spec run by "podman kube play".
+# Kubernetes Deployment's pod spec run by "podman kube play", deploy/compose.yaml
+# run by podman-compose, and the arm64 image run under emulation.
 # Needs root and a Debian mirror; makes the base image locally when absent.
 # Usage: tests/container/run.sh SOURCE_DIR WORK_DIR   (MNIST_DATA_DIR: IDX files)
 set -uo pipefail
@@ -33,8 +34,12 @@ finish() {
 cleanup() {
   podman rm -f -t 0 "$name-serve" "$name-trained" "$name-repo" "$name-arm64" >/dev/null 2>&1
   [ -f "$work/kube.yaml" ] && podman kube down "$work/kube.yaml" >/dev/null 2>&1
+  if [ -f "$work/compose.yaml" ]; then
+    (cd "$work" && timeout 60 podman-compose -p "$name-compose" -f compose.yaml down) >/dev/null 2>&1
+    podman network rm -f "$name-compose_default" >/dev/null 2>&1
+  fi
   podman volume rm -f "$name-tmp" >/dev/null 2>&1
-  rm -rf "$work/out" "$work/png" "$work/$name-"*.err "$work/kube.yaml"
+  rm -rf "$work/out" "$work/png" "$work/$name-"*.err "$work/kube.yaml" "$work/compose.yaml"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -335,6 +340,34 @@ if spec=$(/usr/bin/python3 "$here/kube_adapt.py" "$src/deploy/k8s/deployment.yam
   fi
 else
   fail "adapting deploy/k8s/deployment.yaml for podman kube play"
+fi
+
+# --- deploy/compose.yaml, run by podman-compose -----------------------------
+# The file's own service (user, read-only root, tmpfs, capabilities, limits,
+# environment, stop signal) with the image just built, no published port,
+# and an internal network (compose_adapt.py); bounded by timeout.
+proj=$name-compose
+if user=$(/usr/bin/python3 "$here/compose_adapt.py" "$src/deploy/compose.yaml" "$work/compose.yaml" "$image"); then
+  if (cd "$work" && timeout 120 podman-compose -p "$proj" -f compose.yaml up -d) > "$work/$name-compose.err" 2>&1 \
+     && c=$(podman ps -q --filter "label=io.podman.compose.project=$proj" | head -1) && [ -n "$c" ] \
+     && pid=$(wait_ready "$c"); then
+    ok "podman-compose up -d deploy/compose.yaml: the server is ready"
+    d=${digits[3]}
+    r=$(probe "$pid" /predict -H 'Content-Type: image/png' --data-binary "@${d% *}")
+    got=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["prediction"])' "${r#* }" 2>/dev/null)
+    check "compose: predicts ${got:-nothing} for a ${d##* }" test "$got" = "${d##* }"
+    uid=$(proc_uid "$pid")
+    check "compose: runs as uid ${uid:-?} (user $user)" test "$uid" = "${user%%:*}"
+    check "compose: the image's HEALTHCHECK passes" podman healthcheck run "$c"
+    (cd "$work" && timeout 60 podman-compose -p "$proj" -f compose.yaml stop) > /dev/null 2>&1
+    code=$(podman inspect -f '{{.State.ExitCode}}' "$c")
+    check "compose: podman-compose stop (SIGTERM) -> exit code $code" test "$code" = 0
+  else
+    tail -20 "$work/$name-compose.err"
+    fail "podman-compose up -d deploy/compose.yaml: the server is ready"
+  fi
+else
+  fail "adapting deploy/compose.yaml for podman-compose"
 fi
 
 finish
