@@ -39,6 +39,9 @@ cleanup() {
     podman network rm -f "$name-compose_default" >/dev/null 2>&1
   fi
   podman volume rm -f "$name-tmp" >/dev/null 2>&1
+  # A manifest list left behind would name images the next run replaces
+  # (and then break "podman images").
+  podman manifest rm "$image-list" >/dev/null 2>&1
   rm -rf "$work/out" "$work/png" "$work/$name-"*.err "$work/kube.yaml" "$work/compose.yaml"
 }
 trap cleanup EXIT
@@ -58,7 +61,8 @@ export CONTAINERS_CONF
 "$src/scripts/container-base.sh" || { fail "making the debian:bookworm-slim base image"; finish; }
 
 # --- build ----------------------------------------------------------------
-old_ids=$(podman image inspect -f '{{.Id}}' "$image" "$image-build" "$image-arm64" 2>/dev/null)
+images=("$image" "$image-build" "$image-arm64" "$image-build-arm64")
+old_ids=$(podman image inspect -f '{{.Id}}' "${images[@]}" 2>/dev/null)
 t0=$(date +%s)
 if nice -n 10 podman build --format docker --pull=never --network host \
      -t "$image" -f "$src/Dockerfile" "$src" > "$work/build.log" 2>&1; then
@@ -85,7 +89,9 @@ else
   tail -30 "$work/build-arm64.log"
   fail "podman build --platform linux/arm64 of the Dockerfile (log in $work/build-arm64.log)"
 fi
-new_ids=$(podman image inspect -f '{{.Id}}' "$image" "$image-build" "$image-arm64" 2>/dev/null)
+build_id=$(awk '/^\[2\/2\] STEP 1\//{ print last; exit } /^--> [0-9a-f]+$/{ last = $2 }' "$work/build-arm64.log")
+[ -n "$build_id" ] && podman tag "$build_id" "$image-build-arm64"
+new_ids=$(podman image inspect -f '{{.Id}}' "${images[@]}" 2>/dev/null)
 for id in $old_ids; do
   grep -q "$id" <<< "$new_ids" || podman rmi "$id" >/dev/null 2>&1
 done
