@@ -1,7 +1,7 @@
 # The mnist-digits container image: a build stage that compiles the project
 # with the same scripts as CI and the README, and a FROM scratch runtime
 # stage holding only the three binaries, the exact shared libraries they
-# load, the dynamic loader, the non-root user and three models (about 10 MB).
+# load, the dynamic loader, the non-root user and three models (about 18 MB).
 # Build: podman build --format docker -t mnist-digits .   (or docker build)
 # arm64 from an amd64 machine: podman build --format docker --platform linux/arm64 ...
 # (the build stage runs natively and cross-compiles; nothing is emulated).
