@@ -16,7 +16,8 @@ ARG TARGETARCH
 COPY scripts/container-cross.sh scripts/container-cross.sh
 RUN scripts/container-cross.sh "${TARGETARCH:-$(dpkg --print-architecture)}" > /dev/null
 COPY . .
-# Only the shipped binaries, stripped; then the runtime tree in /rootfs.
+# Only the shipped binaries, stripped; pkg-config sees the target's .pc files
+# alone; then the runtime tree in /rootfs.
 RUN set -eu; arch=${TARGETARCH:-$(dpkg --print-architecture)}; \
     triplet=$(dpkg-architecture -a "$arch" -qDEB_HOST_MULTIARCH 2>/dev/null); \
     PKG_CONFIG_LIBDIR=/usr/lib/$triplet/pkgconfig:/usr/share/pkgconfig \

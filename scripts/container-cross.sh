@@ -19,5 +19,5 @@ if ! command -v "$triplet-gcc" >/dev/null \
     "libstb-dev:$arch" "zlib1g-dev:$arch" "libgomp1:$arch" >&2
   rm -rf /var/lib/apt/lists/*
 fi
-# pkg-config must see the target's .pc files only, not the build machine's.
-echo "-DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR=$cpu -DCMAKE_C_COMPILER=$triplet-gcc -DPKG_CONFIG_EXECUTABLE=/usr/bin/pkg-config"
+# (The caller points PKG_CONFIG_LIBDIR at the target's .pc files.)
+echo "-DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR=$cpu -DCMAKE_C_COMPILER=$triplet-gcc"

@@ -80,11 +80,13 @@ build_id=$(awk '/^\[2\/2\] STEP 1\//{ print last; exit } /^--> [0-9a-f]+$/{ last
 # The same Dockerfile for arm64: the build stage runs natively and
 # cross-compiles (podman 4.3 does not set BUILDPLATFORM itself).
 host_arch=$(dpkg --print-architecture)
+arm64_built=
 t0=$(date +%s)
 if nice -n 10 podman build --format docker --pull=never --network host --platform linux/arm64 \
      --build-arg "BUILDPLATFORM=linux/$host_arch" \
      -t "$image-arm64" -f "$src/Dockerfile" "$src" > "$work/build-arm64.log" 2>&1; then
   ok "podman build --platform linux/arm64 of the Dockerfile ($(( $(date +%s) - t0 )) s, log in $work/build-arm64.log)"
+  arm64_built=1
 else
   tail -30 "$work/build-arm64.log"
   fail "podman build --platform linux/arm64 of the Dockerfile (log in $work/build-arm64.log)"
@@ -285,7 +287,9 @@ fi
 binfmt=/proc/sys/fs/binfmt_misc
 [ -e "$binfmt/register" ] || mount -t binfmt_misc binfmt_misc "$binfmt" 2>/dev/null
 [ -e "$binfmt/qemu-aarch64" ] || cat /usr/lib/binfmt.d/qemu-aarch64.conf > "$binfmt/register" 2>/dev/null
-if ! grep -q '^enabled' "$binfmt/qemu-aarch64" 2>/dev/null; then
+if [ -z "$arm64_built" ]; then
+  fail "arm64 container: no arm64 image was built"
+elif ! grep -q '^enabled' "$binfmt/qemu-aarch64" 2>/dev/null; then
   fail "qemu-aarch64 registered with binfmt_misc (needs qemu-user-static and a writable $binfmt/register)"
 elif img=$image-arm64 run_server "$name-arm64" -e MNIST_THREADS=2 \
      && pid=$(wait_ready "$name-arm64"); then
