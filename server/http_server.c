@@ -34,7 +34,6 @@ struct http_server {
     atomic_int draining;
     atomic_int open_requests; /* begun and not yet completed: what draining waits for */
     int port;
-    MHD_socket quiesced_fd; /* the listening socket after quiesce, closed at stop */
 };
 
 /* ST_FIRST: in the first call; ST_PENDING: answer decided, to be queued on
@@ -861,6 +860,20 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     http_log_event(s->d.cfg->log == LOG_JSON ? LOG_JSON : LOG_TEXT, line);
 }
 
+/* Draining refuses new connections here, at accept, rather than with
+ * MHD_quiesce_daemon: in libmicrohttpd 0.9.75's epoll mode, quiesce and the
+ * worker threads both remove the listening socket from their epoll sets, and
+ * the loser of that race aborts the process ("Failed to remove listen FD from
+ * epoll set"). A connection accepted while draining is closed at once. */
+static enum MHD_Result accept_unless_draining(void *cls, const struct sockaddr *addr,
+                                              socklen_t addrlen)
+{
+    (void)addr;
+    (void)addrlen;
+    const http_server *s = cls;
+    return atomic_load(&s->draining) ? MHD_NO : MHD_YES;
+}
+
 http_server *http_start(const http_deps *deps, char *err, size_t errlen)
 {
     http_server *s = calloc(1, sizeof *s);
@@ -869,7 +882,6 @@ http_server *http_start(const http_deps *deps, char *err, size_t errlen)
         return NULL;
     }
     s->d = *deps;
-    s->quiesced_fd = MHD_INVALID_SOCKET;
     const srv_config *cfg = deps->cfg;
 
     struct sockaddr_in a4;
@@ -913,7 +925,7 @@ http_server *http_start(const http_deps *deps, char *err, size_t errlen)
             (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)cfg->io_threads, NULL};
     opts[k++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
-    s->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, s,
+    s->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, accept_unless_draining, s, on_request, s,
                                  MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(err, errlen, "cannot listen on %s port %d (in use, or not an address of this host?)",
@@ -933,14 +945,7 @@ void http_set_ready(http_server *s, int ready) { atomic_store(&s->ready, ready);
 
 int http_drain(http_server *s, double max_seconds)
 {
-    atomic_store(&s->draining, 1);
-    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
-    /* Stop the kernel completing new handshakes too; the descriptor itself
-     * stays open until MHD_stop_daemon, as libmicrohttpd requires. */
-    if (fd != MHD_INVALID_SOCKET) {
-        shutdown(fd, SHUT_RDWR);
-        s->quiesced_fd = fd;
-    }
+    atomic_store(&s->draining, 1); /* accept_unless_draining refuses from now on */
     double until = pool_now() + max_seconds;
     int left;
     while ((left = atomic_load(&s->open_requests)) > 0 && pool_now() < until) {
@@ -955,8 +960,6 @@ void http_stop(http_server *s)
     if (!s)
         return;
     MHD_stop_daemon(s->daemon);
-    if (s->quiesced_fd != MHD_INVALID_SOCKET)
-        close(s->quiesced_fd);
     http_log_close(s->log); /* after the daemon: its last requests are logged */
     free(s);
 }
