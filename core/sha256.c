@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "mnist/sha256.h"
+#include "sha256_blocks.h"
 
 static const uint32_t K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -16,7 +17,7 @@ static const uint32_t K[64] = {
 
 static uint32_t ror(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
-static void block(mn_sha256_ctx *s, const uint8_t *p)
+static void block(uint32_t hs[8], const uint8_t *p)
 {
     uint32_t w[64];
     for (int i = 0; i < 16; i++)
@@ -27,16 +28,28 @@ static void block(mn_sha256_ctx *s, const uint8_t *p)
         uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
         w[i] = w[i - 16] + s0 + w[i - 7] + s1;
     }
-    uint32_t a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3];
-    uint32_t e = s->h[4], f = s->h[5], g = s->h[6], h = s->h[7];
+    uint32_t a = hs[0], b = hs[1], c = hs[2], d = hs[3];
+    uint32_t e = hs[4], f = hs[5], g = hs[6], h = hs[7];
     for (int i = 0; i < 64; i++) {
         uint32_t t1 = h + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
         uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
         h = g; g = f; f = e; e = d + t1;
         d = c; c = b; b = a; a = t1 + t2;
     }
-    s->h[0] += a; s->h[1] += b; s->h[2] += c; s->h[3] += d;
-    s->h[4] += e; s->h[5] += f; s->h[6] += g; s->h[7] += h;
+    hs[0] += a; hs[1] += b; hs[2] += c; hs[3] += d;
+    hs[4] += e; hs[5] += f; hs[6] += g; hs[7] += h;
+}
+
+void mn_sha256_blocks_portable(uint32_t h[8], const uint8_t *p, size_t n)
+{
+    for (; n; n--, p += 64)
+        block(h, p);
+}
+
+static void blocks(uint32_t h[8], const uint8_t *p, size_t n)
+{
+    if (n && !mn_sha256_blocks_shani(h, p, n))
+        mn_sha256_blocks_portable(h, p, n);
 }
 
 void mn_sha256_init(mn_sha256_ctx *s)
@@ -60,11 +73,12 @@ void mn_sha256_update(mn_sha256_ctx *s, const void *data, size_t len)
         len -= take;
         if (s->fill < 64)
             return;
-        block(s, s->buf);
+        blocks(s->h, s->buf, 1);
         s->fill = 0;
     }
-    for (; len >= 64; p += 64, len -= 64)
-        block(s, p);
+    blocks(s->h, p, len / 64);
+    p += len / 64 * 64;
+    len %= 64;
     memcpy(s->buf, p, len);
     s->fill = len;
 }
