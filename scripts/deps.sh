@@ -10,6 +10,8 @@ what=${1:-build}
 # Python scripts), even when only the binaries are built.
 build_pkgs=(build-essential cmake pkg-config ca-certificates
   libmicrohttpd-dev libcjson-dev libstb-dev zlib1g-dev python3)
+# The feedback store's SQLite backend.
+build_pkgs+=(libsqlite3-dev)
 test_pkgs=(chromium curl wrk valgrind python3 python3-pil dataset-fashion-mnist)
 # The HTTP tests validate every answer against web/openapi.json.
 test_pkgs+=(python3-jsonschema)
