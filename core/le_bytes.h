@@ -1,6 +1,6 @@
 /* le_bytes.h: little-endian field access, independent of the host's byte
- * order, for the file formats (weights.c, ensemble_file.c). Internal to
- * core/. */
+ * order, for the file formats (weights.c, ensemble_file.c) and the
+ * feedback store's float blobs (feedback/store_sqlite.c). */
 #ifndef MNIST_LE_BYTES_H
 #define MNIST_LE_BYTES_H
 

@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The 64 round constants of FIPS 180-4, shared by both versions. */
+extern const uint32_t mn_sha256_k[64];
+
 /* Updates the state h[8] with n blocks of 64 bytes at p, in plain C. */
 void mn_sha256_blocks_portable(uint32_t h[8], const uint8_t *p, size_t n);
 

@@ -23,6 +23,6 @@ struct fb_backend {
     int (*list)(void *db, int64_t after_id, int limit, fb_record *out, int *count, char *err, size_t errlen);
     void (*close)(void *db);
 };
-extern const struct fb_backend fb_backend_sqlite, fb_backend_pg;
+extern const struct fb_backend fb_backend_sqlite;
 
 #endif

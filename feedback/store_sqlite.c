@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le_bytes.h"
 #include "store_backend.h"
 
 /* How long a writer waits for another connection's lock before failing. */
@@ -182,23 +183,14 @@ static int sqlite_migrate(void *db, int from, int to, char *err, size_t errlen)
 
 static void floats_to_le(const float *f, size_t n, uint8_t *out)
 {
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &f[i], 4);
-        out[4 * i] = (uint8_t)u;
-        out[4 * i + 1] = (uint8_t)(u >> 8);
-        out[4 * i + 2] = (uint8_t)(u >> 16);
-        out[4 * i + 3] = (uint8_t)(u >> 24);
-    }
+    for (size_t i = 0; i < n; i++)
+        putf(out + 4 * i, f[i]);
 }
 
 static void floats_from_le(const uint8_t *in, size_t n, float *f)
 {
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u = (uint32_t)in[4 * i] | (uint32_t)in[4 * i + 1] << 8 |
-                     (uint32_t)in[4 * i + 2] << 16 | (uint32_t)in[4 * i + 3] << 24;
-        memcpy(&f[i], &u, 4);
-    }
+    for (size_t i = 0; i < n; i++)
+        f[i] = getf(in + 4 * i);
 }
 
 /* Binds record r to the insert statement (parameters 1-8, in column order). */
