@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "file_io.h"
 
+#include "big_alloc.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -29,7 +31,7 @@ mn_status mn_file_read(const char *path, size_t max, uint8_t **buf, size_t *len,
                             path, (long long)sb.st_size, max);
     }
     size_t n = (size_t)sb.st_size;
-    uint8_t *b = malloc(n ? n : 1);
+    uint8_t *b = mn_big_alloc(n ? n : 1);
     if (!b) {
         fclose(f);
         return mn_error_set(err, MN_ERR_NOMEM, "%s: cannot allocate %zu bytes", path, n);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "big_alloc.h"
 #include "mnist/rng.h"
 #include "mnist/sha256.h"
 #include "model_internal.h"
@@ -76,7 +77,9 @@ mn_status mn_model_create(const mn_arch *arch, mn_model **out, mn_error *err)
         s = mn_arch_shape(arch, i);
         m->out_shape[i] = s;
     }
-    m->params = calloc(m->n_params, sizeof(float));
+    m->params = mn_big_alloc(m->n_params * sizeof(float));
+    if (m->params)
+        memset(m->params, 0, m->n_params * sizeof(float));
     m->meta = malloc(3);
     if (!m->params || !m->meta) {
         size_t n = m->n_params;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "big_alloc.h"
 #include "conv2d_internal.h"
 #include "convblock.h"
 #include "dense_prepared.h"
@@ -263,7 +264,7 @@ static float *prepare_layer(const mn_model *m, uint32_t i, size_t n)
     const mn_layer *l = &m->arch.layers[i];
     const float *w = m->params + m->w_off[i];
     /* on a cache line, as the kernels' own buffers (conv_tile_avx512.h) */
-    float *p = aligned_alloc(64, (n * sizeof(float) + 63) & ~(size_t)63);
+    float *p = mn_big_alloc(n * sizeof(float));
     if (p && l->kind == MN_LAYER_DENSE) {
         mn_dense_prepare(p, w, (int)shape_size(in_shape(m, i)), (int)l->out);
     } else if (p) {

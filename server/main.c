@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -36,8 +37,18 @@ static int cpu_count(void)
     return n > 0 ? (int)n : 1;
 }
 
+static double ms_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
 int main(int argc, char **argv)
 {
+    /* start-up time, logged when ready: what a scaling deployment waits */
+    struct timespec started;
+    clock_gettime(CLOCK_MONOTONIC, &started);
     srv_config cfg;
     char err[2048];
     int rc = config_load(&cfg, argc, argv, err, sizeof err);
@@ -130,8 +141,8 @@ int main(int argc, char **argv)
     char msg[4400];
     int st;
     served_model *dm = repo_acquire(models, NULL, 0, &st, err, sizeof err);
-    snprintf(msg, sizeof msg, "model %.200s version %s (%.1000s), %d workers", dm->ms.name, dm->ms.version,
-             path, cfg.threads);
+    snprintf(msg, sizeof msg, "model %.200s version %s (%.1000s), %d workers, ready in %.1f ms",
+             dm->ms.name, dm->ms.version, path, cfg.threads, ms_since(&started));
     served_release(dm);
     http_log_event(cfg.log, msg);
     printf("listening on http://%s%s%s:%d\n", strchr(cfg.host, ':') ? "[" : "", cfg.host,

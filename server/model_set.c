@@ -169,11 +169,6 @@ int model_ws_create(const model_set *ms, int max_batch, model_ws *w, char *err, 
         snprintf(err, errlen, "workspace for %s: %s", ms->path[0], e.msg);
         return -1;
     }
-    for (int i = 0; i < ms->ens.n; i++) {
-        /* a model explain cannot run still serves predictions */
-        if (mn_explainer_create(ms->ens.m[i], &w->ex[i], &e) != MN_OK)
-            w->ex[i] = NULL;
-    }
     w->raw = malloc(ms->model_classes * sizeof(float));
     w->grad = malloc(MN_PIXELS * sizeof(float));
     if (!w->raw || !w->grad) {
@@ -207,9 +202,17 @@ int model_set_explain(const model_set *ms, model_ws *w, const float *in, int k, 
     const int bg = e->calib.background;
     const int out = bg >= 0 && k >= bg ? k + 1 : k;
     int members = e->n;
+    if (w->explain_state == 0) {
+        /* a model explain cannot run still serves predictions */
+        mn_error err;
+        w->explain_state = 1;
+        for (int i = 0; i < members; i++)
+            if (mn_explainer_create(e->m[i], &w->ex[i], &err) != MN_OK)
+                w->explain_state = -1;
+    }
+    if (w->explain_state < 0)
+        return -1;
     for (int i = 0; i < members; i++) {
-        if (!w->ex[i])
-            return -1;
         mn_explain_forward(w->ex[i], in, w->raw);
         if (i == 0 && e->escalate_below > 0) {
             /* a cascade explains the members that answered */

@@ -44,7 +44,11 @@ int model_set_find_default(const char *compiled_dir, char *out, size_t outn);
 /* One worker's scratch for running the set on up to max_batch samples. */
 typedef struct {
     mn_ensemble_ws *ews;
-    mn_explainer *ex[MN_ENSEMBLE_MAX]; /* NULL for a member explain cannot run */
+    /* Made by the first model_set_explain, not at start-up: they cost each
+     * worker a copy of every member's turned kernels, which start-up (and
+     * the many users who never explain) need not pay for. */
+    mn_explainer *ex[MN_ENSEMBLE_MAX];
+    int explain_state; /* 0: not made yet, 1: made, -1: a member cannot be explained */
     float *raw; /* [model_classes]: a member's softmax output of one sample */
     float *grad; /* [784]: a member's saliency */
     int max_batch;
@@ -65,7 +69,9 @@ int model_set_forward(const model_set *ms, model_ws *w, const float *in, int N, 
  * where a cascade's first member suffices), averaged. Each member's
  * explainer then holds its feature maps (mn_explain_conv_output) until
  * the next call. Returns 0, or -1 when a member's layers cannot be
- * explained (batch norm left unfolded). Allocates nothing. */
+ * explained (batch norm left unfolded) or, on the first call, when there
+ * is no memory for the explainers, which that call makes; later calls
+ * allocate nothing. */
 int model_set_explain(const model_set *ms, model_ws *w, const float *in, int k, float *saliency);
 
 #endif

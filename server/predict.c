@@ -119,10 +119,12 @@ predict_scratch *predict_scratch_create(const predict_env *env, int extra_items,
         predict_scratch_free(s);
         return NULL;
     }
+    /* room for the largest layer output of the first model, which holds
+     * any convolution's feature maps an explanation shows */
     size_t largest = 1;
-    for (int i = 0; s->ws.ex[0] && i < mn_explain_conv_count(s->ws.ex[0]); i++) {
-        mn_shape sh;
-        mn_explain_conv_output(s->ws.ex[0], i, &sh, NULL);
+    const mn_arch *arch = mn_model_arch(env->models->ens.m[0]);
+    for (uint32_t i = 0; i < arch->n_layers; i++) {
+        const mn_shape sh = mn_arch_shape(arch, i);
         largest = (size_t)sh.c * sh.h * sh.w > largest ? (size_t)sh.c * sh.h * sh.w : largest;
     }
     if (!(s->maps = malloc(largest))) {
