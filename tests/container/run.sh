@@ -17,9 +17,12 @@ data=${MNIST_DATA_DIR:-$src/data/mnist}
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
-# One tag per work directory, so two build trees testing at once do not
-# replace each other's image.
-image=localhost/mnist-digits:ctest-$(printf %s "$work" | cksum | cut -d' ' -f1)
+# One fixed tag, so each run replaces the last run's images (runtime and
+# build stages) instead of leaving ~1.5 GB behind per clone; two build
+# trees testing at once take turns through a lock.
+image=localhost/mnist-digits:ctest
+exec 9> /run/lock/mnist-digits-ctest.lock
+flock 9
 name=mnist-ctest-$$
 max_bytes=25000000 # the runtime image's budget: 25 MB
 
