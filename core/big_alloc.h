@@ -3,7 +3,7 @@
  * pages where the kernel offers them. Internal to core/.
  *
  * Why: on the VMs our users start containers on a page fault costs several
- * microseconds (about 4 us on the development VM, 16 ms for 4 MiB in 4 KiB
+ * microseconds (about 16 us on the development VM: 16 ms for 4 MiB in 4 KiB
  * pages against 0.6 ms in 2 MiB pages), and the default three-member model
  * touches about 12 MB of fresh memory before it is ready: most of its
  * start-up time. */
