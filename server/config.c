@@ -47,6 +47,8 @@ static const opt opts[] = {
     {"--batch-wait-us", "MNIST_BATCH_WAIT_US", "N", "microseconds a worker waits to fill a batch (0: a lone request never waits)", "0", T_INT, F(batch_wait_us), 0, 1000000},
     {"--model-batch", "MNIST_MODEL_BATCH", "N", "most samples per model call (requests gathered by a worker run together)", "16", T_INT, F(model_batch), 1, 256},
     {"--io-threads", "MNIST_IO_THREADS", "N", "HTTP connection threads", "the number of CPUs", T_INT, F(io_threads), 1, 64},
+    {"--feedback-db", "MNIST_FEEDBACK_DB", "PATH|URL", "store users' corrections (POST /v1/feedback) in this SQLite file, or the PostgreSQL database of a postgresql:// URL", "none: feedback off", T_STR, F(feedback_db), 0, 0},
+    {"--feedback-rate", "MNIST_FEEDBACK_RATE", "N", "feedback posts a client address may send a minute, in bursts of up to 10 (more: 429 rate_limited; 0: no limit)", "60", T_INT, F(feedback_rate), 0, 1000000000},
     {"--healthcheck", NULL, NULL, "probe GET /healthz on 127.0.0.1:PORT; exit 0 if healthy, 1 if not", NULL, T_FLAG, F(healthcheck), 0, 0},
 };
 #define N_OPTS (sizeof opts / sizeof opts[0])
@@ -172,6 +174,7 @@ int config_load(srv_config *c, int argc, char **argv, char *err, size_t errlen)
     c->batch_wait_us = 0;
     c->model_batch = 16;
     c->io_threads = 0; /* resolved by the caller to the CPUs available */
+    c->feedback_rate = 60;
 
     for (size_t i = 0; i < N_OPTS; i++) {
         const char *v = opts[i].env ? getenv(opts[i].env) : NULL;

@@ -31,6 +31,8 @@ typedef struct {
     int batch_wait_us;    /* how long a worker waits to fill a batch (0: never) */
     int model_batch;      /* samples per model call */
     int io_threads;       /* HTTP threads */
+    char feedback_db[4096]; /* the feedback store: a SQLite path or a postgresql:// URL; "" = off */
+    int feedback_rate;    /* feedback posts a client address may send a minute (0: no limit) */
     int healthcheck;      /* probe mode */
 } srv_config;
 

@@ -80,6 +80,7 @@ typedef struct conn {
     char repo_op[16];    /* POST /v2/repository/...: "index", "load" or "unload" */
     char repo_name[128]; /* the model a path names: the repository API's, KServe's :explain */
     pending_reply pending;
+    feedback_post *feedback; /* made by the connection's first POST /v1/feedback */
     sbuf body; /* the request body, up to --max-body */
     sbuf out;  /* the answer; MHD sends it straight from here */
     pool_job job;
@@ -88,6 +89,7 @@ typedef struct conn {
 static const char JSON[] = "application/json";
 static const char ALLOW_GET[] = "GET, HEAD, OPTIONS";
 static const char ALLOW_POST[] = "POST, OPTIONS";
+static const char ALLOW_GET_POST[] = "GET, HEAD, POST, OPTIONS";
 
 /* Body buffers above these sizes are freed after their request, so an
  * idle connection does not pin a large upload's memory. */
@@ -172,6 +174,8 @@ static enum MHD_Result reply(conn *c, int status, const char *ctype, const void 
     add_cors(c->srv, r, status == 204);
     if (atomic_load(&c->srv->draining))
         MHD_add_response_header(r, "Connection", "close");
+    if (c->route == ROUTE_FEEDBACK && c->stage != ST_QUEUED && status >= 400 && !strcmp(c->method, "POST"))
+        feedback_count_refusal(c->srv->d.feedback, status); /* the writer counts its own */
     enum MHD_Result ok = MHD_queue_response(c->mhd, (unsigned)status, r);
     MHD_destroy_response(r);
     c->status = status;
@@ -280,6 +284,7 @@ static enum MHD_Result serve_get(http_server *s, conn *c)
                        pool_workers(s->d.pool), &c->out);
         served_release(m);
         repo_metrics(s->d.repo, &c->out);
+        feedback_metrics(s->d.feedback, &c->out);
         return reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", c->out.p, c->out.len, NULL);
     }
     case ROUTE_MODEL: /* c->model is held until the answer is sent */
@@ -461,6 +466,68 @@ static enum MHD_Result begin_oip(http_server *s, conn *c, const oip_path *op, co
     return expect_body(s, c);
 }
 
+/* A query parameter as a whole number in [lo, hi], or def when absent;
+ * -1 when malformed. */
+static long long query_int(struct MHD_Connection *mc, const char *key, long long def, long long lo,
+                           long long hi)
+{
+    const char *v = MHD_lookup_connection_value(mc, MHD_GET_ARGUMENT_KIND, key);
+    if (!v)
+        return def;
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    return end == v || *end || n < lo || n > hi ? -1 : n;
+}
+
+/* /v1/feedback and /v1/feedback/info (feedback.h): the info and the
+ * listing are answered here; a post is checked (feedback on, rate, type)
+ * and its body read for a worker, which reads its image as /predict's. */
+static enum MHD_Result begin_feedback(http_server *s, conn *c, int is_post)
+{
+    feedback_svc *f = s->d.feedback;
+    if (c->route == ROUTE_FEEDBACK_INFO) {
+        feedback_info_json(f, &c->out);
+        return reply_out(c, 200, NULL);
+    }
+    if (!f)
+        return reply_error(c, 404, "feedback_disabled",
+                           "feedback is off on this server: start it with --feedback-db PATH (or "
+                           "MNIST_FEEDBACK_DB) to store corrections",
+                           NULL);
+    if (!is_post) {
+        long long after = query_int(c->mhd, "after", 0, 0, INT64_MAX);
+        long long limit = query_int(c->mhd, "limit", 100, 1, 1000);
+        if (after < 0 || limit < 0)
+            return reply_error(c, 400, "bad_request",
+                               "after must be a record id (0 or more) and limit a count of 1-1000", NULL);
+        return reply_out(c, feedback_list_json(f, after, (int)limit, &c->out), NULL);
+    }
+    int wait = s->d.feedback_rate ? rate_limit_take(s->d.feedback_rate, c->remote, pool_now()) : 0;
+    if (wait) {
+        reply_opts o = {.retry_after = wait};
+        return reply_error(c, 429, "rate_limited",
+                           "too many corrections from this address; retry after the time in "
+                           "Retry-After",
+                           &o);
+    }
+    if (!atomic_load(&s->ready))
+        return reply_error(c, 503, "not_ready", "the model is not loaded yet", NULL);
+    const char *ct = MHD_lookup_connection_value(c->mhd, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (predict_media_of(ct) != MEDIA_JSON)
+        return reply_error(c, 415, "unsupported_media_type",
+                           "POST /v1/feedback takes application/json: {\"image\" or \"pixels\", "
+                           "\"label\"}",
+                           NULL);
+    if (!c->feedback && !(c->feedback = calloc(1, sizeof *c->feedback))) {
+        reply_opts o = {.retry_after = 1};
+        return reply_error(c, 503, "overloaded", "out of memory for the feedback", &o);
+    }
+    enum MHD_Result refused;
+    if (!take_model(s, c, NULL, 0, &refused)) /* its image is read as the default model reads */
+        return refused;
+    return expect_body(s, c);
+}
+
 /* The first call for a request: route it and refuse what can be refused
  * before reading a body. Returns after queueing an answer, or with
  * c->stage == ST_BODY to receive a body for the workers. */
@@ -521,6 +588,10 @@ static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, c
         c->route = ROUTE_EXPLAIN;
         allow = ALLOW_POST;
         allowed = is_post;
+    } else if (!strcmp(url, "/v1/feedback") || !strcmp(url, "/v1/feedback/info")) {
+        c->route = url[12] ? ROUTE_FEEDBACK_INFO : ROUTE_FEEDBACK;
+        allow = url[12] ? ALLOW_GET : ALLOW_GET_POST;
+        allowed = is_get || (is_post && !url[12]);
     } else if (!strcmp(url, "/v1/models")) {
         c->route = ROUTE_REPOSITORY;
         allow = ALLOW_GET;
@@ -553,7 +624,8 @@ static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, c
     if (!allow) {
         char msg[400];
         snprintf(msg, sizeof msg, "no such path: %.200s (the API is POST /predict, /v1/read, "
-                                  "/v1/explain, GET /healthz, /readyz, /metrics, /v1/model, /v1/models)", url);
+                                  "/v1/explain, /v1/feedback, GET /healthz, /readyz, /metrics, /v1/model, "
+                                  "/v1/models, /v1/feedback, /v1/feedback/info)", url);
         return reply_error(c, 404, "not_found", msg, NULL);
     }
     if (is_options) {
@@ -568,7 +640,8 @@ static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, c
         return reply_error(c, 405, "method_not_allowed", msg, &o);
     }
     int posted = c->route == ROUTE_PREDICT || c->route == ROUTE_READ || c->route == ROUTE_EXPLAIN;
-    if ((posted || c->route == ROUTE_MODEL || c->route == ROUTE_REPOSITORY) && !authorised(s, mc)) {
+    if ((posted || c->route == ROUTE_MODEL || c->route == ROUTE_REPOSITORY ||
+         c->route == ROUTE_FEEDBACK) && !authorised(s, mc)) {
         reply_opts o = {.auth_challenge = 1};
         return reply_error(c, 401, "unauthorized",
                            "this server needs an API key: send 'Authorization: Bearer <key>'", &o);
@@ -587,6 +660,8 @@ static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, c
                            "this build of mnist-server has no web page; the API is POST /predict",
                            NULL);
     }
+    if (c->route == ROUTE_FEEDBACK || c->route == ROUTE_FEEDBACK_INFO)
+        return begin_feedback(s, c, is_post);
     if (posted || c->route == ROUTE_MODEL) {
         /* the model it runs on, from now until it completes: a reload
          * meanwhile does not touch it */
@@ -682,6 +757,10 @@ static enum MHD_Result submit(http_server *s, conn *c)
     j->req.oip = c->route == ROUTE_OIP_INFER;
     j->req.oip_header_len = c->oip_header_len;
     j->json_len = -1;
+    if (c->route == ROUTE_FEEDBACK) {
+        j->feedback = c->feedback;
+        j->feedback_svc = s->d.feedback;
+    }
     if (j->req.explain) {
         j->req.q_class = MHD_lookup_connection_value(mc, MHD_GET_ARGUMENT_KIND, "class");
         j->req.q_layers = MHD_lookup_connection_value(mc, MHD_GET_ARGUMENT_KIND, "layers");
@@ -811,6 +890,8 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **req_cls,
     c->stage = ST_IDLE;
     sbuf_shrink(&c->body, KEEP_BODY);
     sbuf_shrink(&c->out, KEEP_OUT);
+    if (c->feedback)
+        sbuf_shrink(&c->feedback->original, KEEP_BODY);
 }
 
 static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
@@ -841,6 +922,9 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
         if (c) {
             sbuf_free(&c->body);
             sbuf_free(&c->out);
+            if (c->feedback)
+                sbuf_free(&c->feedback->original);
+            free(c->feedback);
             free(c);
         }
         *socket_context = NULL;

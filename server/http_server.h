@@ -11,6 +11,7 @@
 #include "metrics.h"
 #include "pool.h"
 #include "predict.h"
+#include "rate_limit.h"
 #include "repository.h"
 
 typedef struct {
@@ -18,6 +19,8 @@ typedef struct {
     repo *repo; /* the served models */
     pool *pool;
     metrics *metrics;
+    feedback_svc *feedback;     /* NULL: feedback off */
+    rate_limit *feedback_rate;  /* NULL: no limit */
 } http_deps;
 
 typedef struct http_server http_server;

@@ -129,11 +129,28 @@ int main(int argc, char **argv)
         repo_free(models);
         return 1;
     }
-    http_deps deps = {&cfg, models, workers, &mx};
+    feedback_svc *feedback = NULL;
+    rate_limit *feedback_rate = NULL;
+    if (cfg.feedback_db[0]) {
+        feedback = feedback_open(cfg.feedback_db, cfg.queue, err, sizeof err);
+        /* a minute's posts, in bursts of up to 10 */
+        if (feedback && cfg.feedback_rate)
+            feedback_rate = rate_limit_create(cfg.feedback_rate / 60.0, cfg.feedback_rate < 10 ? cfg.feedback_rate : 10);
+        if (!feedback || (cfg.feedback_rate && !feedback_rate)) {
+            fprintf(stderr, "mnist-server: --feedback-db: %s\n", feedback ? "out of memory" : err);
+            feedback_close(feedback);
+            pool_free(workers);
+            repo_free(models);
+            return 1;
+        }
+    }
+    http_deps deps = {&cfg, models, workers, &mx, feedback, feedback_rate};
     http_server *srv = http_start(&deps, err, sizeof err);
     if (!srv) {
         fprintf(stderr, "mnist-server: %s\n", err);
         pool_free(workers);
+        feedback_close(feedback);
+        rate_limit_free(feedback_rate);
         repo_free(models);
         return 1;
     }
@@ -145,6 +162,13 @@ int main(int argc, char **argv)
              dm->ms.name, dm->ms.version, path, cfg.threads, ms_since(&started));
     served_release(dm);
     http_log_event(cfg.log, msg);
+    if (feedback) {
+        /* a PostgreSQL URL may hold a password: only a file path is shown */
+        const char *backend = feedback_backend(feedback);
+        snprintf(msg, sizeof msg, "feedback stored in %s%s%.1000s", backend,
+                 strcmp(backend, "sqlite") ? "" : " ", strcmp(backend, "sqlite") ? "" : cfg.feedback_db);
+        http_log_event(cfg.log, msg);
+    }
     printf("listening on http://%s%s%s:%d\n", strchr(cfg.host, ':') ? "[" : "", cfg.host,
            strchr(cfg.host, ':') ? "]" : "", http_port(srv));
     fflush(stdout);
@@ -165,6 +189,8 @@ int main(int argc, char **argv)
     http_log_event(cfg.log, msg);
     int left = http_drain(srv, (double)cfg.timeout + 5.0);
     pool_stop(workers);
+    feedback_close(feedback); /* after the workers: it answers the posts they handed it */
+    rate_limit_free(feedback_rate);
     http_stop(srv);
     pool_free(workers);
     repo_free(models);

@@ -9,15 +9,16 @@
 
 #include "mnist/model.h"
 
-static const int statuses[METRICS_STATUSES] = {200, 204, 400, 401, 404, 405, 408,
-                                               413, 415, 431, 500, 503, 505, 0};
+static const int statuses[METRICS_STATUSES] = {200, 201, 204, 400, 401, 404, 405, 408, 413,
+                                               415, 429, 431, 500, 503, 505, 507, 0};
 static const double buckets[METRICS_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
                                                 0.005,  0.01,    0.025,  0.05,  0.1,
                                                 0.25,   0.5,     1,      2.5,   10};
 static const unsigned batch_buckets[METRICS_BATCH_BUCKETS] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
 static const char *const route_names[ROUTE_COUNT] = {
     "/",        "/predict", "/v1/read",  "/v1/explain", "/v2/models/infer", "/v2",
-    "/healthz", "/readyz",  "/metrics",  "/v1/model",   "repository", "other"};
+    "/healthz", "/readyz",  "/metrics",  "/v1/model",   "repository", "/v1/feedback",
+    "/v1/feedback/info", "other"};
 
 void metrics_init(metrics *m)
 {

@@ -24,11 +24,13 @@ typedef enum {
     ROUTE_METRICS,
     ROUTE_MODEL,
     ROUTE_REPOSITORY, /* GET /v1/models, POST /v2/repository/... */
+    ROUTE_FEEDBACK, /* POST and GET /v1/feedback */
+    ROUTE_FEEDBACK_INFO, /* GET /v1/feedback/info */
     ROUTE_OTHER,    /* unknown paths */
     ROUTE_COUNT
 } route_id;
 
-#define METRICS_STATUSES 14
+#define METRICS_STATUSES 17
 #define METRICS_BUCKETS 15
 #define METRICS_BATCH_BUCKETS 10
 

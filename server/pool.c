@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "feedback_body.h"
+
 #define POOL_MAX_WORKERS 256
 #define POOL_MODELS 8 /* models a worker keeps a scratch for */
 
@@ -121,6 +123,41 @@ static void run_oip(predict_scratch *s, oip_scratch *o, pool_job *j)
     j->done(j);
 }
 
+static void feedback_answered(feedback_post *fp)
+{
+    pool_job *j = fp->user;
+    j->status = fp->status;
+    j->done(j);
+}
+
+/* A feedback post: its image read as /predict reads it, then handed to
+ * the feedback writer, which answers it once stored. */
+static void run_feedback(predict_scratch *s, pool_job *j)
+{
+    feedback_post *fp = j->feedback;
+    fp->out = j->out;
+    fp->done = feedback_answered;
+    fp->user = j;
+    const predict_env *env = &j->model->env;
+    predict_parsed parsed;
+    reply_err e;
+    int st = feedback_body_parse(j->req.body, j->req.len, &fp->rec, &fp->original, &e);
+    if (st) {
+        sbuf_error(j->out, &e);
+    } else {
+        predict_begin(s);
+        if ((st = predict_parse(env, s, &j->req, &parsed)) != 0)
+            predict_render(env, s, &parsed, 0, j->out);
+    }
+    if (st) {
+        feedback_count_refusal(j->feedback_svc, st);
+        j->status = st;
+        j->done(j);
+        return;
+    }
+    feedback_submit(j->feedback_svc, fp, predict_item_pixels(s, parsed.first));
+}
+
 static void *worker_main(void *arg)
 {
     pool *p = ((worker_arg *)arg)->p;
@@ -160,6 +197,10 @@ static void *worker_main(void *arg)
             run_oip(s, o, jobs[0]);
             continue;
         }
+        if (jobs[0]->feedback) {
+            run_feedback(s, jobs[0]);
+            continue;
+        }
         const predict_env *env = &model->env;
 
         predict_begin(s);
@@ -177,7 +218,7 @@ static void *worker_main(void *arg)
             pool_job *j = pop_wait_until(p, p->batch_wait_us > 0 ? &deadline : NULL);
             if (!j)
                 break;
-            if (j->model != model) { /* another model's: the next round's */
+            if (j->model != model || j->feedback) { /* the next round's */
                 next = j;
                 break;
             }

@@ -13,6 +13,7 @@
 #define SRV_POOL_H
 
 #include <stddef.h>
+#include "feedback.h"
 #include "metrics.h"
 #include "oip.h"
 #include "predict.h"
@@ -27,7 +28,13 @@ typedef struct pool_job {
     long json_len;         /* an Open Inference Protocol answer with binary
                             * outputs: the length of its JSON part; else -1 */
     double t_start;        /* monotonic seconds when the body was complete */
-    void (*done)(struct pool_job *job); /* called on the worker thread */
+    /* POST /v1/feedback: the post (its image is decoded and normalised
+     * here, as /predict's, then it goes to the feedback writer); NULL for
+     * the others */
+    feedback_post *feedback;
+    feedback_svc *feedback_svc;
+    void (*done)(struct pool_job *job); /* called on the worker thread (the
+                                         * feedback writer's for a post) */
     void *user;
 } pool_job;
 

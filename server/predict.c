@@ -469,6 +469,11 @@ int predict_class_of(const float *probs, uint32_t classes)
     return best;
 }
 
+const uint8_t *predict_item_pixels(const predict_scratch *s, size_t i)
+{
+    return s->pixels + i * MN_PIXELS;
+}
+
 int predict_item_class(const predict_env *env, const predict_scratch *s, size_t i)
 {
     uint32_t classes = env->models->classes;

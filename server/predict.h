@@ -101,6 +101,10 @@ int predict_render(const predict_env *env, const predict_scratch *s, const predi
                    double elapsed_ms, sbuf *out);
 /* The largest of probs[classes]: the prediction they make. */
 int predict_class_of(const float *probs, uint32_t classes);
+/* Item i's image as the model sees it (after parse): 784 bytes, 0-255,
+ * row-major; the model's input is each / 255. */
+const uint8_t *predict_item_pixels(const predict_scratch *s, size_t i);
+
 /* The predicted class of item i (after forward). */
 int predict_item_class(const predict_env *env, const predict_scratch *s, size_t i);
 /* What item i's answer says about its input (after forward): the verdict
