@@ -27,6 +27,7 @@ static struct {
     __typeof__(PQstatus) *status;
     __typeof__(PQerrorMessage) *errorMessage;
     __typeof__(PQfinish) *finish;
+    __typeof__(PQreset) *reset;
     __typeof__(PQexec) *exec;
     __typeof__(PQexecParams) *execParams;
     __typeof__(PQresultStatus) *resultStatus;
@@ -51,6 +52,7 @@ static void load_libpq(void)
     RESOLVE(status, "PQstatus")
     RESOLVE(errorMessage, "PQerrorMessage")
     RESOLVE(finish, "PQfinish")
+    RESOLVE(reset, "PQreset")
     RESOLVE(exec, "PQexec")
     RESOLVE(execParams, "PQexecParams")
     RESOLVE(resultStatus, "PQresultStatus")
@@ -128,6 +130,14 @@ char *fb_pg_redact(const char *url)
     return out;
 }
 
+/* Drops the newline libpq ends its messages with. */
+static void chop_newline(char *err)
+{
+    size_t n = strlen(err);
+    if (n && err[n - 1] == '\n')
+        err[n - 1] = '\0';
+}
+
 /* The fb_status for a failed result (NULL: no result at all). */
 static int status_of(const pg_db *d, const PGresult *res)
 {
@@ -147,10 +157,7 @@ static int fail_res(const pg_db *d, PGresult *res, const char *what, char *err, 
     const char *msg = pq.errorMessage(d->conn);
     const char *primary = res ? pq.resultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     snprintf(err, errlen, "%s: %s: %s", d->location, what, primary ? primary : msg);
-    /* libpq's messages end with a newline */
-    size_t n = strlen(err);
-    if (n && err[n - 1] == '\n')
-        err[n - 1] = '\0';
+    chop_newline(err);
     pq.clear(res);
     return status;
 }
@@ -201,9 +208,7 @@ static int pg_open(const char *location, void **db, char *err, size_t errlen)
     if (!d->conn || pq.status(d->conn) != CONNECTION_OK) {
         snprintf(err, errlen, "%s: cannot connect: %s", d->location,
                  d->conn ? pq.errorMessage(d->conn) : "out of memory");
-        size_t n = strlen(err);
-        if (n && err[n - 1] == '\n')
-            err[n - 1] = '\0';
+        chop_newline(err);
         pg_close(d);
         return FB_ERR_UNAVAILABLE;
     }
@@ -316,15 +321,33 @@ static void set_params(struct params *p, const fb_record *r)
     p->values[7] = r->original_type;
 }
 
+/* Reconnects a connection the server dropped (a restart, a failover), so
+ * a long-running replica recovers on its next call. */
+static int reconnect(pg_db *d, char *err, size_t errlen)
+{
+    if (pq.status(d->conn) == CONNECTION_OK)
+        return FB_OK;
+    pq.reset(d->conn);
+    if (pq.status(d->conn) != CONNECTION_OK) {
+        snprintf(err, errlen, "%s: cannot reconnect: %s", d->location, pq.errorMessage(d->conn));
+        chop_newline(err);
+        return FB_ERR_UNAVAILABLE;
+    }
+    return run(d, "SET synchronous_commit = on", "cannot set synchronous_commit", err, errlen);
+}
+
 static int pg_insert(void *db, const fb_record *recs, size_t n, int64_t *ids, char *err, size_t errlen)
 {
     pg_db *d = db;
+    int status = reconnect(d, err, errlen);
+    if (status != FB_OK)
+        return status;
     struct params *p = malloc(sizeof *p);
     if (!p) {
         snprintf(err, errlen, "%s: out of memory", d->location);
         return FB_ERR_IO;
     }
-    int status = run(d, "BEGIN", "cannot start the insert", err, errlen);
+    status = run(d, "BEGIN", "cannot start the insert", err, errlen);
     for (size_t i = 0; status == FB_OK && i < n; i++) {
         set_params(p, &recs[i]);
         PGresult *res = pq.execParams(d->conn,
@@ -359,6 +382,10 @@ static int pg_list(void *db, int64_t after_id, int limit, fb_record *out, int *c
                    char *err, size_t errlen)
 {
     pg_db *d = db;
+    *count = 0;
+    int status = reconnect(d, err, errlen);
+    if (status != FB_OK)
+        return status;
     char after[24], lim[16];
     snprintf(after, sizeof after, "%lld", (long long)after_id);
     snprintf(lim, sizeof lim, "%d", limit);
@@ -369,7 +396,6 @@ static int pg_list(void *db, int64_t after_id, int limit, fb_record *out, int *c
         " coalesce(octet_length(original), 0)::int8, original_type"
         " FROM feedback WHERE id > $1 ORDER BY id LIMIT $2",
         2, NULL, values, NULL, NULL, 1);
-    *count = 0;
     if (!res || pq.resultStatus(res) != PGRES_TUPLES_OK)
         return fail_res(d, res, "cannot list feedback", err, errlen);
     int n = pq.ntuples(res);

@@ -331,6 +331,19 @@ int main(int argc, char **argv)
         int64_t id = 0;
         rc = fb_store_insert(s, &want[0], 1, &id, err, sizeof err);
         CHECK(rc == FB_OK && id == NREC + 1, "insert after reopen: %d id %lld %s", rc, (long long)id, err);
+        if (is_pg(path)) {
+            /* The server drops the connection (a restart, a failover): the
+             * next call fails as unavailable, the one after reconnects. */
+            CHECK(db_exec(path, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                " WHERE pid <> pg_backend_pid() AND datname = current_database()"),
+                  "terminate the store's connection");
+            rc = fb_store_insert(s, &want[1], 1, &id, err, sizeof err);
+            CHECK(rc == FB_ERR_UNAVAILABLE && strstr(err, path), "insert on a dropped connection: %d %s", rc, err);
+            rc = fb_store_insert(s, &want[1], 1, &id, err, sizeof err);
+            CHECK(rc == FB_OK && id == NREC + 2, "insert after reconnecting: %d id %lld %s", rc, (long long)id, err);
+            n = list_all(s, got, NREC + 8);
+            CHECK(n == NREC + 2 && same_record(&got[NREC + 1], &want[1]), "after reconnecting: %d records", n);
+        }
         fb_store_close(s);
     }
 
