@@ -41,14 +41,14 @@ int fb_store_open(const char *location, fb_store **out, char *err, size_t errlen
     *out = NULL;
     if (!location || !location[0])
         return fail(err, errlen, FB_ERR_INVALID, "empty feedback store location");
-    if (is_postgres_url(location))
-        return fail(err, errlen, FB_ERR_UNAVAILABLE, "this build has no PostgreSQL backend");
-    const struct fb_backend *be = &fb_backend_sqlite;
+    const struct fb_backend *be = is_postgres_url(location) ? &fb_backend_pg : &fb_backend_sqlite;
 
     fb_store *s = calloc(1, sizeof *s);
     if (!s)
-        return fail(err, errlen, FB_ERR_IO, "out of memory opening %s", location);
+        return fail(err, errlen, FB_ERR_IO, "out of memory opening the feedback store");
     s->backend = be;
+    /* Messages name a PostgreSQL URL without its password. */
+    char *shown = be == &fb_backend_pg ? fb_pg_redact(location) : NULL;
     int version = 0;
     int rc = be->open(location, &s->db, err, errlen);
     if (rc == FB_OK)
@@ -56,9 +56,11 @@ int fb_store_open(const char *location, fb_store **out, char *err, size_t errlen
     if (rc == FB_OK && version > FB_SCHEMA_VERSION)
         rc = fail(err, errlen, FB_ERR_SCHEMA,
                   "%s: schema version %d is newer than this program knows (%d)",
-                  location, version, FB_SCHEMA_VERSION);
+                  shown ? shown : be == &fb_backend_pg ? "PostgreSQL feedback store" : location,
+                  version, FB_SCHEMA_VERSION);
     if (rc == FB_OK && version < FB_SCHEMA_VERSION)
         rc = be->migrate(s->db, version, FB_SCHEMA_VERSION, err, errlen);
+    free(shown);
     if (rc != FB_OK) {
         fb_store_close(s);
         return rc;

@@ -42,7 +42,9 @@ typedef struct fb_store fb_store;
 /* Opens the store at `location`: a "postgresql://" or "postgres://" URL
  * (libpq conninfo URI) selects PostgreSQL, anything else is a SQLite file
  * path (created if absent; WAL mode, synchronous=FULL). Creates or migrates
- * the schema to the newest version this program knows. Returns FB_OK and
+ * the schema to the newest version this program knows. PostgreSQL loads
+ * libpq.so.5 at its first open (FB_ERR_UNAVAILABLE when it is missing);
+ * its messages show the URL without its password. Returns FB_OK and
  * *out, or a status with a message in err (errlen bytes). */
 int fb_store_open(const char *location, fb_store **out, char *err, size_t errlen);
 

@@ -24,5 +24,11 @@ struct fb_backend {
     void (*close)(void *db);
 };
 extern const struct fb_backend fb_backend_sqlite;
+extern const struct fb_backend fb_backend_pg;
+
+/* A malloc'd copy of a PostgreSQL URL with its password (user:PASSWORD@
+ * or password=...) replaced by "***", for messages; NULL when out of
+ * memory. */
+char *fb_pg_redact(const char *url);
 
 #endif

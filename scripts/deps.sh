@@ -10,11 +10,14 @@ what=${1:-build}
 # Python scripts), even when only the binaries are built.
 build_pkgs=(build-essential cmake pkg-config ca-certificates
   libmicrohttpd-dev libcjson-dev libstb-dev zlib1g-dev python3)
-# The feedback store's SQLite backend.
-build_pkgs+=(libsqlite3-dev)
+# The feedback store's SQLite backend, and libpq's header for its
+# PostgreSQL backend (which loads libpq.so.5 with dlopen when used).
+build_pkgs+=(libsqlite3-dev libpq-dev)
 test_pkgs=(chromium curl wrk valgrind python3 python3-pil dataset-fashion-mnist)
 # The HTTP tests validate every answer against web/openapi.json.
 test_pkgs+=(python3-jsonschema)
+# The feedback store's test starts a temporary PostgreSQL 15 server.
+test_pkgs+=(postgresql-15)
 # scripts/make-nondigits.py and make-digits.py (the training-side data of
 # the verdict, which a test drives): numpy, the Hershey stroke fonts and
 # TrueType print and handwriting fonts.

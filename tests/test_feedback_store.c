@@ -1,11 +1,18 @@
 /* test_feedback_store.c: the feedback store keeps every field of a record
  * to the bit, numbers records from 1, pages through them, refuses invalid
  * records without storing anything, refuses locations it cannot write and
- * schemas newer than it knows, and keeps its records across a reopen.
- * Usage: test_feedback_store PATH (a SQLite file, removed first). */
+ * schemas newer than it knows, and keeps its records across a reopen;
+ * a PostgreSQL server it cannot reach is refused, naming the URL without
+ * its password.
+ * Usage: test_feedback_store LOCATION: a SQLite file (removed first) or a
+ * postgresql:// URL of a database whose feedback tables are dropped first.
+ * The checks of what is stored read the database directly (sqlite3 or
+ * libpq), not through the store. */
 #define _POSIX_C_SOURCE 200809L
+#include <libpq-fe.h>
 #include <math.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,12 +21,80 @@
 #include "feedback_store.h"
 
 #define NREC 5
+#define WRITERS 4 /* processes writing at once, as replicas do */
+#define WRITES 10
 
 static char err[512];
 
-/* Removes a SQLite database with its WAL and shared-memory files. */
+static int is_pg(const char *location)
+{
+    return strncmp(location, "postgres", 8) == 0;
+}
+
+/* Runs sql on a PostgreSQL database; returns the first value of the first
+ * row (malloc'd, "" for a command) or NULL on failure. */
+static char *pg_query(const char *url, const char *sql)
+{
+    PGconn *c = PQconnectdb(url);
+    char *v = NULL;
+    PGresult *res = PQstatus(c) == CONNECTION_OK ? PQexec(c, sql) : NULL;
+    int st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st == PGRES_TUPLES_OK && PQntuples(res) > 0)
+        v = strdup(PQgetvalue(res, 0, 0));
+    else if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        v = strdup("");
+    else
+        fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+    PQclear(res);
+    PQfinish(c);
+    return v;
+}
+
+/* Runs a command on the database; 1 on success. */
+static int db_exec(const char *location, const char *sql)
+{
+    if (is_pg(location)) {
+        char *v = pg_query(location, sql);
+        free(v);
+        return v != NULL;
+    }
+    sqlite3 *db = NULL;
+    int ok = sqlite3_open(location, &db) == SQLITE_OK && sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK;
+    sqlite3_close(db);
+    return ok;
+}
+
+/* The stored schema version, read directly (-1 on failure). */
+static int db_version(const char *location)
+{
+    int v = -1;
+    if (is_pg(location)) {
+        char *s = pg_query(location, "SELECT version FROM schema_version");
+        if (s && s[0])
+            v = atoi(s);
+        free(s);
+        return v;
+    }
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_open(location, &db) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* Removes a SQLite database with its WAL and shared-memory files, or a
+ * PostgreSQL database's feedback tables. */
 static void remove_db(const char *path)
 {
+    if (is_pg(path)) {
+        CHECK(db_exec(path, "SET client_min_messages = warning; DROP TABLE IF EXISTS feedback, schema_version"),
+              "drop the tables");
+        return;
+    }
     char p[4096];
     unlink(path);
     snprintf(p, sizeof p, "%s-wal", path);
@@ -78,10 +153,27 @@ static int same_record(const fb_record *got, const fb_record *want)
            got->original_len == want->original_len && strcmp(got->original_type, want->original_type) == 0;
 }
 
-/* The stored original bytes of record id, read with SQLite directly, equal
- * want (want == NULL: stored as NULL). */
+/* The stored original bytes of record id, read directly, equal want
+ * (want == NULL: stored as NULL). */
 static int original_stored(const char *path, int64_t id, const uint8_t *want, size_t len)
 {
+    if (is_pg(path)) {
+        PGconn *c = PQconnectdb(path);
+        char idtext[24];
+        snprintf(idtext, sizeof idtext, "%lld", (long long)id);
+        const char *values[1] = {idtext};
+        PGresult *res = PQstatus(c) == CONNECTION_OK
+            ? PQexecParams(c, "SELECT original FROM feedback WHERE id = $1", 1, NULL, values, NULL, NULL, 1)
+            : NULL;
+        int ok = 0;
+        if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+            ok = want ? !PQgetisnull(res, 0, 0) && (size_t)PQgetlength(res, 0, 0) == len &&
+                            memcmp(PQgetvalue(res, 0, 0), want, len) == 0
+                      : PQgetisnull(res, 0, 0);
+        PQclear(res);
+        PQfinish(c);
+        return ok;
+    }
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     int ok = 0;
@@ -106,6 +198,31 @@ static int list_all(fb_store *s, fb_record *out, int cap)
     return rc == FB_OK ? n : -1;
 }
 
+/* Child process of the concurrency check: opens the store at the same
+ * moment as its siblings (the first open of an empty database migrates)
+ * and inserts WRITES records one at a time. Exit status 0 on success. */
+static int concurrent_writer(const char *path, const fb_record *rec)
+{
+    fb_store *s = NULL;
+    char e[512];
+    if (fb_store_open(path, &s, e, sizeof e) != FB_OK) {
+        fprintf(stderr, "concurrent open: %s\n", e);
+        return 1;
+    }
+    int64_t id = 0, last = 0;
+    for (int i = 0; i < WRITES; i++) {
+        if (fb_store_insert(s, rec, 1, &id, e, sizeof e) != FB_OK || id <= last) {
+            fprintf(stderr, "concurrent insert %d: id %lld after %lld: %s\n", i, (long long)id,
+                    (long long)last, e);
+            fb_store_close(s);
+            return 1;
+        }
+        last = id;
+    }
+    fb_store_close(s);
+    return 0;
+}
+
 static void check_refused(fb_store *s, const fb_record *good, fb_record bad, const char *what,
                           fb_record *scratch, int expect_count)
 {
@@ -121,7 +238,7 @@ static void check_refused(fb_store *s, const fb_record *good, fb_record bad, con
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: test_feedback_store PATH\n");
+        fprintf(stderr, "usage: test_feedback_store SQLITE_PATH|POSTGRESQL_URL\n");
         return 2;
     }
     const char *path = argv[1];
@@ -142,7 +259,8 @@ int main(int argc, char **argv)
     if (!s)
         return check_finish();
     CHECK(fb_store_schema_version(s) == 1, "schema version %d", fb_store_schema_version(s));
-    CHECK(strcmp(fb_store_backend(s), "sqlite") == 0, "backend %s", fb_store_backend(s));
+    const char *backend = is_pg(path) ? "postgresql" : "sqlite";
+    CHECK(strcmp(fb_store_backend(s), backend) == 0, "backend %s", fb_store_backend(s));
     CHECK(list_all(s, got, NREC + 8) == 0, "a new store is empty");
 
     /* Three records in one call, then two one at a time. */
@@ -213,6 +331,19 @@ int main(int argc, char **argv)
         int64_t id = 0;
         rc = fb_store_insert(s, &want[0], 1, &id, err, sizeof err);
         CHECK(rc == FB_OK && id == NREC + 1, "insert after reopen: %d id %lld %s", rc, (long long)id, err);
+        if (is_pg(path)) {
+            /* The server drops the connection (a restart, a failover): the
+             * next call fails as unavailable, the one after reconnects. */
+            CHECK(db_exec(path, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                " WHERE pid <> pg_backend_pid() AND datname = current_database()"),
+                  "terminate the store's connection");
+            rc = fb_store_insert(s, &want[1], 1, &id, err, sizeof err);
+            CHECK(rc == FB_ERR_UNAVAILABLE && strstr(err, path), "insert on a dropped connection: %d %s", rc, err);
+            rc = fb_store_insert(s, &want[1], 1, &id, err, sizeof err);
+            CHECK(rc == FB_OK && id == NREC + 2, "insert after reconnecting: %d id %lld %s", rc, (long long)id, err);
+            n = list_all(s, got, NREC + 8);
+            CHECK(n == NREC + 2 && same_record(&got[NREC + 1], &want[1]), "after reconnecting: %d records", n);
+        }
         fb_store_close(s);
     }
 
@@ -225,39 +356,63 @@ int main(int argc, char **argv)
     CHECK(strstr(err, nowhere) != NULL, "message does not name the location: %s", err);
 
     /* A schema newer than this program knows: refused, and left as it is. */
-    char newer[4096];
-    snprintf(newer, sizeof newer, "%s.v99", path);
-    remove_db(newer);
-    rc = fb_store_open(newer, &s, err, sizeof err);
-    CHECK(rc == FB_OK, "open %s: %d %s", newer, rc, err);
-    fb_store_close(s);
-    sqlite3 *db = NULL;
-    CHECK(sqlite3_open(newer, &db) == SQLITE_OK &&
-          sqlite3_exec(db, "UPDATE schema_version SET version = 99", NULL, NULL, NULL) == SQLITE_OK,
-          "set schema_version 99");
-    sqlite3_close(db);
+    CHECK(db_exec(path, "UPDATE schema_version SET version = 99"), "set schema_version 99");
     s = NULL;
     err[0] = '\0';
-    rc = fb_store_open(newer, &s, err, sizeof err);
+    rc = fb_store_open(path, &s, err, sizeof err);
     CHECK(rc == FB_ERR_SCHEMA && s == NULL, "schema 99: %d", rc);
-    CHECK(strstr(err, "99") != NULL && strstr(err, newer) != NULL, "schema 99 message: %s", err);
-    db = NULL;
-    sqlite3_stmt *st = NULL;
-    CHECK(sqlite3_open(newer, &db) == SQLITE_OK &&
-          sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &st, NULL) == SQLITE_OK &&
-          sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 99, "schema 99 left as it was");
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    remove_db(newer);
+    CHECK(strstr(err, "99") != NULL && strstr(err, path) != NULL, "schema 99 message: %s", err);
+    CHECK(db_version(path) == 99, "schema 99 left as it was");
+    fb_store_close(s);
+    remove_db(path);
 
-    /* No PostgreSQL backend in this build: a clear refusal. */
-    const char *urls[] = {"postgresql://localhost/feedback", "postgres://u@h/db"};
-    for (int i = 0; i < 2; i++) {
-        s = NULL;
-        rc = fb_store_open(urls[i], &s, err, sizeof err);
-        CHECK(rc == FB_ERR_UNAVAILABLE && s == NULL, "%s: %d", urls[i], rc);
-        CHECK(strcmp(err, "this build has no PostgreSQL backend") == 0, "%s: %s", urls[i], err);
+    /* Several processes opening an empty database at once (one migrates,
+     * the others wait for it) and inserting together: every record stored
+     * once, with distinct increasing ids. */
+    pid_t pids[WRITERS];
+    fflush(NULL);
+    for (int w = 0; w < WRITERS; w++)
+        if ((pids[w] = fork()) == 0)
+            _exit(concurrent_writer(path, &want[w % NREC]));
+    for (int w = 0; w < WRITERS; w++) {
+        int wst = -1;
+        CHECK(pids[w] > 0 && waitpid(pids[w], &wst, 0) == pids[w] && WIFEXITED(wst) &&
+                  WEXITSTATUS(wst) == 0, "concurrent writer %d: status %d", w, wst);
     }
+    s = NULL;
+    rc = fb_store_open(path, &s, err, sizeof err);
+    CHECK(rc == FB_OK && db_version(path) == 1, "open after the concurrent writers: %d %s", rc, err);
+    fb_record *all = calloc(WRITERS * WRITES + 1, sizeof *all);
+    n = s && all ? list_all(s, all, WRITERS * WRITES + 1) : -1;
+    CHECK(n == WRITERS * WRITES, "the concurrent writers stored %d records, not %d", n, WRITERS * WRITES);
+    for (int i = 1; i < n; i++)
+        CHECK(all[i].id > all[i - 1].id, "ids %lld then %lld", (long long)all[i - 1].id, (long long)all[i].id);
+    free(all);
+    fb_store_close(s);
+    remove_db(path);
+
+    /* A PostgreSQL server that is not there (a socket directory without a
+     * server): unavailable, naming the URL but not its password. */
+    char dir[] = "/tmp/fb-no-server-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    char url[256];
+    const char *secret = "pw-Xq7-secret";
+    const char *forms[] = {"postgresql://fbuser:%s@/feedback?host=%s",
+                           "postgres:///feedback?host=%s&password=%s&user=fbuser"};
+    for (int i = 0; i < 2; i++) {
+        if (i == 0)
+            snprintf(url, sizeof url, forms[i], secret, dir);
+        else
+            snprintf(url, sizeof url, forms[i], dir, secret);
+        s = NULL;
+        err[0] = '\0';
+        rc = fb_store_open(url, &s, err, sizeof err);
+        CHECK(rc == FB_ERR_UNAVAILABLE && s == NULL, "%s: %d %s", url, rc, err);
+        CHECK(strstr(err, dir) != NULL, "message does not name the server: %s", err);
+        CHECK(strstr(err, secret) == NULL, "message shows the password: %s", err);
+        CHECK(strstr(err, "***") != NULL, "message does not mark the password hidden: %s", err);
+    }
+    rmdir(dir);
 
     free(original);
     free(want);
