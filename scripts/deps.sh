@@ -12,6 +12,9 @@ build_pkgs=(build-essential cmake pkg-config ca-certificates
   libmicrohttpd-dev libcjson-dev libstb-dev zlib1g-dev python3)
 # The feedback store's SQLite backend.
 build_pkgs+=(libsqlite3-dev)
+# The server loads libpq.so.5 only for a postgresql:// feedback store; the
+# image's PostgreSQL variant copies it from the build stage.
+build_pkgs+=(libpq5)
 test_pkgs=(chromium curl wrk valgrind python3 python3-pil dataset-fashion-mnist)
 # The HTTP tests validate every answer against web/openapi.json.
 test_pkgs+=(python3-jsonschema)
