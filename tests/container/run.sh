@@ -79,8 +79,9 @@ fi
 # Tag the build stage too (its last step's id, from the log): then the
 # previous run's images, runtime and build stage, can be removed by id
 # instead of piling up untagged, while the cache layers they share stay.
-# (The build stage is the first; the second starts with "[2/N] STEP 1/".)
-build_id=$(awk '/^\[2\/[0-9]+\] STEP 1\//{ print last; exit } /^--> [0-9a-f]+$/{ last = $2 }' "$work/build.log")
+# (The build stage is the first: its id is the last one before the first
+# step of another stage; podman skips the stages a target does not use.)
+build_id=$(awk '/^\[[0-9]+\/[0-9]+\] STEP 1\// && !/^\[1\//{ print last; exit } /^--> [0-9a-f]+$/{ last = $2 }' "$work/build.log")
 [ -n "$build_id" ] && podman tag "$build_id" "$image-build"
 
 # The PostgreSQL variant (amd64 only here): the default image plus libpq.
@@ -107,7 +108,7 @@ else
   tail -30 "$work/build-arm64.log"
   fail "podman build --platform linux/arm64 of the Dockerfile (log in $work/build-arm64.log)"
 fi
-build_id=$(awk '/^\[2\/[0-9]+\] STEP 1\//{ print last; exit } /^--> [0-9a-f]+$/{ last = $2 }' "$work/build-arm64.log")
+build_id=$(awk '/^\[[0-9]+\/[0-9]+\] STEP 1\// && !/^\[1\//{ print last; exit } /^--> [0-9a-f]+$/{ last = $2 }' "$work/build-arm64.log")
 [ -n "$build_id" ] && podman tag "$build_id" "$image-build-arm64"
 new_ids=$(podman image inspect -f '{{.Id}}' "${images[@]}" 2>/dev/null)
 for id in $old_ids; do
