@@ -5,7 +5,7 @@
 # Build: podman build --format docker -t mnist-digits .   (or docker build)
 # The default target (the last stage) has no PostgreSQL client library: the
 # server loads libpq.so.5 only for a postgresql:// feedback store. The image
-# that can use one adds it and its libraries (about 8 MB more):
+# that can use one adds it and its libraries (7.9 MB more):
 #        podman build --format docker --target runtime-postgresql -t mnist-digits:postgresql .
 # arm64 from an amd64 machine: podman build --format docker --platform linux/arm64 ...
 # (the build stage runs natively and cross-compiles; nothing is emulated).
