@@ -18,27 +18,32 @@ set -euo pipefail
 
 needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
 interp() { readelf -l "$1" | sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p'; }
+# find_lib DIRS NAME: the first DIR/NAME that exists (DIRS colon-separated), or nothing.
+find_lib() {
+  local d dirs
+  IFS=: read -r -a dirs <<< "$1"
+  for d in "${dirs[@]}"; do
+    if [ -e "$d/$2" ]; then echo "$d/$2"; return 0; fi
+  done
+  return 0
+}
 
 # copy_closure DEST HAVE LIBDIRS FILE...: breadth-first over the DT_NEEDED
 # entries of FILE...; each library found in LIBDIRS copied once,
 # dereferenced, into DEST under the directory it was found in (the loader's
 # default search path holds it), unless HAVE (a tree, or empty) holds it.
 copy_closure() {
-  local dest=$1 have=$2 libdirs=$3 f lib found d
+  local dest=$1 have=$2 libdirs=$3 f lib found
   shift 3
   local -A seen=()
-  local queue=("$@") dirs
-  IFS=: read -r -a dirs <<< "$libdirs"
+  local queue=("$@")
   while [ ${#queue[@]} -gt 0 ]; do
     f=${queue[0]}
     queue=("${queue[@]:1}")
     for lib in $(needed "$f"); do
       [ -n "${seen[$lib]:-}" ] && continue
       seen[$lib]=1
-      found=
-      for d in "${dirs[@]}"; do
-        if [ -e "$d/$lib" ]; then found=$d/$lib; break; fi
-      done
+      found=$(find_lib "$libdirs" "$lib")
       [ -n "$found" ] || { echo "container-rootfs: $lib (needed by $f) not found in $libdirs" >&2; exit 1; }
       [ -n "$have" ] && [ -e "$have$found" ] && continue
       mkdir -p "$dest$(dirname "$found")"
@@ -53,13 +58,9 @@ if [ "${1:-}" = --libs ]; then
   shift 4
   [ $# -gt 0 ] || { echo "container-rootfs: --libs needs a SONAME" >&2; exit 2; }
   # No binary names them: resolve each here, then follow its own needs.
-  IFS=: read -r -a dirs <<< "$libdirs"
   files=()
   for lib in "$@"; do
-    found=
-    for d in "${dirs[@]}"; do
-      if [ -e "$d/$lib" ]; then found=$d/$lib; break; fi
-    done
+    found=$(find_lib "$libdirs" "$lib")
     [ -n "$found" ] || { echo "container-rootfs: $lib not found in $libdirs" >&2; exit 1; }
     if [ ! -e "$have$found" ]; then
       mkdir -p "$out$(dirname "$found")"
@@ -89,11 +90,7 @@ install -m 0755 "${bins[@]}" "$root/usr/local/bin/"
 copy_closure "$root" "" "$libdirs" "${bins[@]}"
 loader=$(interp "${bins[0]}")
 [ -n "$loader" ] || { echo "container-rootfs: ${bins[0]} names no interpreter" >&2; exit 1; }
-found=
-IFS=: read -r -a dirs <<< "$libdirs"
-for d in "${dirs[@]}" "$(dirname "$loader")"; do
-  if [ -e "$d/$(basename "$loader")" ]; then found=$d/$(basename "$loader"); break; fi
-done
+found=$(find_lib "$libdirs:$(dirname "$loader")" "$(basename "$loader")")
 [ -n "$found" ] || { echo "container-rootfs: loader $loader not found" >&2; exit 1; }
 mkdir -p "$root$(dirname "$loader")"
 # libc names the loader too: then the path the binaries ask for is a link.

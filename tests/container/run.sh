@@ -170,8 +170,11 @@ libs_in() { # libs_in IMAGE -> the paths of libpq.so.5 in it
   (cd "$mnt" && find . -name 'libpq.so.5*' | sed 's/^\.//')
   podman image umount "$1" >/dev/null 2>&1
 }
-pq_default=$(libs_in "$image")
-check "the runtime image holds no libpq (${pq_default:-none found})" test -z "$pq_default"
+if pq_default=$(libs_in "$image"); then
+  check "the runtime image holds no libpq (${pq_default:-none found})" test -z "$pq_default"
+else
+  fail "podman image mount $image"
+fi
 pq_variant=$(libs_in "$image-postgresql")
 check "the PostgreSQL variant holds ${pq_variant:-no libpq.so.5}" test -n "$pq_variant"
 mnt=$(podman image mount "$image")
