@@ -97,10 +97,9 @@ def check_k8s(c, docs, shape):
     """shape: "sqlite" (one replica, the database on a PersistentVolumeClaim)
     or "postgresql" (several replicas, the database URL from a Secret)."""
     kinds = by_kind(docs)
-    n_before = len(c.errors)
     for k in ("Deployment", "Service"):
-        c.check(len(kinds.get(k, [])) == 1, f"{shape}: expected exactly one {k}, found {len(kinds.get(k, []))}")
-    if len(c.errors) > n_before:
+        c.check(len(kinds.get(k, [])) == 1, f"expected exactly one {k}, found {len(kinds.get(k, []))}")
+    if c.errors:
         return
     dep, svc = kinds["Deployment"][0], kinds["Service"][0]
 
@@ -193,40 +192,40 @@ def check_k8s(c, docs, shape):
     hpas = kinds.get("HorizontalPodAutoscaler", [])
     replicas = spec.get("replicas", 1)
     if shape == "sqlite":
-        c.check(replicas == 1, f"sqlite: one SQLite file serves one replica, replicas is {replicas!r}")
+        c.check(replicas == 1, f"one SQLite file serves one replica, replicas is {replicas!r}")
         c.check(spec.get("strategy", {}).get("type") == "Recreate",
-                "sqlite: strategy must be Recreate (two pods must never hold the database at once)")
-        c.check(not hpas, "sqlite: a HorizontalPodAutoscaler would scale past the one replica SQLite allows")
-        c.check(psc.get("fsGroup") == 10001, "sqlite: pod securityContext.fsGroup must be 10001 (the volume writable)")
+                "strategy must be Recreate (two pods must never hold the database at once)")
+        c.check(not hpas, "a HorizontalPodAutoscaler would scale past the one replica SQLite allows")
+        c.check(psc.get("fsGroup") == 10001, "pod securityContext.fsGroup must be 10001 (the volume writable)")
         db = env.get("MNIST_FEEDBACK_DB")
-        c.check(isinstance(db, str) and db.startswith("/"), f"sqlite: MNIST_FEEDBACK_DB must be a file path, is {db!r}")
+        c.check(isinstance(db, str) and db.startswith("/"), f"MNIST_FEEDBACK_DB must be a file path, is {db!r}")
         pvcs = {p.get("metadata", {}).get("name"): p for p in kinds.get("PersistentVolumeClaim", [])}
-        c.check(len(pvcs) == 1, f"sqlite: expected one PersistentVolumeClaim, found {len(pvcs)}")
+        c.check(len(pvcs) == 1, f"expected one PersistentVolumeClaim, found {len(pvcs)}")
         mount = next((m for m in ct.get("volumeMounts", [])
                       if isinstance(db, str) and db.rsplit("/", 1)[0] == str(m.get("mountPath")).rstrip("/")), None)
-        if c.check(mount, f"sqlite: no volume mounted on the directory of MNIST_FEEDBACK_DB {db!r}"):
-            c.check(not mount.get("readOnly"), "sqlite: the database volume must be mounted writable")
+        if c.check(mount, f"no volume mounted on the directory of MNIST_FEEDBACK_DB {db!r}"):
+            c.check(not mount.get("readOnly"), "the database volume must be mounted writable")
             claim = volumes.get(mount.get("name"), {}).get("persistentVolumeClaim", {}).get("claimName")
-            c.check(claim in pvcs, f"sqlite: the database volume must be the PersistentVolumeClaim, is {claim!r}")
+            c.check(claim in pvcs, f"the database volume must be the PersistentVolumeClaim, is {claim!r}")
             c.check(str(mount.get("mountPath")).rstrip("/") == FEEDBACK_DIR,
-                    f"sqlite: mount the database volume on {FEEDBACK_DIR} (owned by the image's user)")
+                    f"mount the database volume on {FEEDBACK_DIR} (owned by the image's user)")
         for p in pvcs.values():
             ps_ = p.get("spec", {})
             c.check(set(ps_.get("accessModes", [])) & {"ReadWriteOnce", "ReadWriteOncePod"},
-                    "sqlite: the PersistentVolumeClaim must be ReadWriteOnce")
+                    "the PersistentVolumeClaim must be ReadWriteOnce")
             c.check("storage" in ps_.get("resources", {}).get("requests", {}),
-                    "sqlite: the PersistentVolumeClaim needs a storage request")
+                    "the PersistentVolumeClaim needs a storage request")
     else:
         c.check(isinstance(replicas, int) and replicas >= 2,
-                f"postgresql: several replicas share the database, replicas is {replicas!r}")
+                f"several replicas share the database, replicas is {replicas!r}")
         ref = env_from.get("MNIST_FEEDBACK_DB", {}).get("secretKeyRef", {})
         c.check(ref.get("name") and ref.get("key") and "MNIST_FEEDBACK_DB" not in env,
-                "postgresql: MNIST_FEEDBACK_DB must come from a Secret (valueFrom.secretKeyRef), not a value")
+                "MNIST_FEEDBACK_DB must come from a Secret (valueFrom.secretKeyRef), not a value")
         c.check(not claims and not kinds.get("PersistentVolumeClaim"),
-                "postgresql: no PersistentVolumeClaim (the replicas share PostgreSQL, not a volume)")
+                "no PersistentVolumeClaim (the replicas share PostgreSQL, not a volume)")
         c.check("postgresql" in str(ct.get("image", "")),
-                f"postgresql: the image must be the runtime-postgresql variant (with libpq), is {ct.get('image')!r}")
-        c.check(len(hpas) == 1, f"postgresql: expected one HorizontalPodAutoscaler, found {len(hpas)}")
+                f"the image must be the runtime-postgresql variant (with libpq), is {ct.get('image')!r}")
+        c.check(len(hpas) == 1, f"expected one HorizontalPodAutoscaler, found {len(hpas)}")
     for hpa in hpas:
         check_hpa(c, hpa, dep, req)
 
@@ -397,7 +396,9 @@ def run_all(f):
     """f: the parsed files, as load() returns them -> the failed checks."""
     c = Checker()
     for d, shape in SHAPES.items():
-        check_k8s(c, f[d], shape)
+        sub = Checker()
+        check_k8s(sub, f[d], shape)
+        c.errors += [f"deploy/{d}: {e}" for e in sub.errors]
     check_compose(c, f["compose"])
     check_dockerfile(c, f["dockerfile"])
     check_rootfs_script(c, f["rootfs"])
