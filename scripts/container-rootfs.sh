@@ -3,12 +3,75 @@
 # exactly the shared libraries they load (followed through DT_NEEDED, so it
 # works for a cross-compiled binary that cannot run here, unlike ldd), the
 # dynamic loader they name, /etc/passwd and /etc/group for the non-root user
-# 10001, an empty /tmp, and the given models with a model repository of
+# 10001, an empty /tmp, /var/lib/mnist owned by 10001 (where a volume for
+# the feedback database is mounted: a new volume copies the ownership of
+# the directory it covers), and the given models with a model repository of
 # those models alone.
 # Usage: scripts/container-rootfs.sh ROOTFS LIBDIRS BIN... -- MODEL_DIR NAME=FILE...
+#        scripts/container-rootfs.sh --libs OUT ROOTFS LIBDIRS SONAME...
 #   LIBDIRS: colon-separated directories searched for the libraries
 #   NAME=FILE: a repository entry NAME/1/model.bin linked to MODEL_DIR/FILE
+#   --libs: copies each SONAME (a library the binaries dlopen, so no
+#     DT_NEEDED names it) and the libraries it needs into OUT, leaving out
+#     those ROOTFS already holds: a layer to add on top of ROOTFS.
 set -euo pipefail
+
+needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
+interp() { readelf -l "$1" | sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p'; }
+# find_lib DIRS NAME: the first DIR/NAME that exists (DIRS colon-separated), or nothing.
+find_lib() {
+  local d dirs
+  IFS=: read -r -a dirs <<< "$1"
+  for d in "${dirs[@]}"; do
+    if [ -e "$d/$2" ]; then echo "$d/$2"; return 0; fi
+  done
+  return 0
+}
+
+# copy_closure DEST HAVE LIBDIRS FILE...: breadth-first over the DT_NEEDED
+# entries of FILE...; each library found in LIBDIRS copied once,
+# dereferenced, into DEST under the directory it was found in (the loader's
+# default search path holds it), unless HAVE (a tree, or empty) holds it.
+copy_closure() {
+  local dest=$1 have=$2 libdirs=$3 f lib found
+  shift 3
+  local -A seen=()
+  local queue=("$@")
+  while [ ${#queue[@]} -gt 0 ]; do
+    f=${queue[0]}
+    queue=("${queue[@]:1}")
+    for lib in $(needed "$f"); do
+      [ -n "${seen[$lib]:-}" ] && continue
+      seen[$lib]=1
+      found=$(find_lib "$libdirs" "$lib")
+      [ -n "$found" ] || { echo "container-rootfs: $lib (needed by $f) not found in $libdirs" >&2; exit 1; }
+      [ -n "$have" ] && [ -e "$have$found" ] && continue
+      mkdir -p "$dest$(dirname "$found")"
+      cp -L "$found" "$dest$found"
+      queue+=("$found")
+    done
+  done
+}
+
+if [ "${1:-}" = --libs ]; then
+  out=${2:?out} have=${3:?rootfs} libdirs=${4:?library directories}
+  shift 4
+  [ $# -gt 0 ] || { echo "container-rootfs: --libs needs a SONAME" >&2; exit 2; }
+  # No binary names them: resolve each here, then follow its own needs.
+  files=()
+  for lib in "$@"; do
+    found=$(find_lib "$libdirs" "$lib")
+    [ -n "$found" ] || { echo "container-rootfs: $lib not found in $libdirs" >&2; exit 1; }
+    if [ ! -e "$have$found" ]; then
+      mkdir -p "$out$(dirname "$found")"
+      cp -L "$found" "$out$found"
+      files+=("$found")
+    fi
+  done
+  [ ${#files[@]} -eq 0 ] || copy_closure "$out" "$have" "$libdirs" "${files[@]}"
+  exit 0
+fi
+
 root=${1:?rootfs}
 libdirs=${2:?library directories}
 shift 2
@@ -21,39 +84,13 @@ shift
 
 mkdir -p "$root/usr/local/bin" "$root/etc" "$root/usr/share/mnist/models/repository"
 install -d -m 1777 "$root/tmp"
+install -d -m 0750 -o 10001 -g 10001 "$root/var/lib/mnist"
 install -m 0755 "${bins[@]}" "$root/usr/local/bin/"
 
-needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
-interp() { readelf -l "$1" | sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p'; }
-
-# Breadth-first over DT_NEEDED; each library copied once, dereferenced, under
-# the directory it was found in (the loader's default search path holds it).
-declare -A seen=()
-queue=("${bins[@]}")
-while [ ${#queue[@]} -gt 0 ]; do
-  f=${queue[0]}
-  queue=("${queue[@]:1}")
-  for lib in $(needed "$f"); do
-    [ -n "${seen[$lib]:-}" ] && continue
-    seen[$lib]=1
-    found=
-    IFS=: read -r -a dirs <<< "$libdirs"
-    for d in "${dirs[@]}"; do
-      if [ -e "$d/$lib" ]; then found=$d/$lib; break; fi
-    done
-    [ -n "$found" ] || { echo "container-rootfs: $lib (needed by $f) not found in $libdirs" >&2; exit 1; }
-    mkdir -p "$root$(dirname "$found")"
-    cp -L "$found" "$root$found"
-    queue+=("$found")
-  done
-done
+copy_closure "$root" "" "$libdirs" "${bins[@]}"
 loader=$(interp "${bins[0]}")
 [ -n "$loader" ] || { echo "container-rootfs: ${bins[0]} names no interpreter" >&2; exit 1; }
-found=
-IFS=: read -r -a dirs <<< "$libdirs"
-for d in "${dirs[@]}" "$(dirname "$loader")"; do
-  if [ -e "$d/$(basename "$loader")" ]; then found=$d/$(basename "$loader"); break; fi
-done
+found=$(find_lib "$libdirs:$(dirname "$loader")" "$(basename "$loader")")
 [ -n "$found" ] || { echo "container-rootfs: loader $loader not found" >&2; exit 1; }
 mkdir -p "$root$(dirname "$loader")"
 # libc names the loader too: then the path the binaries ask for is a link.

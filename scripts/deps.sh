@@ -11,8 +11,10 @@ what=${1:-build}
 build_pkgs=(build-essential cmake pkg-config ca-certificates
   libmicrohttpd-dev libcjson-dev libstb-dev zlib1g-dev python3)
 # The feedback store's SQLite backend, and libpq's header for its
-# PostgreSQL backend (which loads libpq.so.5 with dlopen when used).
-build_pkgs+=(libsqlite3-dev libpq-dev)
+# PostgreSQL backend, which loads libpq.so.5 with dlopen only for a
+# postgresql:// store (the image's PostgreSQL variant copies libpq5 from
+# the build stage).
+build_pkgs+=(libsqlite3-dev libpq-dev libpq5)
 test_pkgs=(chromium curl wrk valgrind python3 python3-pil dataset-fashion-mnist)
 # The HTTP tests validate every answer against web/openapi.json.
 test_pkgs+=(python3-jsonschema)

@@ -30,10 +30,11 @@ configure_file(${CMAKE_CURRENT_SOURCE_DIR}/container/k8s_schema.mjs ${k8s_schema
 if(MNIST_NPM_OK)
   add_test(NAME container_k8s_schema
     COMMAND ${MNIST_NODE} ${k8s_schema_dir}/k8s_schema.mjs ${CMAKE_SOURCE_DIR}/deploy/k8s
+            ${CMAKE_SOURCE_DIR}/deploy/k8s-postgresql
     WORKING_DIRECTORY ${k8s_schema_dir})
   set_tests_properties(container_k8s_schema PROPERTIES FIXTURES_REQUIRED container_k8s_npm LABELS container
     TIMEOUT 120)
 else()
   mnist_failing_test(container_k8s_schema container
-    "node and npm are needed to check deploy/k8s against the Kubernetes schemas (scripts/deps.sh test)")
+    "node and npm are needed to check deploy/k8s and deploy/k8s-postgresql against the Kubernetes schemas (scripts/deps.sh test)")
 endif()

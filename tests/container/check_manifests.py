@@ -1,8 +1,11 @@
 #!/usr/bin/python3
-"""Checks the deployment files: the Kubernetes manifests in deploy/k8s, the
-compose file and the Dockerfile hold the fields the service relies on
-(probes, limits, non-root, read-only root, drain time, MNIST_* settings).
-Static checks only: no cluster or container engine is involved.
+"""Checks the deployment files: the Kubernetes manifests of both shapes
+(deploy/k8s: one replica, feedback in SQLite on a volume; deploy/k8s-postgresql:
+several replicas sharing PostgreSQL), the compose file and the Dockerfile hold
+the fields the service relies on (probes, limits, non-root, read-only root,
+drain time, MNIST_* settings, a writable volume for the feedback database,
+libpq only in the PostgreSQL image). Static checks only: no cluster or
+container engine is involved.
 
 Usage: check_manifests.py SOURCE_DIR    (Debian python3 + python3-yaml)
 """
@@ -17,8 +20,10 @@ import yaml
 KNOWN_VARS = {
     "MNIST_HOST", "MNIST_PORT", "MNIST_MODEL", "MNIST_THREADS", "MNIST_MAX_BODY",
     "MNIST_MAX_PIXELS", "MNIST_MAX_BATCH", "MNIST_TIMEOUT", "MNIST_CORS_ORIGIN",
-    "MNIST_API_KEY", "MNIST_LOG_FORMAT", "MNIST_DATA_DIR",
+    "MNIST_API_KEY", "MNIST_LOG_FORMAT", "MNIST_DATA_DIR", "MNIST_FEEDBACK_DB",
 }
+# The image's directory for the feedback database, owned by its user.
+FEEDBACK_DIR = "/var/lib/mnist"
 # The fields of a Kubernetes core/v1 Container: a misspelt probe name would
 # otherwise be ignored by the API server, and the probe silently missing.
 CONTAINER_FIELDS = {
@@ -88,13 +93,15 @@ def resolve_port(container, port):
     return None
 
 
-def check_k8s(c, docs):
+def check_k8s(c, docs, shape):
+    """shape: "sqlite" (one replica, the database on a PersistentVolumeClaim)
+    or "postgresql" (several replicas, the database URL from a Secret)."""
     kinds = by_kind(docs)
-    for k in ("Deployment", "Service", "HorizontalPodAutoscaler"):
+    for k in ("Deployment", "Service"):
         c.check(len(kinds.get(k, [])) == 1, f"expected exactly one {k}, found {len(kinds.get(k, []))}")
     if c.errors:
         return
-    dep, svc, hpa = kinds["Deployment"][0], kinds["Service"][0], kinds["HorizontalPodAutoscaler"][0]
+    dep, svc = kinds["Deployment"][0], kinds["Service"][0]
 
     c.check(dep.get("apiVersion") == "apps/v1", "Deployment: apiVersion must be apps/v1")
     spec = dep.get("spec", {})
@@ -108,7 +115,8 @@ def check_k8s(c, docs):
     if not c.check(len(containers) == 1, "Deployment: expected one container"):
         return
     ct = containers[0]
-    env = {e.get("name"): e.get("value") for e in ct.get("env", [])}
+    env = {e.get("name"): e.get("value") for e in ct.get("env", []) if "valueFrom" not in e}
+    env_from = {e.get("name"): e["valueFrom"] for e in ct.get("env", []) if "valueFrom" in e}
     c.check(ct.get("image"), "Deployment: container has no image")
     unknown = sorted(set(ct) - CONTAINER_FIELDS)
     c.check(not unknown, f"Deployment: unknown container fields {unknown}")
@@ -163,7 +171,7 @@ def check_k8s(c, docs):
             f"Deployment: terminationGracePeriodSeconds {grace} < preStop {pre_s:g} s + "
             f"MNIST_TIMEOUT {timeout:g} s + 5 s margin")
 
-    for name in env:
+    for name in list(env) + list(env_from):
         c.check(name in KNOWN_VARS or not name.startswith("MNIST_"), f"Deployment: unknown setting {name}")
         c.check(name.startswith("MNIST_"), f"Deployment: {name} is not an MNIST_* setting")
     for name, value in env.items():
@@ -178,6 +186,56 @@ def check_k8s(c, docs):
     c.check(sports and all(resolve_port(ct, p.get("targetPort", p.get("port"))) == port for p in sports),
             "Service: targetPort must be the served port")
 
+    # The feedback store, as the shape has it.
+    volumes = {v.get("name"): v for v in ps.get("volumes", [])}
+    claims = {v["persistentVolumeClaim"].get("claimName") for v in volumes.values() if "persistentVolumeClaim" in v}
+    hpas = kinds.get("HorizontalPodAutoscaler", [])
+    replicas = spec.get("replicas", 1)
+    if shape == "sqlite":
+        c.check(replicas == 1, f"one SQLite file serves one replica, replicas is {replicas!r}")
+        c.check(spec.get("strategy", {}).get("type") == "Recreate",
+                "strategy must be Recreate (two pods must never hold the database at once)")
+        c.check(not hpas, "a HorizontalPodAutoscaler would scale past the one replica SQLite allows")
+        c.check(psc.get("fsGroup") == 10001, "pod securityContext.fsGroup must be 10001 (the volume writable)")
+        db = env.get("MNIST_FEEDBACK_DB")
+        c.check(isinstance(db, str) and db.startswith("/"), f"MNIST_FEEDBACK_DB must be a file path, is {db!r}")
+        pvcs = {p.get("metadata", {}).get("name"): p for p in kinds.get("PersistentVolumeClaim", [])}
+        c.check(len(pvcs) == 1, f"expected one PersistentVolumeClaim, found {len(pvcs)}")
+        mount = next((m for m in ct.get("volumeMounts", [])
+                      if isinstance(db, str) and db.rsplit("/", 1)[0] == str(m.get("mountPath")).rstrip("/")), None)
+        if c.check(mount, f"no volume mounted on the directory of MNIST_FEEDBACK_DB {db!r}"):
+            c.check(not mount.get("readOnly"), "the database volume must be mounted writable")
+            claim = volumes.get(mount.get("name"), {}).get("persistentVolumeClaim", {}).get("claimName")
+            c.check(claim in pvcs, f"the database volume must be the PersistentVolumeClaim, is {claim!r}")
+            c.check(str(mount.get("mountPath")).rstrip("/") == FEEDBACK_DIR,
+                    f"mount the database volume on {FEEDBACK_DIR} (owned by the image's user)")
+        for p in pvcs.values():
+            ps_ = p.get("spec", {})
+            c.check(set(ps_.get("accessModes", [])) & {"ReadWriteOnce", "ReadWriteOncePod"},
+                    "the PersistentVolumeClaim must be ReadWriteOnce")
+            c.check("storage" in ps_.get("resources", {}).get("requests", {}),
+                    "the PersistentVolumeClaim needs a storage request")
+    else:
+        c.check(isinstance(replicas, int) and replicas >= 2,
+                f"several replicas share the database, replicas is {replicas!r}")
+        ref = env_from.get("MNIST_FEEDBACK_DB", {}).get("secretKeyRef", {})
+        c.check(ref.get("name") and ref.get("key") and "MNIST_FEEDBACK_DB" not in env,
+                "MNIST_FEEDBACK_DB must come from a Secret (valueFrom.secretKeyRef), not a value")
+        c.check(not claims and not kinds.get("PersistentVolumeClaim"),
+                "no PersistentVolumeClaim (the replicas share PostgreSQL, not a volume)")
+        c.check("postgresql" in str(ct.get("image", "")),
+                f"the image must be the runtime-postgresql variant (with libpq), is {ct.get('image')!r}")
+        c.check(len(hpas) == 1, f"expected one HorizontalPodAutoscaler, found {len(hpas)}")
+    for hpa in hpas:
+        check_hpa(c, hpa, dep, req)
+
+    for pdb in kinds.get("PodDisruptionBudget", []):
+        psel = pdb.get("spec", {}).get("selector", {}).get("matchLabels", {})
+        c.check(psel and all(pod_labels.get(k) == v for k, v in psel.items()),
+                "PodDisruptionBudget: selector does not match the Deployment's pods")
+
+
+def check_hpa(c, hpa, dep, req):
     # HPA: autoscaling/v2, on this Deployment, on CPU utilisation.
     c.check(hpa.get("apiVersion") == "autoscaling/v2", "HPA: apiVersion must be autoscaling/v2")
     hs = hpa.get("spec", {})
@@ -185,18 +243,13 @@ def check_k8s(c, docs):
     c.check(ref.get("kind") == "Deployment" and ref.get("name") == dep["metadata"]["name"]
             and ref.get("apiVersion") == "apps/v1", "HPA: scaleTargetRef must name the Deployment")
     lo, hi = hs.get("minReplicas", 1), hs.get("maxReplicas", 0)
-    c.check(1 <= lo <= hi, f"HPA: need 1 <= minReplicas ({lo}) <= maxReplicas ({hi})")
+    c.check(2 <= lo <= hi, f"HPA: need 2 <= minReplicas ({lo}) <= maxReplicas ({hi})")
     cpu = [m for m in hs.get("metrics", []) if m.get("type") == "Resource"
            and m.get("resource", {}).get("name") == "cpu"]
     c.check(cpu and cpu[0]["resource"].get("target", {}).get("type") == "Utilization"
             and 0 < cpu[0]["resource"]["target"].get("averageUtilization", 0) <= 100,
             "HPA: needs a CPU Utilization target between 1 and 100 %")
     c.check("cpu" in req, "HPA: CPU utilisation needs a CPU request on the container")
-
-    for pdb in kinds.get("PodDisruptionBudget", []):
-        psel = pdb.get("spec", {}).get("selector", {}).get("matchLabels", {})
-        c.check(psel and all(pod_labels.get(k) == v for k, v in psel.items()),
-                "PodDisruptionBudget: selector does not match the Deployment's pods")
 
 
 def check_compose(c, doc):
@@ -223,6 +276,17 @@ def check_compose(c, doc):
     c.check(grace >= timeout + 5, f"compose: stop_grace_period {grace:g} s < MNIST_TIMEOUT {timeout:g} s + 5 s")
     port = str(env.get("MNIST_PORT", 8080))
     c.check(any(str(p).endswith(":" + port) for p in s.get("ports", [])), f"compose: no published port maps to {port}")
+    # The SQLite feedback database: its directory a named volume (it outlives
+    # the container), mounted writable on the directory the image's user owns.
+    db = str(env.get("MNIST_FEEDBACK_DB", ""))
+    if c.check(db.startswith("/"), f"compose: MNIST_FEEDBACK_DB must be a file path on a volume, is {db!r}"):
+        vols = [str(v).split(":") for v in s.get("volumes", []) if isinstance(v, str)]
+        mount = next((v for v in vols if len(v) >= 2 and v[1].rstrip("/") == db.rsplit("/", 1)[0]), None)
+        if c.check(mount, f"compose: no volume mounted on the directory of MNIST_FEEDBACK_DB {db!r}"):
+            c.check(mount[0] in (doc.get("volumes") or {}), f"compose: {mount[0]!r} must be a named volume declared under volumes:")
+            c.check(len(mount) < 3 or "ro" not in mount[2].split(","), "compose: the database volume must be writable")
+            c.check(mount[1].rstrip("/") == FEEDBACK_DIR,
+                    f"compose: mount the database volume on {FEEDBACK_DIR} (owned by the image's user)")
 
 
 def check_dockerfile(c, text):
@@ -238,110 +302,220 @@ def check_dockerfile(c, text):
         if not l.endswith("\\"):
             instr.append(cur)
             cur = ""
-    # The image of each FROM, past flags such as --platform=$BUILDPLATFORM.
-    froms = [next(w for w in i.split()[1:] if not w.startswith("--"))
-             for i in instr if i.upper().startswith("FROM ")]
-    c.check(len(froms) >= 2, "Dockerfile: must be multi-stage")
-    c.check(froms and all(f == "debian:bookworm-slim" for f in froms[:-1]),
-            f"Dockerfile: build stages must be debian:bookworm-slim, are {froms[:-1]}")
-    c.check(froms and froms[-1] == "scratch", f"Dockerfile: runtime stage must be FROM scratch, is {froms[-1:]}")
-    last = max(i for i, x in enumerate(instr) if x.upper().startswith("FROM "))
-    build, final = instr[:last], instr[last:]
+    # Stages: the image or stage each FROM names (past flags such as
+    # --platform=$BUILDPLATFORM), its name, its instructions.
+    stages = []
+    for i in instr:
+        if i.upper().startswith("FROM "):
+            words = [w for w in i.split()[1:] if not w.startswith("--")]
+            name = words[2] if len(words) >= 3 and words[1].upper() == "AS" else None
+            stages.append({"base": words[0], "name": name, "instr": []})
+        elif stages:
+            stages[-1]["instr"].append(i)
+    named = {st["name"]: st for st in stages if st["name"]}
+
+    def chain(st):
+        """The stages st builds on, first the one FROM an image, st last."""
+        out = [st]
+        while out[0]["base"] in named and named[out[0]["base"]] not in out:
+            out.insert(0, named[out[0]["base"]])
+        return out
+
+    def image(st):
+        return chain(st)[0]["base"]
+
+    c.check(len(stages) >= 2, "Dockerfile: must be multi-stage")
+    if not stages:
+        return
+    builds = [st for st in stages if image(st) != "scratch"]
+    c.check(builds and all(image(st) == "debian:bookworm-slim" for st in builds),
+            f"Dockerfile: build stages must be debian:bookworm-slim, are {[image(st) for st in builds]}")
+    build = [i for st in builds for i in st["instr"]]
     c.check(any("scripts/deps.sh build" in i for i in build), "Dockerfile: build stage must install with scripts/deps.sh build")
     c.check(any("scripts/build.sh" in i for i in build), "Dockerfile: build stage must build with scripts/build.sh")
-
-    def one(word):
-        found = [i[len(word) + 1:].strip() for i in final if i.upper().startswith(word + " ")]
-        return found[-1] if found else None
-
-    user = one("USER")
-    c.check(user is not None and user.split(":")[0] not in ("0", "root"), f"Dockerfile: runtime USER must be non-root, is {user!r}")
-    c.check(user is not None and user.split(":")[0].isdigit(), "Dockerfile: USER must be numeric for runAsNonRoot")
-    c.check(one("EXPOSE") == "8080", "Dockerfile: must EXPOSE 8080")
-    ep = one("ENTRYPOINT")
-    try:
-        ep_json = json.loads(ep) if ep else None
-    except ValueError:
-        ep_json = None
-    c.check(ep_json == ["mnist-server"], f"Dockerfile: ENTRYPOINT must be exec form [\"mnist-server\"], is {ep!r}")
-    hc = one("HEALTHCHECK") or ""
-    m = re.search(r"CMD\s+(\[.*\])\s*$", hc)
-    c.check(m and json.loads(m.group(1)) == ["mnist-server", "--healthcheck"],
-            f"Dockerfile: HEALTHCHECK must be CMD [\"mnist-server\", \"--healthcheck\"], is {hc!r}")
     # The runtime stage is the tree scripts/container-rootfs.sh assembles.
     rootfs = " ".join(i for i in build if "scripts/container-rootfs.sh /rootfs" in i)
     for b in ("mnist-server", "mnist-train", "mnist-eval", "mnist-cnn-ensemble.bin"):
         c.check(b in rootfs, f"Dockerfile: the runtime tree (container-rootfs.sh) lacks {b}")
-    c.check(any(re.match(r"COPY --from=build /rootfs/? /$", i) for i in final),
-            "Dockerfile: runtime stage must copy the build stage's /rootfs/")
-    c.check(not any(re.search(r"\b(build-essential|-dev\b|cmake|gcc)", i) for i in final),
-            "Dockerfile: runtime stage installs build tools")
+
+    def copies_libpq(final):
+        """Whether the instructions copy from a stage that adds libpq."""
+        srcs = {m.group(1) for i in final for m in [re.match(r"COPY --from=(\S+)", i)] if m}
+        return any("libpq.so.5" in i for n in srcs if n in named for st in chain(named[n]) for i in st["instr"])
+
+    # The default target (the last stage) and the PostgreSQL variant: both
+    # FROM scratch, configured alike; libpq in the variant alone.
+    c.check(image(stages[-1]) == "scratch", f"Dockerfile: runtime stage must be FROM scratch, is {image(stages[-1])!r}")
+    default = [i for st in chain(stages[-1]) for i in st["instr"]]
+    c.check(not copies_libpq(default), "Dockerfile: the default target (the last stage) must not carry libpq")
+    variant = named.get("runtime-postgresql")
+    targets = [("the default target", default)]
+    if c.check(variant and image(variant) == "scratch", "Dockerfile: needs a FROM scratch stage runtime-postgresql"):
+        vfinal = [i for st in chain(variant) for i in st["instr"]]
+        c.check(copies_libpq(vfinal), "Dockerfile: runtime-postgresql must copy libpq.so.5 (container-rootfs.sh --libs)")
+        targets.append(("runtime-postgresql", vfinal))
+
+    for target, final in targets:
+        def one(word):
+            found = [i[len(word) + 1:].strip() for i in final if i.upper().startswith(word + " ")]
+            return found[-1] if found else None
+
+        user = one("USER")
+        c.check(user is not None and user.split(":")[0] not in ("0", "root"),
+                f"Dockerfile: {target} USER must be non-root, is {user!r}")
+        c.check(user is not None and user.split(":")[0].isdigit(), f"Dockerfile: {target} USER must be numeric for runAsNonRoot")
+        c.check(one("EXPOSE") == "8080", f"Dockerfile: {target} must EXPOSE 8080")
+        ep = one("ENTRYPOINT")
+        try:
+            ep_json = json.loads(ep) if ep else None
+        except ValueError:
+            ep_json = None
+        c.check(ep_json == ["mnist-server"], f"Dockerfile: {target} ENTRYPOINT must be exec form [\"mnist-server\"], is {ep!r}")
+        hc = one("HEALTHCHECK") or ""
+        m = re.search(r"CMD\s+(\[.*\])\s*$", hc)
+        c.check(m and json.loads(m.group(1)) == ["mnist-server", "--healthcheck"],
+                f"Dockerfile: {target} HEALTHCHECK must be CMD [\"mnist-server\", \"--healthcheck\"], is {hc!r}")
+        c.check(any(re.match(r"COPY --from=build /rootfs/? /$", i) for i in final),
+                f"Dockerfile: {target} must copy the build stage's /rootfs/")
+        c.check(not any(re.search(r"\b(build-essential|-dev\b|cmake|gcc)", i) for i in final),
+                f"Dockerfile: {target} installs build tools")
 
 
-def run_all(k8s_docs, compose_doc, dockerfile):
+def check_rootfs_script(c, text):
+    """The image's directory for the database, owned by its user: a new
+    volume mounted there copies that ownership."""
+    c.check(re.search(r"install -d .*-o 10001 -g 10001 \"\$root" + FEEDBACK_DIR + '"', text),
+            f"container-rootfs.sh: must create {FEEDBACK_DIR} owned by 10001:10001")
+
+
+# The Kubernetes shapes: directory under deploy/ -> what check_k8s expects.
+SHAPES = {"k8s": "sqlite", "k8s-postgresql": "postgresql"}
+
+
+def run_all(f):
+    """f: the parsed files, as load() returns them -> the failed checks."""
     c = Checker()
-    check_k8s(c, k8s_docs)
-    check_compose(c, compose_doc)
-    check_dockerfile(c, dockerfile)
+    for d, shape in SHAPES.items():
+        sub = Checker()
+        check_k8s(sub, f[d], shape)
+        c.errors += [f"deploy/{d}: {e}" for e in sub.errors]
+    check_compose(c, f["compose"])
+    check_dockerfile(c, f["dockerfile"])
+    check_rootfs_script(c, f["rootfs"])
     return c.errors
 
 
-def mutations(k8s_docs, compose_doc, dockerfile):
+def mutations(files):
     """Broken variants that the checks must reject: proof that they can fail."""
-    def dep(docs):
-        return next(d for d in docs if d.get("kind") == "Deployment")
+    def kind(docs, k):
+        return next(d for d in docs if d.get("kind") == k)
 
     def ct(docs):
-        return dep(docs)["spec"]["template"]["spec"]["containers"][0]
+        return kind(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
 
-    def edit_k8s(f):
-        docs = copy.deepcopy(k8s_docs)
-        f(docs)
-        return docs, compose_doc, dockerfile
+    def pod(docs):
+        return kind(docs, "Deployment")["spec"]["template"]["spec"]
 
-    yield "readOnlyRootFilesystem false", edit_k8s(lambda d: ct(d)["securityContext"].update(readOnlyRootFilesystem=False))
-    yield "liveness on /readyz", edit_k8s(lambda d: ct(d)["livenessProbe"]["httpGet"].update(path="/readyz"))
-    yield "no memory limit", edit_k8s(lambda d: ct(d)["resources"]["limits"].pop("memory"))
-    yield "short grace period", edit_k8s(lambda d: dep(d)["spec"]["template"]["spec"].update(terminationGracePeriodSeconds=5))
-    yield "runAsUser 0", edit_k8s(lambda d: dep(d)["spec"]["template"]["spec"]["securityContext"].update(runAsUser=0))
-    yield "HPA v1", edit_k8s(lambda d: next(x for x in d if x["kind"] == "HorizontalPodAutoscaler").update(apiVersion="autoscaling/v1"))
-    yield "Service selects nothing", edit_k8s(lambda d: next(x for x in d if x["kind"] == "Service")["spec"].update(selector={"app": "other"}))
-    yield "misspelt probe field", edit_k8s(lambda d: ct(d).update(readinesProbe=ct(d).pop("readinessProbe")))
-    yield "misspelt setting", edit_k8s(lambda d: ct(d)["env"].append({"name": "MNIST_THREAD", "value": "2"}))
-    bad = copy.deepcopy(compose_doc)
-    next(iter(bad["services"].values()))["user"] = "0"
-    yield "compose as root", (k8s_docs, bad, dockerfile)
-    yield "shell-form ENTRYPOINT", (k8s_docs, compose_doc, dockerfile.replace('ENTRYPOINT ["mnist-server"]', "ENTRYPOINT mnist-server"))
-    yield "root USER", (k8s_docs, compose_doc, re.sub(r"^USER .*$", "USER root", dockerfile, flags=re.M))
-    yield "syntax line", (k8s_docs, compose_doc, "# syntax=docker/dockerfile:1\n" + dockerfile)
-    yield "runtime stage on Debian", (k8s_docs, compose_doc, dockerfile.replace("FROM scratch", "FROM debian:bookworm-slim"))
+    def edit(key, f):
+        out = copy.deepcopy(files)
+        f(out[key])
+        return out
+
+    def text(key, new):
+        return {**files, key: new}
+
+    def db_mount(docs):
+        return next(m for m in ct(docs)["volumeMounts"] if m["mountPath"] != "/tmp")
+
+    def server(doc):
+        return next(iter(doc["services"].values()))
+
+    def drop_env(docs, name):
+        ct(docs)["env"] = [e for e in ct(docs)["env"] if e["name"] != name]
+
+    sq, pg = "k8s", "k8s-postgresql"
+    yield "readOnlyRootFilesystem false", edit(sq, lambda d: ct(d)["securityContext"].update(readOnlyRootFilesystem=False))
+    yield "liveness on /readyz", edit(pg, lambda d: ct(d)["livenessProbe"]["httpGet"].update(path="/readyz"))
+    yield "no memory limit", edit(sq, lambda d: ct(d)["resources"]["limits"].pop("memory"))
+    yield "short grace period", edit(pg, lambda d: pod(d).update(terminationGracePeriodSeconds=5))
+    yield "runAsUser 0", edit(sq, lambda d: pod(d)["securityContext"].update(runAsUser=0))
+    yield "HPA v1", edit(pg, lambda d: kind(d, "HorizontalPodAutoscaler").update(apiVersion="autoscaling/v1"))
+    yield "Service selects nothing", edit(sq, lambda d: kind(d, "Service")["spec"].update(selector={"app": "other"}))
+    yield "misspelt probe field", edit(pg, lambda d: ct(d).update(readinesProbe=ct(d).pop("readinessProbe")))
+    yield "misspelt setting", edit(sq, lambda d: ct(d)["env"].append({"name": "MNIST_THREAD", "value": "2"}))
+    # The SQLite shape: one pod at a time, holding a writable claim.
+    yield "SQLite with 2 replicas", edit(sq, lambda d: kind(d, "Deployment")["spec"].update(replicas=2))
+    yield "SQLite with a rolling update", edit(sq, lambda d: kind(d, "Deployment")["spec"].update(strategy={"type": "RollingUpdate"}))
+    yield "SQLite with an HPA", edit(sq, lambda d: d.append(kind(files[pg], "HorizontalPodAutoscaler")))
+    yield "SQLite without fsGroup", edit(sq, lambda d: pod(d)["securityContext"].pop("fsGroup"))
+    yield "SQLite database on the read-only root", edit(sq, lambda d: ct(d)["volumeMounts"].remove(db_mount(d)))
+    yield "SQLite volume read-only", edit(sq, lambda d: db_mount(d).update(readOnly=True))
+    def db_in_emptydir(docs):
+        v = next(v for v in pod(docs)["volumes"] if v["name"] == db_mount(docs)["name"])
+        v.pop("persistentVolumeClaim")
+        v["emptyDir"] = {}
+    yield "SQLite database in an emptyDir", edit(sq, db_in_emptydir)
+    # The PostgreSQL shape: several replicas, the URL a secret, libpq in the image.
+    yield "PostgreSQL with 1 replica", edit(pg, lambda d: kind(d, "Deployment")["spec"].update(replicas=1))
+    yield "PostgreSQL URL in plain text", edit(pg, lambda d: (
+        drop_env(d, "MNIST_FEEDBACK_DB"), ct(d)["env"].append({"name": "MNIST_FEEDBACK_DB", "value": "postgresql://u:p@db/x"})))
+    yield "PostgreSQL on the default image", edit(pg, lambda d: ct(d).update(image="mnist-digits:1.0.0"))
+    yield "PostgreSQL with a claim", edit(pg, lambda d: d.append(kind(files[sq], "PersistentVolumeClaim")))
+    # Compose: the database on a named volume, writable.
+    yield "compose as root", edit("compose", lambda d: server(d).update(user="0"))
+    yield "compose without the database volume", edit("compose", lambda d: server(d).pop("volumes"))
+    yield "compose database volume read-only", edit("compose", lambda d: server(d).update(
+        volumes=[v + ":ro" for v in server(d)["volumes"]]))
+    yield "compose database on an undeclared volume", edit("compose", lambda d: d.pop("volumes"))
+    df = files["dockerfile"]
+    yield "shell-form ENTRYPOINT", text("dockerfile", df.replace('ENTRYPOINT ["mnist-server"]', "ENTRYPOINT mnist-server"))
+    yield "root USER", text("dockerfile", re.sub(r"^USER .*$", "USER root", df, flags=re.M))
+    yield "syntax line", text("dockerfile", "# syntax=docker/dockerfile:1\n" + df)
+    yield "runtime stage on Debian", text("dockerfile", df.replace("FROM scratch", "FROM debian:bookworm-slim"))
+    yield "the PostgreSQL variant as the default target", text("dockerfile", df + "\nFROM runtime-postgresql\n")
+    yield "no PostgreSQL variant", text("dockerfile", df.replace("AS runtime-postgresql", "AS runtime-other"))
+    yield "a variant without libpq", text("dockerfile", df.replace(" libpq.so.5", " libz.so.1"))
+    yield "no database directory in the image", text("rootfs", files["rootfs"].replace("/var/lib/mnist", "/var/lib/other"))
+
+
+def load(src):
+    """The deployment files under SOURCE_DIR, parsed: each Kubernetes shape
+    as the documents its Kustomization lists."""
+    files = {}
+    for d in SHAPES:
+        with open(f"{src}/deploy/{d}/kustomization.yaml") as f:
+            listed = yaml.safe_load(f).get("resources", [])
+        files[d] = []
+        for name in listed:
+            with open(f"{src}/deploy/{d}/{name}") as f:
+                files[d] += [x for x in yaml.safe_load_all(f) if x]
+    with open(f"{src}/deploy/compose.yaml") as f:
+        files["compose"] = yaml.safe_load(f)
+    with open(f"{src}/Dockerfile") as f:
+        files["dockerfile"] = f.read()
+    with open(f"{src}/scripts/container-rootfs.sh") as f:
+        files["rootfs"] = f.read()
+    return files
 
 
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: check_manifests.py SOURCE_DIR")
-    src = sys.argv[1]
+    files = load(sys.argv[1])
     passed = failed = 0
-    k8s = []
-    for name in ("deployment", "service", "hpa", "pdb"):
-        with open(f"{src}/deploy/k8s/{name}.yaml") as f:
-            k8s += [d for d in yaml.safe_load_all(f) if d]
-    with open(f"{src}/deploy/compose.yaml") as f:
-        compose = yaml.safe_load(f)
-    with open(f"{src}/Dockerfile") as f:
-        dockerfile = f.read()
 
-    errors = run_all(k8s, compose, dockerfile)
+    errors = run_all(files)
     for e in errors:
         print(f"FAIL {e}")
     if errors:
         failed += 1
     else:
         passed += 1
-        print("ok   deploy/k8s, deploy/compose.yaml and Dockerfile hold every required field")
+        print("ok   deploy/k8s, deploy/k8s-postgresql, deploy/compose.yaml, Dockerfile and "
+              "container-rootfs.sh hold every required field")
 
-    for what, variant in mutations(k8s, compose, dockerfile):
-        if run_all(*variant):
+    for what, variant in mutations(files):
+        if run_all(variant):
             passed += 1
             print(f"ok   rejects a variant with {what}")
         else:

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Turns deploy/k8s/deployment.yaml into a copy `podman kube play` can run
 with no network, so the container test exercises the Deployment's own pod
-spec (replicas, user, read-only root, /tmp volume, limits, MNIST_* env).
-Changes only what podman needs: the names (unique per run), the image (the
+spec (replicas, user, read-only root, /tmp and database volumes, limits,
+MNIST_* env).
+Changes only what podman needs: the names (unique per run, the claim's
+too: podman makes it a named volume), the image (the
 one just built), no declared ports (podman publishes them, which a pod with
 no network refuses) and probe ports as numbers.
 
@@ -37,6 +39,10 @@ def main():
         v["name"] = renamed[v["name"]]
     for m in ct.get("volumeMounts", []):
         m["name"] = renamed[m["name"]]
+    # podman's volume for a claim is the named volume of the claim's name.
+    for v in pod.get("volumes", []):
+        if "persistentVolumeClaim" in v:
+            v["persistentVolumeClaim"]["claimName"] = f"{name}-{v['persistentVolumeClaim']['claimName']}"
 
     tmp = f"{out}.tmp-{os.getpid()}"
     with open(tmp, "w") as f:

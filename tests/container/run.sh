@@ -5,9 +5,11 @@
 # a PNG, the HEALTHCHECK, non-root, a clean SIGTERM exit, the size (a
 # FROM scratch image: no shell, so the container is inspected from the host
 # through /proc/PID),
-# training, evaluating and serving a model inside the container, and the
-# Kubernetes Deployment's pod spec run by "podman kube play", deploy/compose.yaml
-# run by podman-compose, and the arm64 image run under emulation.
+# training, evaluating and serving a model inside the container, the
+# PostgreSQL variant (libpq and its libraries there, and only there), the
+# Kubernetes Deployment's pod spec run by "podman kube play" and
+# deploy/compose.yaml run by podman-compose (each with its writable
+# database volume), and the arm64 image run under emulation.
 # Needs root and a Debian mirror; makes the base image locally when absent.
 # Usage: tests/container/run.sh SOURCE_DIR WORK_DIR   (MNIST_DATA_DIR: IDX files)
 set -uo pipefail
@@ -41,7 +43,7 @@ cleanup() {
     (cd "$work" && timeout 60 podman-compose -p "$name-compose" -f compose.yaml down) >/dev/null 2>&1
     podman network rm -f "$name-compose_default" >/dev/null 2>&1
   fi
-  podman volume rm -f "$name-tmp" >/dev/null 2>&1
+  podman volume rm -f "$name-tmp" "$name-mnist-digits-feedback" "$name-compose_feedback" >/dev/null 2>&1
   # A manifest list left behind would name images the next run replaces
   # (and then break "podman images").
   podman manifest rm "$image-list" >/dev/null 2>&1
@@ -64,7 +66,7 @@ export CONTAINERS_CONF
 "$src/scripts/container-base.sh" || { fail "making the debian:bookworm-slim base image"; finish; }
 
 # --- build ----------------------------------------------------------------
-images=("$image" "$image-build" "$image-arm64" "$image-build-arm64")
+images=("$image" "$image-build" "$image-postgresql" "$image-arm64" "$image-build-arm64")
 old_ids=$(podman image inspect -f '{{.Id}}' "${images[@]}" 2>/dev/null)
 t0=$(date +%s)
 if nice -n 10 podman build --format docker --pull=never --network host \
@@ -77,8 +79,20 @@ fi
 # Tag the build stage too (its last step's id, from the log): then the
 # previous run's images, runtime and build stage, can be removed by id
 # instead of piling up untagged, while the cache layers they share stay.
-build_id=$(awk '/^\[2\/2\] STEP 1\//{ print last; exit } /^--> [0-9a-f]+$/{ last = $2 }' "$work/build.log")
+# (The build stage is the first: its id is the last one before the first
+# step of another stage; podman skips the stages a target does not use.)
+build_id=$(awk '/^\[[0-9]+\/[0-9]+\] STEP 1\// && !/^\[1\//{ print last; exit } /^--> [0-9a-f]+$/{ last = $2 }' "$work/build.log")
 [ -n "$build_id" ] && podman tag "$build_id" "$image-build"
+
+# The PostgreSQL variant (amd64 only here): the default image plus libpq.
+t0=$(date +%s)
+if nice -n 10 podman build --format docker --pull=never --network host --target runtime-postgresql \
+     -t "$image-postgresql" -f "$src/Dockerfile" "$src" > "$work/build-postgresql.log" 2>&1; then
+  ok "podman build --target runtime-postgresql ($(( $(date +%s) - t0 )) s, log in $work/build-postgresql.log)"
+else
+  tail -30 "$work/build-postgresql.log"
+  fail "podman build --target runtime-postgresql (log in $work/build-postgresql.log)"
+fi
 
 # The same Dockerfile for arm64: the build stage runs natively and
 # cross-compiles (podman 4.3 does not set BUILDPLATFORM itself).
@@ -94,7 +108,7 @@ else
   tail -30 "$work/build-arm64.log"
   fail "podman build --platform linux/arm64 of the Dockerfile (log in $work/build-arm64.log)"
 fi
-build_id=$(awk '/^\[2\/2\] STEP 1\//{ print last; exit } /^--> [0-9a-f]+$/{ last = $2 }' "$work/build-arm64.log")
+build_id=$(awk '/^\[[0-9]+\/[0-9]+\] STEP 1\// && !/^\[1\//{ print last; exit } /^--> [0-9a-f]+$/{ last = $2 }' "$work/build-arm64.log")
 [ -n "$build_id" ] && podman tag "$build_id" "$image-build-arm64"
 new_ids=$(podman image inspect -f '{{.Id}}' "${images[@]}" 2>/dev/null)
 for id in $old_ids; do
@@ -104,6 +118,8 @@ done
 size=$(podman image inspect -f '{{.Size}}' "$image")
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
 check "runtime image $(mb "$size") <= $(mb $max_bytes)" test "$size" -le "$max_bytes"
+size_pg=$(podman image inspect -f '{{.Size}}' "$image-postgresql" 2>/dev/null)
+echo "     PostgreSQL variant: $(mb "${size_pg:-0}") (the runtime image + $(mb $(( ${size_pg:-0} - size ))))"
 arch=$(podman image inspect -f '{{.Architecture}}' "$image-arm64" 2>/dev/null)
 size_arm=$(podman image inspect -f '{{.Size}}' "$image-arm64" 2>/dev/null)
 check "arm64 image: architecture ${arch:-none}, $(mb "${size_arm:-0}") <= $(mb $max_bytes)" \
@@ -146,6 +162,37 @@ passed=$((passed + $(grep -c '^ok' <<< "$cfg_out")))
 failed=$((failed + $(grep -c '^FAIL' <<< "$cfg_out")))
 [ -n "$cfg_out" ] || fail "reading the image configuration"
 
+# --- what each image holds: libpq in the variant alone; the database directory
+# Read from the images' mounted trees (no shell inside to ask).
+libs_in() { # libs_in IMAGE -> the paths of libpq.so.5 in it
+  local mnt
+  mnt=$(podman image mount "$1" 2>/dev/null) || return 1
+  (cd "$mnt" && find . -name 'libpq.so.5*' | sed 's/^\.//')
+  podman image umount "$1" >/dev/null 2>&1
+}
+if pq_default=$(libs_in "$image"); then
+  check "the runtime image holds no libpq (${pq_default:-none found})" test -z "$pq_default"
+else
+  fail "podman image mount $image"
+fi
+pq_variant=$(libs_in "$image-postgresql")
+check "the PostgreSQL variant holds ${pq_variant:-no libpq.so.5}" test -n "$pq_variant"
+mnt=$(podman image mount "$image")
+loader=$(readelf -l "$mnt/usr/local/bin/mnist-server" | sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p')
+owner=$(stat -c '%u:%g %a' "$mnt/var/lib/mnist" 2>/dev/null)
+podman image umount "$image" >/dev/null 2>&1
+check "the image's /var/lib/mnist is owned by 10001:10001, mode 750 (has: ${owner:-no such directory})" \
+  test "$owner" = "10001:10001 750"
+# The dynamic loader resolves libpq's own needs inside the variant, as a
+# dlopen would: "not found" names a library the image lacks.
+if [ -n "$pq_variant" ]; then
+  out=$(podman run --rm --network none --entrypoint "$loader" "$image-postgresql" --list "${pq_variant%%$'\n'*}" 2>&1)
+  check "every library libpq.so.5 needs is in the variant ($(grep -c '=>' <<< "$out") resolved)" \
+    bash -c '[ -n "$1" ] && ! grep -q "not found" <<< "$1" && grep -q "=>" <<< "$1"' _ "$out" || echo "$out"
+  out=$(podman run --rm --network none "$image-postgresql" --help 2>&1 | grep -v systemd)
+  check "mnist-server --help runs in the PostgreSQL variant" grep -q "^usage: mnist-server " <<< "$out" || echo "$out"
+fi
+
 # --- the binaries start: the loader finds every library they link ---------
 # (a missing library stops the loader before main, with no usage line)
 for b in mnist-server mnist-train mnist-eval; do
@@ -176,6 +223,10 @@ wait_ready() { # wait_ready NAME -> prints the PID when /readyz answers 200
 }
 proc_uid() { # proc_uid PID -> the process's real uid, as the host sees it
   awk '/^Uid:/ { print $2 }' "/proc/$1/status" 2>/dev/null
+}
+db_dir_writable() { # db_dir_writable PID -> the server's user can create a file in /var/lib/mnist
+  setpriv --reuid "$(proc_uid "$1")" --regid "$(proc_uid "$1")" --clear-groups \
+    touch "/proc/$1/root/var/lib/mnist/probe" && rm -f "/proc/$1/root/var/lib/mnist/probe"
 }
 run_server() { # run_server NAME [podman run args...]   (img: another image than $image)
   local n=$1; shift
@@ -339,6 +390,7 @@ if spec=$(/usr/bin/python3 "$here/kube_adapt.py" "$src/deploy/k8s/deployment.yam
       uid=$(proc_uid "$pid")
       check "replica $i: runs as uid ${uid:-?} (runAsUser $runas)" test "$uid" = "$runas"
       check "replica $i: /tmp volume writable under the read-only root" touch "/proc/$pid/root/tmp/probe"
+      check "replica $i: the database volume (the PersistentVolumeClaim) writable by uid $uid" db_dir_writable "$pid"
     done
     t0=$(date +%s%N)
     pods=$(for i in $(seq 0 $((replicas - 1))); do echo "$name-pod-$i"; done)
@@ -371,6 +423,7 @@ if user=$(/usr/bin/python3 "$here/compose_adapt.py" "$src/deploy/compose.yaml" "
     check "compose: predicts ${got:-nothing} for a ${d##* }" test "$got" = "${d##* }"
     uid=$(proc_uid "$pid")
     check "compose: runs as uid ${uid:-?} (user $user)" test "$uid" = "${user%%:*}"
+    check "compose: the database volume writable by uid $uid under the read-only root" db_dir_writable "$pid"
     check "compose: the image's HEALTHCHECK passes" podman healthcheck run "$c"
     (cd "$work" && timeout 60 podman-compose -p "$proj" -f compose.yaml stop) > /dev/null 2>&1
     code=$(podman inspect -f '{{.State.ExitCode}}' "$c")
