@@ -41,4 +41,11 @@ if(TARGET mnist-server)
     set_tests_properties(http_${t} PROPERTIES ENVIRONMENT "${_http_env}" LABELS http
                          TIMEOUT 300)
   endforeach()
+  # The kill -9 test again with a PostgreSQL store: a server of its own
+  # (tests/feedback/pg_cluster.sh, which fails when it cannot start one).
+  add_test(NAME http_feedback_crash_pg
+           COMMAND ${CMAKE_SOURCE_DIR}/tests/feedback/pg_cluster.sh ${MNIST_TEST_PYTHON}
+                   ${CMAKE_SOURCE_DIR}/tests/http/test_feedback_crash.py)
+  set_tests_properties(http_feedback_crash_pg PROPERTIES ENVIRONMENT "${_http_env}" LABELS http
+                       TIMEOUT 300)
 endif()

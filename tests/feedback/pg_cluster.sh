@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Runs test_feedback_store against a PostgreSQL server of its own: a
+# Runs a test against a PostgreSQL server of its own: a
 # temporary cluster (fsync on) listening only on a unix socket in a
 # temporary directory, run by an unprivileged user when started as root
 # (initdb refuses root). The server is stopped and the directory removed
 # on every exit. Fails, never skips, when PostgreSQL cannot be started.
-# Usage: tests/feedback/pg_cluster.sh PATH/TO/test_feedback_store
+# The test gets the database's postgresql:// URL as its last argument.
+# Usage: tests/feedback/pg_cluster.sh TEST [ARG...]
+#   e.g. tests/feedback/pg_cluster.sh build/tests/test_feedback_store
 set -euo pipefail
-test_bin=$(realpath "${1:?usage: pg_cluster.sh TEST_BINARY}")
+[ $# -ge 1 ] || { echo "usage: pg_cluster.sh TEST [ARG...]" >&2; exit 2; }
 pgbin=${PGBIN:-/usr/lib/postgresql/15/bin}
 for tool in initdb pg_ctl postgres; do
   [ -x "$pgbin/$tool" ] || { echo "FAIL: $pgbin/$tool missing (scripts/deps.sh test installs postgresql)" >&2; exit 1; }
@@ -43,4 +45,4 @@ started=1
 "${as_owner[@]}" "$pgbin/createdb" -h "$dir" -U fbtest feedback \
   || { echo "FAIL: createdb" >&2; exit 1; }
 
-"$test_bin" "postgresql:///feedback?host=$dir&user=fbtest"
+"$@" "postgresql:///feedback?host=$dir&user=fbtest"
