@@ -35,7 +35,7 @@ if(TARGET mnist-server)
     "MNIST_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
     "MNIST_SERVER=$<TARGET_FILE:mnist-server>"
     "MNIST_IMGWRITE=$<TARGET_FILE:http_imgwrite>")
-  foreach(t api inputs abuse lifecycle read explain oip repository feedback feedback_crash)
+  foreach(t api inputs abuse lifecycle read explain oip repository feedback feedback_crash feedback_full)
     add_test(NAME http_${t}
              COMMAND ${MNIST_TEST_PYTHON} ${CMAKE_SOURCE_DIR}/tests/http/test_${t}.py)
     set_tests_properties(http_${t} PROPERTIES ENVIRONMENT "${_http_env}" LABELS http
