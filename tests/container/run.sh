@@ -228,6 +228,12 @@ db_dir_writable() { # db_dir_writable PID -> the server's user can create a file
   setpriv --reuid "$(proc_uid "$1")" --regid "$(proc_uid "$1")" --clear-groups \
     touch "/proc/$1/root/var/lib/mnist/probe" && rm -f "/proc/$1/root/var/lib/mnist/probe"
 }
+feedback_stored() { # feedback_stored PID -> a correction posted is answered 201 and lands in the volume's database
+  local r zeros
+  zeros=$(printf '0,%.0s' $(seq 783))
+  r=$(probe "$1" /v1/feedback -H 'Content-Type: application/json' --data-binary "{\"pixels\":[${zeros}0],\"label\":7}")
+  [ "${r%% *}" = 201 ] && [ -s "/proc/$1/root/var/lib/mnist/feedback.db" ] || { echo "    feedback: $r"; return 1; }
+}
 run_server() { # run_server NAME [podman run args...]   (img: another image than $image)
   local n=$1; shift
   # Without systemd podman cannot schedule the periodic healthcheck and says
@@ -391,6 +397,7 @@ if spec=$(/usr/bin/python3 "$here/kube_adapt.py" "$src/deploy/k8s/deployment.yam
       check "replica $i: runs as uid ${uid:-?} (runAsUser $runas)" test "$uid" = "$runas"
       check "replica $i: /tmp volume writable under the read-only root" touch "/proc/$pid/root/tmp/probe"
       check "replica $i: the database volume (the PersistentVolumeClaim) writable by uid $uid" db_dir_writable "$pid"
+      check "replica $i: POST /v1/feedback stored in the volume's SQLite database (201)" feedback_stored "$pid"
     done
     t0=$(date +%s%N)
     pods=$(for i in $(seq 0 $((replicas - 1))); do echo "$name-pod-$i"; done)
@@ -423,6 +430,7 @@ if user=$(/usr/bin/python3 "$here/compose_adapt.py" "$src/deploy/compose.yaml" "
     check "compose: predicts ${got:-nothing} for a ${d##* }" test "$got" = "${d##* }"
     uid=$(proc_uid "$pid")
     check "compose: runs as uid ${uid:-?} (user $user)" test "$uid" = "${user%%:*}"
+    check "compose: POST /v1/feedback stored in the named volume's SQLite database (201)" feedback_stored "$pid"
     check "compose: the database volume writable by uid $uid under the read-only root" db_dir_writable "$pid"
     check "compose: the image's HEALTHCHECK passes" podman healthcheck run "$c"
     (cd "$work" && timeout 60 podman-compose -p "$proj" -f compose.yaml stop) > /dev/null 2>&1
