@@ -135,7 +135,8 @@ char *recipe_meta(const train_options *o, const mn_model *m, const char *arch_tr
     cJSON *root = cJSON_CreateObject(), *labels = cJSON_CreateArray(), *r = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "name", o->name);
     cJSON_AddStringToObject(root, "description",
-                            o->images_dir ? "Image classifier fine-tuned on a directory of labelled images"
+                            o->feedback     ? "Handwritten digit classifier fine-tuned on users' corrections with MNIST replay"
+                            : o->images_dir ? "Image classifier fine-tuned on a directory of labelled images"
                             : fashion     ? "Fashion-MNIST clothing classifier trained from scratch"
                                           : "Handwritten digit classifier trained from scratch on MNIST");
     cJSON_AddStringToObject(root, "dataset", fashion ? "fashion-mnist" : "mnist");
@@ -181,6 +182,11 @@ char *recipe_meta(const train_options *o, const mn_model *m, const char *arch_tr
     cJSON_AddBoolToObject(r, "freeze_conv", o->freeze_conv != 0);
     cJSON_AddStringToObject(r, "arch", arch_trained);
     cJSON_AddItemToObject(root, "recipe", r);
+    if (o->feedback_json) {
+        cJSON *fb = cJSON_Parse(o->feedback_json);
+        if (fb)
+            cJSON_AddItemToObject(root, "feedback", fb);
+    }
     if (test_acc >= 0)
         add_num(root, "test_accuracy", round(test_acc * 10000) / 10000);
     else

@@ -54,6 +54,10 @@ static void usage(FILE *f)
             "  --more-digits P more labelled digits: P-images-idx3-ubyte and P-labels-idx1-ubyte\n"
             "                  of any side (scripts/make-digits.py), normalised like the\n"
             "                  server; the last tenth joins the validation images\n"
+            "  --feedback DB   with --init MODEL: fine-tune MODEL on users' corrections (a SQLite\n"
+            "                  feedback file or a postgresql:// URL) mixed with MNIST training\n"
+            "                  images (about 1 feedback image in 10); ids divisible by 5 are held\n"
+            "                  out; defaults become --epochs 1 --lr 0.0001\n"
             "  --calibrate     no training: refit the calibration of --init MODEL on the --val\n"
             "                  images (the temperature and the verdict's thresholds) and write\n"
             "                  it to --out; with --val, training runs end with the same fit\n");
@@ -155,6 +159,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--images")) o.images_dir = v;
         else if (!strcmp(a, "--nondigits")) o.nondigits = v;
         else if (!strcmp(a, "--more-digits")) o.more_digits = v;
+        else if (!strcmp(a, "--feedback")) o.feedback = v;
         else if (!strcmp(a, "--weight-decay")) o.weight_decay = parse_float(a, v, 0, 1);
         else if (!strcmp(a, "--label-smoothing")) o.label_smoothing = parse_float(a, v, 0, 0.5);
         else if (!strcmp(a, "--augment")) parse_augment(&o, v);
@@ -186,6 +191,7 @@ int main(int argc, char **argv)
                 return 2;
             }
             o.lr = (float)lr;
+            o.lr_given = 1;
         } else {
             fprintf(stderr, "mnist-train: unknown option '%s'\n", a);
             usage(stderr);
@@ -208,6 +214,17 @@ int main(int argc, char **argv)
     if (o.freeze_conv && !o.init_path && !o.resume_path) {
         fprintf(stderr, "mnist-train: --freeze-conv keeps trained convolutions: give --init MODEL\n");
         return 2;
+    }
+    if (o.feedback && (!o.init_path || o.resume_path || o.calibrate_only || o.images_dir)) {
+        fprintf(stderr, "mnist-train: --feedback fine-tunes a model on MNIST plus corrections: give --init MODEL "
+                        "(not --resume, --calibrate or --images)\n");
+        return 2;
+    }
+    if (o.feedback) {
+        if (!o.epochs_given)
+            o.epochs = 1;
+        if (!o.lr_given)
+            o.lr = 0.0001f;
     }
     if (!name_given && !strcmp(o.dataset, "fashion-mnist"))
         o.name = "fashion-mnist-cnn";

@@ -7,6 +7,7 @@
  * The recipe and metadata live in recipe.c, image directories in images.c. */
 #define _POSIX_C_SOURCE 200809L
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <omp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "progress.h"
 #include "recipe.h"
 #include "trainer.h"
+#include "feedback_set.h"
 
 /* Stream tags: each kind of random choice gets its own family of streams. */
 #define TAG_SHUFFLE 0x5348554646ull /* "SHUFF" */
@@ -56,6 +58,8 @@ typedef struct {
     double cpu_before;     /* its CPU time */
     double cpu_start;      /* process CPU time when this run's loop began */
     uint32_t first_dense;  /* index of the first dense layer (--freeze-conv) */
+    feedback_set fb;       /* --feedback: the corrections, split by id */
+    size_t fb_reps;        /* times each training correction appears per epoch */
     char final_version[9]; /* version of the folded final file */
     int final_version_set;
 } run_state;
@@ -77,6 +81,7 @@ static void run_free(run_state *s, int threads)
     mn_dataset_free(&s->train);
     mn_dataset_free(&s->test);
     mn_dataset_free(&s->neg);
+    feedback_set_free(&s->fb);
 }
 
 /* CPU seconds of the whole process (every thread) so far: on a shared
@@ -348,6 +353,94 @@ static int add_extra_sets(run_state *s, const train_options *o, size_t in_size)
     return 0;
 }
 
+/* --feedback: the training corrections join the MNIST training images,
+ * each repeated so that about one image in ten of an epoch is a
+ * correction: enough to learn them, while the MNIST replay keeps the
+ * model's accuracy on MNIST. Layout after: [MNIST train | corrections x
+ * reps | validation]. */
+static int add_feedback(run_state *s)
+{
+    size_t n_fb = s->fb.n_train;
+    size_t reps = s->n_train / (9 * n_fb);
+    s->fb_reps = reps < 1 ? 1 : reps > 1000 ? 1000 : reps;
+    size_t total = s->n_train + s->fb_reps * n_fb + s->n_val;
+    uint8_t *images = malloc(total * MN_PIXELS), *labels = malloc(total);
+    if (!images || !labels) {
+        free(images);
+        free(labels);
+        fprintf(stderr, "mnist-train: out of memory for %zu images\n", total);
+        return -1;
+    }
+    size_t at = 0;
+    put_rows(images, labels, &at, &s->train, 0, s->n_train);
+    for (size_t r = 0; r < s->fb_reps; r++) {
+        memcpy(images + at * MN_PIXELS, s->fb.train_images, n_fb * MN_PIXELS);
+        memcpy(labels + at, s->fb.train_labels, n_fb);
+        at += n_fb;
+    }
+    size_t n_train = at;
+    put_rows(images, labels, &at, &s->train, s->val_begin, s->val_begin + s->n_val);
+    free(s->train.images);
+    free(s->train.labels);
+    s->train.images = images;
+    s->train.labels = labels;
+    s->train.count = total;
+    s->n_train = n_train;
+    s->val_begin = n_train;
+    return 0;
+}
+
+/* Accuracy of m on count images, or -1 when there are none. */
+static double accuracy_on(const mn_model *m, const uint8_t *images, const uint8_t *labels, size_t count,
+                          int threads)
+{
+    eval_result r;
+    mn_error err;
+    if (!count || evaluate(m, images, labels, count, threads, &r, &err) != MN_OK)
+        return -1;
+    double a = eval_accuracy(&r);
+    eval_result_free(&r);
+    return a;
+}
+
+/* Adds a 4-decimal accuracy, or null when it was not measured. */
+static void add_acc(cJSON *o, const char *key, double a)
+{
+    if (a >= 0)
+        cJSON_AddNumberToObject(o, key, round(a * 10000) / 10000);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+/* The "feedback" object of the metadata: what the model was tuned on.
+ * before/after: {held-out corrections, MNIST test} accuracies. */
+static char *feedback_json(const run_state *s, const train_options *o, const char *base_version,
+                           const double before[2], const double after[2])
+{
+    cJSON *j = cJSON_CreateObject();
+    char rule[32];
+    snprintf(rule, sizeof rule, "id %% %d == 0", FEEDBACK_HOLD_EVERY);
+    cJSON_AddStringToObject(j, "base_version", base_version);
+    cJSON_AddStringToObject(j, "db", s->fb.location);
+    cJSON_AddNumberToObject(j, "records", (double)s->fb.n_records);
+    cJSON_AddNumberToObject(j, "first_id", (double)s->fb.first_id);
+    cJSON_AddNumberToObject(j, "last_id", (double)s->fb.last_id);
+    cJSON_AddNumberToObject(j, "train_records", (double)s->fb.n_train);
+    cJSON_AddNumberToObject(j, "held_out_records", (double)s->fb.n_held);
+    cJSON_AddNumberToObject(j, "skipped_not_a_digit", (double)s->fb.n_skipped);
+    cJSON_AddStringToObject(j, "held_out_rule", rule);
+    cJSON_AddNumberToObject(j, "repeats_per_epoch", (double)s->fb_reps);
+    cJSON_AddNumberToObject(j, "mnist_replay_images", (double)(s->n_train - s->fb_reps * s->fb.n_train));
+    cJSON_AddNumberToObject(j, "epochs", o->epochs);
+    add_acc(j, "held_out_accuracy_before", before[0]);
+    add_acc(j, "held_out_accuracy_after", after[0]);
+    add_acc(j, "mnist_test_accuracy_before", before[1]);
+    add_acc(j, "mnist_test_accuracy_after", after[1]);
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return text;
+}
+
 /* --calibrate: refits the calibration of the --init model on the --val
  * images and writes it with its metadata unchanged. */
 static int calibrate_only(run_state *s, const train_options *o)
@@ -396,7 +489,9 @@ int train_run(train_options *o)
     } else {
         if (o->init_path) {
             if (mn_model_load(o->init_path, &s.model, NULL, &err) != MN_OK) {
-                fprintf(stderr, "mnist-train: %s\n", err.msg);
+                fprintf(stderr, "mnist-train: %s%s\n", err.msg,
+                        o->feedback ? " (--feedback fine-tunes one model file such as models/mnist-cnn.bin;"
+                                      " an ensemble or cascade file is not supported)" : "");
                 goto done;
             }
         } else {
@@ -424,6 +519,27 @@ int train_run(train_options *o)
         goto done;
     const size_t in_size = mn_model_input_size(s.model), n_params = mn_model_param_count(s.model);
     mn_arch_format(mn_model_arch(s.model), s.arch, sizeof s.arch);
+    char base_version[9] = "";
+    if (o->feedback) {
+        /* before any data or file: a bad store or model writes nothing */
+        if (in_size != MN_PIXELS) {
+            fprintf(stderr, "mnist-train: %s: the model takes %zu input values, not 1x28x28: "
+                            "--feedback holds 28x28 images\n", o->init_path, in_size);
+            goto done;
+        }
+        char e[1400];
+        if (feedback_set_load(o->feedback, mn_model_calibration(s.model)->background, &s.fb, e, sizeof e) != 0) {
+            fprintf(stderr, "mnist-train: --feedback %s\n", e);
+            goto done;
+        }
+        snprintf(base_version, sizeof base_version, "%s", mn_model_version(s.model));
+        printf("feedback: %zu records (ids %lld-%lld) from %s: %zu to train on, %zu held out (id %% %d == 0)",
+               s.fb.n_records, (long long)s.fb.first_id, (long long)s.fb.last_id, s.fb.location, s.fb.n_train,
+               s.fb.n_held, FEEDBACK_HOLD_EVERY);
+        if (s.fb.n_skipped)
+            printf(", %zu not_a_digit skipped (the model has no such class)", s.fb.n_skipped);
+        printf("\n");
+    }
     if (o->augment && mn_augment_config_check(&o->aug, &err) != MN_OK) {
         fprintf(stderr, "mnist-train: --augment: %s\n", err.msg);
         goto done;
@@ -486,6 +602,18 @@ int train_run(train_options *o)
                     (size_t)s.test.rows * s.test.cols == in_size;
     if (!have_test)
         fprintf(stderr, "mnist-train: note: no test set (%s); reporting training figures only\n", err.msg);
+    double fb_before[2] = {-1, -1}, fb_after[2] = {-1, -1};
+    if (o->feedback) {
+        if (add_feedback(&s) != 0)
+            goto done;
+        fb_before[0] = accuracy_on(s.model, s.fb.held_images, s.fb.held_labels, s.fb.n_held, threads);
+        if (have_test)
+            fb_before[1] = accuracy_on(s.model, s.test.images, s.test.labels, s.test.count, threads);
+        printf("before: held-out feedback accuracy %.4f (%zu), MNIST test accuracy %.4f\n", fb_before[0],
+               s.fb.n_held, fb_before[1]);
+        printf("mix: %zu MNIST images + %zu corrections x %zu per epoch\n",
+               s.n_train - s.fb_reps * s.fb.n_train, s.fb.n_train, s.fb_reps);
+    }
 
     if (o->calibrate_only) {
         status = calibrate_only(&s, o);
@@ -586,7 +714,18 @@ int train_run(train_options *o)
             eval_result_free(&r);
         }
     }
-    if (save(&s, o, o->out_path, NULL, test_acc, val_acc, seconds) != 0)
+    char *fbj = NULL;
+    if (o->feedback) {
+        fb_after[0] = accuracy_on(s.model, s.fb.held_images, s.fb.held_labels, s.fb.n_held, threads);
+        fb_after[1] = test_acc;
+        printf("after: held-out feedback accuracy %.4f, MNIST test accuracy %.4f\n", fb_after[0], fb_after[1]);
+        fbj = feedback_json(&s, o, base_version, fb_before, fb_after);
+        o->feedback_json = fbj;
+    }
+    int saved = save(&s, o, o->out_path, NULL, test_acc, val_acc, seconds);
+    o->feedback_json = NULL;
+    free(fbj);
+    if (saved != 0)
         goto done;
     printf("wrote %s (version %s): ", o->out_path,
            s.final_version_set ? s.final_version : mn_model_version(s.model));

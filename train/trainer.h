@@ -27,6 +27,9 @@ typedef struct {
     const char *name;        /* model name stored in the metadata */
     const char *nondigits;   /* IDX3 of non-digit images for a background class, or NULL */
     const char *more_digits; /* PREFIX of -images/-labels IDX files of more digits, or NULL */
+    const char *feedback;    /* feedback store (SQLite path or postgresql:// URL) to fine-tune on, or NULL */
+    const char *feedback_json; /* set by train_run: the "feedback" object of the metadata */
+    int lr_given;            /* --lr was given (--feedback lowers the default) */
     int calibrate_only;      /* no training: refit --init's calibration on the --val images */
     int epochs, batch, threads;
     int val;                 /* training images held out for validation (the last ones) */
