@@ -1,15 +1,18 @@
 #!/bin/sh
 # feedback_loop.sh: shows the feedback loop works, through the real HTTP API
-# and binaries only. Digits drawn synthetically in styles the reference
-# model misreads (bench/feedback_styles.py: digits in a circle, and outlined
-# "bubble" digits) are posted as corrections to a server with
+# and binaries only. Digits drawn synthetically in a style the reference
+# model misreads, mostly as 8s (bench/feedback_styles.py: outlined "bubble"
+# digits: a slashed 0, a 1 with flag and base, a looped 2, a curled 9) are
+# posted as corrections, with what /predict answered, to a server with
 # --feedback-db; mnist-train --init --feedback fine-tunes the model on them;
 # the new model is served; a held-out set of the same styles (another seed:
 # other samples) is measured through POST /predict before and after, and
 # the MNIST test accuracy of both models with mnist-eval.
 # Targets: the held-out styles at least 98% after; MNIST test within 0.1
 # point of before.
-# usage: bench/feedback_loop.sh [--per-style N] [--held-out N] [--styles S,S,...]
+# usage: bench/feedback_loop.sh [--per-style N] [--held-out N] [--styles S,S,...] [-- TRAIN_FLAGS...]
+#   TRAIN_FLAGS go to mnist-train after its --feedback flags (default:
+#   --epochs 2; mnist-train's own default, one epoch, reaches 0.9800)
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
@@ -17,15 +20,17 @@ DATA=${MNIST_DATA_DIR:-$ROOT/data/mnist}
 PY=/usr/bin/python3
 PER=100
 HELD=100
-STYLES=circled-1flag,circled-7bar,circled-3flat,hollow-2loop
+STYLES=hollow-0slash,hollow-1flag,hollow-2loop,hollow-9curl
 while [ $# -gt 0 ]; do
     case $1 in
     --per-style) PER=$2; shift 2 ;;
     --held-out) HELD=$2; shift 2 ;;
     --styles) STYLES=$2; shift 2 ;;
+    --) shift; break ;;
     *) echo "usage: $0 [--per-style N] [--held-out N] [--styles S,S,...]" >&2; exit 2 ;;
     esac
 done
+[ $# -gt 0 ] || set -- --epochs 2
 cmake --build "$BUILD" -j2 --target mnist-server mnist-train mnist-eval >/dev/null
 OUT=$(mktemp -d /var/tmp/mnist-feedback-loop.XXXXXX)
 PID=
@@ -61,6 +66,7 @@ def call(path, body, ctype):
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read())
 right, total, by = 0, 0, collections.defaultdict(lambda: [0, 0])
+wrong = collections.defaultdict(collections.Counter)
 for line in open(listing):
     path, digit = line.split()
     png = open(path, "rb").read()
@@ -68,6 +74,8 @@ for line in open(listing):
     style = path.rsplit("/", 1)[1].rsplit("-", 1)[0]
     ok = ans.get("prediction") == int(digit)
     right += ok; total += 1; by[style][0] += ok; by[style][1] += 1
+    if not ok:
+        wrong[style][ans.get("prediction")] += 1
     if mode == "post":
         doc = {"image": "data:image/png;base64," + base64.b64encode(png).decode(), "label": int(digit),
                "prediction": ans.get("prediction"), "version": ans.get("model", {}).get("version"),
@@ -76,7 +84,8 @@ for line in open(listing):
         if st != 201:
             sys.exit("feedback post refused: %d %s" % (st, got))
 print("%.4f %d/%d %s" % (right / total, right, total,
-      " ".join("%s:%d/%d" % (k, v[0], v[1]) for k, v in sorted(by.items()))))
+      " ".join("%s:%d/%d%s" % (k, v[0], v[1], "(read as %s)" % ",".join("%s:%d" % w for w in wrong[k].most_common(3))
+                                if wrong[k] else "") for k, v in sorted(by.items()))))
 EOF
 
 # ids divisible by 5 are the trainer's own held-out part: the posts are
@@ -94,7 +103,7 @@ unserve
 echo "styles: $STYLES; $records corrections posted (the base model read $(echo "$posted" | cut -d' ' -f2) of them right)"
 
 t0=$(date +%s)
-"$BUILD/mnist-train" --data "$DATA" --init "$BASE" --feedback "$DB" --out "$OUT/tuned.bin" > "$OUT/train.log" 2>&1 \
+"$BUILD/mnist-train" --data "$DATA" --init "$BASE" --feedback "$DB" --out "$OUT/tuned.bin" "$@" > "$OUT/train.log" 2>&1 \
     || { cat "$OUT/train.log"; exit 1; }
 echo "fine-tune: $(( $(date +%s) - t0 )) s"
 grep -i "held-out\|feedback" "$OUT/train.log" | tail -4 | sed 's/^/  trainer: /'
@@ -112,7 +121,7 @@ echo "  after:  $after"
 echo "MNIST test accuracy: before $mb, after $ma"
 ha=$(echo "$after" | cut -d' ' -f1)
 awk -v h="$ha" -v b="$mb" -v a="$ma" 'BEGIN {
-    ok = h >= 0.98 && a >= b - 0.001
+    style_ok = (h >= 0.98); mnist_ok = (a >= b - 0.001)
     printf "targets: held-out >= 0.98: %s (%.4f); MNIST within 0.1 point: %s (%+.2f points)\n",
-        h >= 0.98 ? "met" : "MISSED", h, a >= b - 0.001 ? "met" : "MISSED", (a - b) * 100
-    exit ok ? 0 : 1 }'
+        (style_ok ? "met" : "MISSED"), h, (mnist_ok ? "met" : "MISSED"), (a - b) * 100
+    exit (style_ok && mnist_ok) ? 0 : 1 }'
