@@ -105,12 +105,22 @@ static int sqlite_open(const char *location, void **db, char *err, size_t errlen
     sqlite3_busy_timeout(d->conn, BUSY_TIMEOUT_MS);
     /* The journal mode touches the file: an unwritable location or a file
      * that is not a database fails here. */
+    /* Switching a new file to WAL needs it to itself: several programs
+     * opening it at once get SQLITE_BUSY here without the busy handler,
+     * so the switch is retried for as long as the busy timeout. */
     sqlite3_stmt *st = NULL;
-    rc = sqlite3_prepare_v2(d->conn, "PRAGMA journal_mode=WAL", -1, &st, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_step(st);
-    int wal = rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
-    sqlite3_finalize(st);
+    int wal = 0;
+    for (int waited = 0;; waited += 10) {
+        rc = sqlite3_prepare_v2(d->conn, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_step(st);
+        wal = rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+        sqlite3_finalize(st);
+        st = NULL;
+        if (((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) || waited >= BUSY_TIMEOUT_MS)
+            break;
+        sqlite3_sleep(10);
+    }
     if (rc != SQLITE_ROW) {
         int status = fail_db(d, rc, "cannot open", err, errlen);
         sqlite_close(d);
