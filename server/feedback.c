@@ -126,16 +126,21 @@ static void *writer_main(void *arg)
 feedback_svc *feedback_open(const char *location, int queue, char *err, size_t errlen)
 {
     feedback_svc *f = calloc(1, sizeof *f);
-    if (!f || !(f->location = strdup(location)) ||
-        !(f->ring = calloc((size_t)(queue > 0 ? queue : 1), sizeof *f->ring))) {
+    if (!f) {
+        snprintf(err, errlen, "feedback store: out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_mutex_init(&f->read_mu, NULL);
+    pthread_cond_init(&f->nonempty, NULL);
+    f->cap = (size_t)(queue > 0 ? queue : 1);
+    if (!(f->location = strdup(location)) || !(f->ring = calloc(f->cap, sizeof *f->ring))) {
         snprintf(err, errlen, "feedback store: out of memory");
         feedback_close(f);
         return NULL;
     }
-    f->cap = (size_t)(queue > 0 ? queue : 1);
-    pthread_mutex_init(&f->mu, NULL);
-    pthread_mutex_init(&f->read_mu, NULL);
-    pthread_cond_init(&f->nonempty, NULL);
+    /* the writer's connection and the listing's: SQLite in WAL mode and
+     * PostgreSQL both let the listing read while the writer commits */
     if (fb_store_open(location, &f->store, err, errlen) != FB_OK ||
         fb_store_open(location, &f->reader, err, errlen) != FB_OK) {
         feedback_close(f);
@@ -161,10 +166,10 @@ void feedback_close(feedback_svc *f)
         pthread_cond_signal(&f->nonempty);
         pthread_mutex_unlock(&f->mu);
         pthread_join(f->writer, NULL);
-        pthread_mutex_destroy(&f->mu);
-        pthread_mutex_destroy(&f->read_mu);
-        pthread_cond_destroy(&f->nonempty);
     }
+    pthread_mutex_destroy(&f->mu);
+    pthread_mutex_destroy(&f->read_mu);
+    pthread_cond_destroy(&f->nonempty);
     fb_store_close(f->store);
     fb_store_close(f->reader);
     free(f->listed);
