@@ -65,6 +65,8 @@
     lastFailed: false,
     askedAgain: false, // the same picture re-sent (Show why, Why not…?): its answer is not spoken twice
     why: null,         // {input, inkBox} of the last explained answer, to repaint its heat map
+    feedback: null,    // GET v1/feedback/info when the server stores corrections
+    shown: null,       // {body, type, answer} of the settled answer on screen, for a correction
   };
 
   /* ---------- drawing ---------- */
@@ -177,6 +179,7 @@
 
   function changed() {
     clearBoxes();
+    hideCorrection(); // a correction is of the answer on screen, not of a new picture
     schedulePaint();
     updateControls();
     requestPrediction(false);
@@ -270,6 +273,8 @@
       const body = up ? up.blob : await drawingPng();
       outcome = await post(predictUrl(), body, up ? up.type : 'image/png');
       outcome.inkBox = inkBox;
+      outcome.body = body;
+      outcome.type = up ? up.type : 'image/png';
       // Several digits: the same picture goes to v1/read for the number,
       // unless it has changed meanwhile (the next answer will tell).
       const d = outcome.data;
@@ -365,6 +370,7 @@
       hideStatus();
       showResult(o.data, read);
       showWhy(o.data, o.inkBox);
+      offerCorrection(o);
       return;
     }
     if (o.status === 400 && err.code === 'invalid_image' && /ink/i.test(message)) {
@@ -386,6 +392,102 @@
       showStatus('error', 'The server could not read this image' + (message ? ': ' + message : '') + '.');
     } else {
       showStatus('error', 'The server answered ' + o.status + (message ? ': ' + message : '') + '.', { retry: true });
+    }
+  }
+
+  /* ---------- corrections: POST v1/feedback ---------- */
+
+  const fixBox = $('fix');
+  const fixAsk = $('fix-ask');
+  const fixButtons = $('fix-buttons');
+  const fixDone = $('fix-done');
+
+  // Whether the server stores corrections, and what it keeps (one line).
+  async function loadFeedbackInfo() {
+    let info = null;
+    try {
+      const res = await fetch('v1/feedback/info', { cache: 'no-store' });
+      if (res.ok) info = await res.json();
+    } catch (_) {
+      info = null;
+    }
+    state.feedback = info && info.enabled ? info : null;
+    $('fix-note').textContent = state.feedback && state.feedback.stores ? state.feedback.stores : '';
+    if (!state.feedback) hideCorrection();
+  }
+
+  function buildCorrectionButtons() {
+    const labels = [];
+    for (let k = 0; k < 10; k++) labels.push([k, String(k), 'It is a ' + k]);
+    labels.push(['not_a_digit', 'not a digit', 'It is not a digit']);
+    for (const [value, text, aria] of labels) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'btn btn-small';
+      b.textContent = text;
+      b.setAttribute('aria-label', aria);
+      b.addEventListener('click', () => sendCorrection(value));
+      fixButtons.appendChild(b);
+    }
+  }
+
+  function hideCorrection() {
+    state.shown = null;
+    fixBox.hidden = true;
+  }
+
+  // After a settled answer of the digits 0-9 (not while the pen moves):
+  // the row, for the picture that answer is about.
+  function offerCorrection(o) {
+    const d = o.data;
+    if (!state.feedback || state.labels || state.pointerId !== null || state.dirty || !o.body ||
+        d.probabilities.length !== 10) {
+      if (state.dirty || state.pointerId !== null) hideCorrection();
+      return;
+    }
+    state.shown = { body: o.body, answer: d };
+    fixAsk.hidden = false;
+    fixDone.textContent = '';
+    fixBox.hidden = false;
+  }
+
+  async function sendCorrection(label) {
+    const shown = state.shown;
+    if (!shown) return;
+    const d = shown.answer;
+    const doc = {
+      image: await dataUrl(shown.body),
+      label,
+      prediction: d.verdict === 'not_a_digit' ? 'not_a_digit' : d.prediction,
+      probabilities: d.probabilities,
+    };
+    if (d.model && d.model.version) doc.version = d.model.version;
+    let res = null;
+    let data = null;
+    try {
+      res = await fetch('v1/feedback', {
+        method: 'POST',
+        headers: Object.assign({ 'Content-Type': 'application/json' }, authHeaders()),
+        body: JSON.stringify(doc),
+        cache: 'no-store',
+      });
+      try { data = await res.json(); } catch (_) { data = null; }
+    } catch (_) {
+      res = null;
+    }
+    if (state.shown !== shown) return; // the picture changed meanwhile
+    const err = (data && data.error) || {};
+    if (res && res.status === 201 && data && data.id) {
+      fixAsk.hidden = true;
+      fixDone.textContent = 'Thanks: stored as correction #' + data.id + ' (' +
+        (label === 'not_a_digit' ? 'not a digit' : 'a ' + label) + ').';
+    } else if (res && res.status === 429) {
+      const wait = res.headers.get('Retry-After');
+      fixDone.textContent = 'Too many corrections; try again in ' + (wait || 'a few') + ' s.';
+    } else if (!res) {
+      fixDone.textContent = 'The correction did not reach the server.';
+    } else {
+      fixDone.textContent = 'The correction was not stored' + (err.message ? ': ' + err.message : '') + '.';
     }
   }
 
@@ -588,6 +690,7 @@
     clearBoxes();
     clearWhy();
     quiet();
+    hideCorrection();
   }
 
   /* ---------- why: the saliency heat map and the feature maps ---------- */
@@ -1074,4 +1177,6 @@
   fitCanvas();
   loadModel();
   loadModels();
+  buildCorrectionButtons();
+  loadFeedbackInfo();
 })();

@@ -624,6 +624,7 @@ async function main() {
         layoutOk = await rects(page);
       }
     }
+    check(await page.locator('#fix').isHidden(), 'feedback off on the server: no correction row after an answer');
     check(JSON.stringify(layoutEmpty) === JSON.stringify(layoutOk), 'no layout shift between empty and answered page',
       JSON.stringify(layoutEmpty) + ' vs ' + JSON.stringify(layoutOk));
 
@@ -1149,6 +1150,67 @@ async function main() {
       log.foreign.push(...rlog.foreign);
       log.errors.push(...rlog.errors);
       fs.rmSync(repo, { recursive: true, force: true });
+    }
+
+    // Corrections: a server storing them in SQLite; the row appears after an
+    // answer, one tap stores the drawing with the label tapped, and the
+    // record is found through the API and in the database file itself.
+    {
+      const dbDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mnist-page-feedback-'));
+      const db = path.join(dbDir, 'feedback.db');
+      const fserver = await startServer(opt.server, ['--feedback-db', db]);
+      servers.push(fserver);
+      const flog = { foreign: [], errors: [], requests: [] };
+      const fpage = await openPage(ctx, fserver.origin, flog);
+      await fpage.waitForFunction(() => document.getElementById('fix-note').textContent !== '', null,
+        { timeout: SETTLE_MS });
+      check(/image the model saw/.test(await fpage.locator('#fix-note').textContent()),
+        'feedback on: the page says in one line what is stored', await fpage.locator('#fix-note').textContent());
+      check(await fpage.locator('#fix').isHidden(), 'feedback on: no correction row before an answer');
+      await drawDigit(fpage, 7, { left: 0.2, top: 0.1, size: 0.72 });
+      const r = await settled(fpage);
+      checkPrediction(r, 7, 'feedback page: drawn 7');
+      await fpage.waitForSelector('#fix', { state: 'visible', timeout: SETTLE_MS });
+      const buttons = await fpage.locator('#fix-buttons button').allTextContents();
+      check(buttons.length === 11 && buttons[0] === '0' && buttons[10] === 'not a digit',
+        'the correction row offers 0-9 and "not a digit"', JSON.stringify(buttons));
+      const version = (await fpage.locator('#model-info').textContent()).match(/version ([0-9a-f]{8})/);
+      // the user says it is a 1
+      const posted = fpage.waitForRequest((q) => /\/v1\/feedback$/.test(q.url()) && q.method() === 'POST');
+      await fpage.locator('#fix-buttons button[aria-label="It is a 1"]').click();
+      const body = JSON.parse((await posted).postData() || '{}');
+      await fpage.waitForFunction(() => /stored as correction #\d+/.test(document.getElementById('fix-done').textContent),
+        null, { timeout: SETTLE_MS });
+      const thanks = await fpage.locator('#fix-done').textContent();
+      const id = Number((thanks.match(/#(\d+)/) || [])[1]);
+      check(id === 1 && await fpage.locator('#fix-ask').isHidden(), 'one tap: thanks with the record id, the row gone',
+        thanks);
+      check(body.label === 1 && body.prediction === 7 && /^data:image\/png;base64,/.test(body.image || '') &&
+        Array.isArray(body.probabilities) && body.probabilities.length === 10 && version && body.version === version[1],
+      'the correction sends the drawing, the label tapped and what was shown',
+      JSON.stringify(Object.assign({}, body, { image: (body.image || '').slice(0, 30) })));
+      const listed = await (await ctx.request.get(fserver.origin + '/v1/feedback')).json();
+      const rec = listed.records && listed.records[0];
+      check(listed.records.length === 1 && rec.id === id && rec.label === 1 && rec.prediction === 7 &&
+        rec.version === body.version && rec.original_type === 'image/png',
+      'GET /v1/feedback lists the correction as sent', JSON.stringify(listed));
+      const { execFileSync } = require('child_process');
+      const row = execFileSync('/usr/bin/python3', ['-c',
+        'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); ' +
+        'print(c.execute("SELECT id, label, prediction, model_version, length(image), length(original) FROM feedback").fetchall())',
+        db]).toString().trim();
+      const png = Buffer.from(body.image.split(',')[1], 'base64');
+      check(row === '[(' + id + ', 1, 7, \'' + body.version + '\', 3136, ' + png.length + ')]',
+        'the database file holds the correction: the model\'s view and the drawing as sent', row);
+      // a new drawing takes the thanks away; Escape leaves no row
+      await fpage.locator('body').press('Escape');
+      await settled(fpage);
+      check(await fpage.locator('#fix').isHidden(), 'cleared: the correction row goes');
+      await fpage.close();
+      log.foreign.push(...flog.foreign);
+      log.errors.push(...flog.errors);
+      await stopServer(fserver);
+      fs.rmSync(dbDir, { recursive: true, force: true });
     }
 
     check(log.maxInFlight === 1 && klog.maxInFlight === 1, 'never more than one request in flight',
