@@ -33,25 +33,12 @@ done
 [ $# -gt 0 ] || set -- --epochs 2
 cmake --build "$BUILD" -j2 --target mnist-server mnist-train mnist-eval >/dev/null
 OUT=$(mktemp -d /var/tmp/mnist-feedback-loop.XXXXXX)
-PID=
+. "$ROOT/bench/serve_local.sh"
 cleanup() {
     [ -n "$PID" ] && { kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; }
     rm -rf "$OUT"
 }
 trap cleanup EXIT INT TERM
-
-# serve MODEL [FLAGS...]: starts mnist-server, sets PID and URL
-serve() {
-    m=$1; shift
-    "$BUILD/mnist-server" --host 127.0.0.1 --port 0 --log-format off --model "$m" "$@" > "$OUT/server.out" 2>&1 &
-    PID=$!
-    i=0
-    until port=$(sed -n 's/^listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$OUT/server.out") && [ -n "$port" ]; do
-        i=$((i + 1)); [ $i -lt 300 ] || { cat "$OUT/server.out"; exit 1; }; sleep 0.1
-    done
-    URL=http://127.0.0.1:$port
-}
-unserve() { kill "$PID"; wait "$PID" 2>/dev/null || true; PID=; }
 
 # The client: measures a list of "file digit" lines through /predict, or
 # posts them as corrections (with what /predict answered, as the page does).
@@ -95,7 +82,7 @@ $PY "$ROOT/bench/feedback_styles.py" "$OUT/held" "$STYLES" "$HELD" 2 > "$OUT/hel
 BASE=$ROOT/models/mnist-cnn.bin
 DB=$OUT/feedback.db
 
-serve "$BASE" --feedback-db "$DB" --feedback-rate 0
+serve --model "$BASE" --feedback-db "$DB" --feedback-rate 0
 before=$($PY "$OUT/client.py" measure "$URL" "$OUT/held.txt")
 posted=$($PY "$OUT/client.py" post "$URL" "$OUT/train.txt")
 records=$(curl -s "$URL/metrics" | awk '/^mnist_feedback_stored_total/ { s += $2 } END { print s }')
@@ -108,7 +95,7 @@ t0=$(date +%s)
 echo "fine-tune: $(( $(date +%s) - t0 )) s"
 grep -i "held-out\|feedback" "$OUT/train.log" | tail -4 | sed 's/^/  trainer: /'
 
-serve "$OUT/tuned.bin"
+serve --model "$OUT/tuned.bin"
 after=$($PY "$OUT/client.py" measure "$URL" "$OUT/held.txt")
 unserve
 

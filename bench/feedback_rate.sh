@@ -28,21 +28,14 @@ command -v wrk >/dev/null || { echo "feedback_rate.sh: wrk not installed (apt-ge
 command -v sqlite3 >/dev/null || { echo "feedback_rate.sh: sqlite3 not installed (apt-get install sqlite3)" >&2; exit 1; }
 cmake --build "$BUILD" -j2 --target mnist-server >/dev/null
 OUT=$(mktemp -d "$BASE/mnist-feedback-rate.XXXXXX")
-PID=
+. "$ROOT/bench/serve_local.sh"
 cleanup() {
     [ -n "$PID" ] && { kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; }
     rm -rf "$OUT"
 }
 trap cleanup EXIT INT TERM
 
-"$BUILD/mnist-server" --host 127.0.0.1 --port 0 --log-format off --feedback-db "$OUT/feedback.db" \
-    --feedback-rate 0 > "$OUT/server.out" 2>&1 &
-PID=$!
-i=0
-until PORT=$(sed -n 's/^listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$OUT/server.out") && [ -n "$PORT" ]; do
-    i=$((i + 1)); [ $i -lt 300 ] || { cat "$OUT/server.out"; exit 1; }; sleep 0.1
-done
-URL=http://127.0.0.1:$PORT
+serve --feedback-db "$OUT/feedback.db" --feedback-rate 0
 
 # The same body to /predict: what the post costs without the store.
 sed 's|wrk.path = "/v1/feedback"|wrk.path = "/predict"|; s/status == 201/status == 200/' \
@@ -52,7 +45,7 @@ wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s "$OUT/predict.lua" "$URL" > "$OUT/pr
 wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s "$ROOT/bench/feedback_post.lua" "$URL" > "$OUT/feedback.txt"
 
 commits=$(curl -s "$URL/metrics" | sed -n 's/^mnist_feedback_commits_total //p')
-kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
+unserve
 created=$(sed -n 's/^created \([0-9]*\) other.*/\1/p' "$OUT/feedback.txt")
 other=$(sed -n 's/^created [0-9]* other \([0-9]*\)/\1/p' "$OUT/feedback.txt")
 rows=$(sqlite3 "$OUT/feedback.db" "SELECT count(*) FROM feedback")
