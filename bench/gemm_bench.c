@@ -3,6 +3,7 @@
  * on a thread's share of a batch), as a fraction of the one-core FMA peak
  * measured in the same run. Single-threaded, like the kernels. */
 #include "gemm.h"
+#include "kernels.h"
 #include "fma_peak.h"
 
 #include <stdio.h>
@@ -45,10 +46,10 @@ static void call(int kernel, const shape *s, const float *A, const float *B, con
 {
     int lda = s->ta ? s->M : s->K, ldb = s->tb ? s->K : s->N;
     if (brow)
-        mn_gemm_rows_with((mn_gemm_kernel)kernel, s->ta, s->tb, s->M, s->N, s->K, A, lda, B,
+        mn_gemm_rows_with((mn_isa)kernel, s->ta, s->tb, s->M, s->N, s->K, A, lda, B,
                           brow, 0.0f, C, s->N);
     else
-        mn_gemm_with((mn_gemm_kernel)kernel, s->ta, s->tb, s->M, s->N, s->K, A, lda, B, ldb,
+        mn_gemm_with((mn_isa)kernel, s->ta, s->tb, s->M, s->N, s->K, A, lda, B, ldb,
                      0.0f, C, s->N);
 }
 
@@ -85,11 +86,11 @@ int main(void)
     const char *isa;
     double peak = bench_fma_peak(1, 0.3, &isa);
     printf("FMA peak, 1 core (%s): %.1f GFLOP/s; mn_gemm uses %s\n", isa, peak,
-           mn_gemm_kernel_name());
+           mn_isa_name(mn_kernels_active()->isa));
     printf("%-26s %5s %5s %5s", "shape (ta tb: M N K)", "M", "N", "K");
-    for (int k = 0; k < MN_GEMM_KERNEL_COUNT; k++)
-        if (mn_gemm_kernel_available((mn_gemm_kernel)k))
-            printf(" %9s %5s", mn_gemm_kernel_label((mn_gemm_kernel)k), "%peak");
+    for (int k = 0; k < MN_ISA_COUNT; k++)
+        if (mn_isa_supported((mn_isa)k))
+            printf(" %9s %5s", mn_isa_name((mn_isa)k), "%peak");
     printf("   (GFLOP/s)\n");
     unsigned seed = 1;
     for (size_t i = 0; i < sizeof SHAPES / sizeof SHAPES[0]; i++) {
@@ -109,8 +110,8 @@ int main(void)
         for (size_t j = 0; j < nb; j++)
             B[j] = frand(&seed);
         printf("%-23s %d%d %5d %5d %5d", s->what, s->ta, s->tb, s->M, s->N, s->K);
-        for (int k = 0; k < MN_GEMM_KERNEL_COUNT; k++) {
-            if (!mn_gemm_kernel_available((mn_gemm_kernel)k))
+        for (int k = 0; k < MN_ISA_COUNT; k++) {
+            if (!mn_isa_supported((mn_isa)k))
                 continue;
             double t = time_gemm(k, s, A, B, s->planes ? brow : NULL, C);
             double gf = 2.0 * s->M * s->N * s->K / t * 1e-9;

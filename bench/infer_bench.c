@@ -11,6 +11,7 @@
  */
 #include "fma_peak.h"
 #include "gemm.h"
+#include "kernels.h"
 #include "mnist/mnist.h"
 
 #include <omp.h>
@@ -138,7 +139,7 @@ int main(int argc, char **argv)
     double ipsn = BIG * reps / secs;
 
     printf("model %s\n", which);
-    printf("gemm_kernel %s\n", mn_gemm_kernel_name());
+    printf("kernel_level %s\n", mn_isa_name(mn_kernels_active()->isa));
     printf("latency_us_median %.1f\n", 1e6 * median);
     printf("latency_us_p99 %.1f\n", 1e6 * p99);
     printf("latency_effective_gflops %.1f\n", FLOPS_FWD / median * 1e-9);

@@ -9,6 +9,7 @@
  */
 #include "fma_peak.h"
 #include "gemm.h"
+#include "kernels.h"
 #include "mnist/mnist.h"
 
 #include <omp.h>
@@ -134,7 +135,7 @@ int main(int argc, char **argv)
     printf("batch %d\n", batch);
     printf("images %d\n", done);
     printf("mean_loss %.4f\n", loss_sum / done);
-    printf("gemm_kernel %s\n", mn_gemm_kernel_name());
+    printf("kernel_level %s\n", mn_isa_name(mn_kernels_active()->isa));
     printf("images_per_s %.1f\n", ips);
     printf("s_per_epoch %.3f\n", EPOCH_IMAGES / ips);
     printf("gflops %.1f\n", gflops);

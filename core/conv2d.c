@@ -1,7 +1,6 @@
 /* conv2d.c: 2-D convolution, forward and backward, NCHW. The fast path
- * lowers each image to columns (im2col) and multiplies with mn_gemm (the
- * forward takes conv_avx512.c's kernel where it applies: the same bits);
- * the *_ref twins are direct loops kept as the tests' oracle. */
+ * lowers each image to columns (im2col) and multiplies with mn_gemm; the
+ * *_ref twins are direct loops kept as the tests' oracle. */
 #include <string.h>
 
 #include "conv2d_internal.h"
@@ -23,9 +22,7 @@ int mn_conv2d_dims_finish(mn_conv2d_dims *d)
 size_t mn_conv2d_scratch_floats(const mn_conv2d_dims *d)
 {
     /* One image's columns, and as many again for their gradient. */
-    size_t general = 2 * (size_t)d->C * d->K * d->K * d->OH * d->OW;
-    size_t avx512 = mn_conv2d_avx512_scratch_floats(d);
-    return general > avx512 ? general : avx512;
+    return 2 * (size_t)d->C * d->K * d->K * d->OH * d->OW;
 }
 
 void mn_conv_row_offsets(long *brow, const mn_conv2d_dims *d)
@@ -102,8 +99,6 @@ void mn_col2im_add(float *im, const float *col, const mn_conv2d_dims *d)
 void mn_conv2d_forward(float *out, const float *in, const float *w, const float *b,
                        const mn_conv2d_dims *d, float *scratch)
 {
-    if (mn_conv2d_forward_avx512(out, in, w, b, d, scratch, 0, 0))
-        return;
     const int CKK = d->C * d->K * d->K, OHW = d->OH * d->OW;
     for (int n = 0; n < d->N; n++) {
         const float *im = in + (size_t)n * d->C * d->H * d->W;

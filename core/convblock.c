@@ -32,9 +32,7 @@ size_t mn_convblock_scratch_floats(const mn_conv2d_dims *d)
     size_t ckk = (size_t)d->C * d->K * d->K, n = (size_t)d->OH * d->W;
     if ((size_t)d->OH * d->OW > n)
         n = (size_t)d->OH * d->OW;
-    size_t general = 2 * ckk + 2 * ckk * n + 2 * (size_t)d->OC * n;
-    size_t avx512 = mn_convblock_avx512_scratch_floats(d);
-    return general > avx512 ? general : avx512;
+    return 2 * ckk + 2 * ckk * n + 2 * (size_t)d->OC * n;
 }
 
 /* brow[r] for the columns' rows r = (c, kh, kw) of the wide layout. */
@@ -63,7 +61,7 @@ static void relu_pool(float *out, int32_t *argmax, const float *y, long ldp, int
             for (int ph = 0; ph < PH; ph++) {
                 const float *r0 = plane + (size_t)2 * ph * ldr;
                 float *orow = o + (size_t)ph * PW;
-                mn_maxpool2x2_row_fast(orow, a ? a + (size_t)ph * PW : NULL, r0, r0 + ldr, PW,
+                mn_maxpool2x2_row_relu(orow, a ? a + (size_t)ph * PW : NULL, r0, r0 + ldr, PW,
                                        2 * ph * OW, OW, 1);
             }
             continue;
@@ -109,8 +107,6 @@ void mn_convblock_forward(float *out, int32_t *argmax, const float *in, const fl
     const int CKK = d->C * d->K * d->K, OHW = d->OH * d->OW;
     const size_t in_size = (size_t)d->C * d->H * d->W;
     const size_t out_size = (size_t)d->OC * mn_convblock_ph(d, PK, PS) * mn_convblock_pw(d, PK, PS);
-    if (PK == 2 && PS == 2 && mn_convblock_forward_avx512(out, argmax, in, w, b, d, scratch, 0))
-        return;
     if (wide(d)) {
         const long *brow = wide_rows(scratch, d);
         const int n = wide_n(d);

@@ -38,14 +38,4 @@ void mn_convblock_backward(float *din, float *dw, float *db, const float *dout,
                            const float *w, const mn_conv2d_dims *d, int PK, int PS,
                            float *scratch);
 
-/* mn_convblock_forward's AVX-512 path (conv_avx512.c), for stride 1,
- * no padding, OC a multiple of 16 and 2x2/2 pooling: returns 1 when it
- * ran, 0 when this CPU or these dimensions are not its case. Same bits as
- * the general path. Without winners (inference) layout may hold
- * MN_OUT_CHANNELS_LAST (conv2d_internal.h): the same bits, stored
- * [N,PH,PW,OC]. scratch holds mn_convblock_scratch_floats(d). */
-int mn_convblock_forward_avx512(float *out, int32_t *argmax, const float *in, const float *w,
-                                const float *b, const mn_conv2d_dims *d, float *scratch, int layout);
-size_t mn_convblock_avx512_scratch_floats(const mn_conv2d_dims *d);
-
 #endif

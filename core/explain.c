@@ -2,8 +2,8 @@
  * and its backward pass to the input only (explain.h). It runs the layers
  * unfused, because the fused inference blocks never store the
  * convolutions' outputs the feature maps show; and it computes no weight
- * gradients, which an explanation does not need. Where Winograd applies
- * (winograd.h) a 3x3 convolution and its ReLU run by it, and so does the
+ * gradients, which an explanation does not need. Where the level in force
+ * has a Winograd kernel for it (kernels/kernels.h) a 3x3 convolution and its ReLU run by it, and so does the
  * input gradient of a convolution: for stride 1 and no padding it is the
  * convolution of the output gradient, padded by 2, with the kernels
  * turned 180 degrees and their channels swapped. */
@@ -14,10 +14,11 @@
 
 #include "mnist/layers.h"
 #include "model_internal.h"
-#include "winograd.h"
+#include "kernels.h"
 
 struct mn_explainer {
     const mn_model *m;
+    const mn_kernels *k;            /* the level in force */
     float *input;                   /* the last forward's input */
     float *act[MN_MAX_LAYERS];      /* each layer's output, one sample */
     int32_t *argmax[MN_MAX_LAYERS]; /* max-pool winners */
@@ -60,23 +61,29 @@ static mn_conv2d_dims back_dims(const mn_conv2d_dims *f)
     return d;
 }
 
+/* 1 when k has a Winograd kernel for the convolution d. */
+static int winograd(const mn_kernels *k, const mn_conv2d_dims *d)
+{
+    return k->winograd_applies && k->winograd_applies(d, 0);
+}
+
 /* Layer i's kernels turned 180 degrees with their channels swapped
  * (w'[c, oc, a, b] = w[oc, c, K-1-a, K-1-b]), Winograd-transformed into a
  * new buffer; NULL when out of memory. */
-static float *turned_kernels(const mn_model *m, uint32_t i, const mn_conv2d_dims *f,
-                             const mn_conv2d_dims *b)
+static float *turned_kernels(const mn_kernels *k, const mn_model *m, uint32_t i,
+                             const mn_conv2d_dims *f, const mn_conv2d_dims *b)
 {
     const float *w = m->params + m->w_off[i];
     const int K = f->K, KK = K * K;
     float *t = malloc(sizeof(float) * (size_t)f->OC * f->C * KK);
     float *tmp = malloc(sizeof(float) * 9 * (size_t)f->OC * f->C);
-    float *u = malloc(sizeof(float) * mn_winograd_weights_floats(b));
+    float *u = malloc(sizeof(float) * k->winograd_weights_floats(b));
     if (t && tmp && u) {
         for (int oc = 0; oc < f->OC; oc++)
             for (int c = 0; c < f->C; c++)
                 for (int k = 0; k < KK; k++)
                     t[((size_t)c * f->OC + oc) * KK + (KK - 1 - k)] = w[((size_t)oc * f->C + c) * KK + k];
-        mn_winograd_transform(u, t, b, tmp);
+        k->winograd_transform(u, t, b, tmp);
     } else {
         free(u);
         u = NULL;
@@ -98,10 +105,15 @@ mn_status mn_explainer_create(const mn_model *m, mn_explainer **out, mn_error *e
                                 "(mn_model_fold)",
                                 i, mn_layer_kind_name(k));
     }
+    mn_isa isa;
+    mn_status st = mn_isa_active(&isa, err);
+    if (st != MN_OK)
+        return st;
     mn_explainer *x = calloc(1, sizeof *x);
     if (!x)
         return mn_error_set(err, MN_ERR_NOMEM, "explain: out of memory");
     x->m = m;
+    const mn_kernels *k = x->k = mn_kernels_for(isa);
     size_t largest = shape_size(a->input), scratch = 1, padded = 1, zeros = 1;
     int ok = (x->input = malloc(largest * sizeof(float))) != NULL;
     for (uint32_t i = 0; i < a->n_layers && ok; i++) {
@@ -114,15 +126,17 @@ mn_status mn_explainer_create(const mn_model *m, mn_explainer **out, mn_error *e
         if (l->kind == MN_LAYER_CONV2D) {
             mn_conv2d_dims d = conv_dims(m, i), b = back_dims(&d);
             size_t s = mn_conv2d_scratch_floats(&d);
-            s = mn_winograd_scratch_floats(&d) > s ? mn_winograd_scratch_floats(&d) : s;
-            s = mn_winograd_scratch_floats(&b) > s ? mn_winograd_scratch_floats(&b) : s;
+            if (winograd(k, &d) && k->winograd_scratch_floats(&d) > s)
+                s = k->winograd_scratch_floats(&d);
+            if (winograd(k, &b) && k->winograd_scratch_floats(&b) > s)
+                s = k->winograd_scratch_floats(&b);
             scratch = s > scratch ? s : scratch;
             int relu = i + 1 < a->n_layers && a->layers[i + 1].kind == MN_LAYER_RELU;
             x->conv_layer[x->n_convs] = (int)i;
             x->conv_out[x->n_convs++] = (int)i + relu;
-            x->wino_forward[i] = relu && mn_winograd_applies(&d, 0);
-            if (d.S == 1 && d.P == 0 && mn_winograd_applies(&b, 0)) {
-                ok = (x->back_u[i] = turned_kernels(m, i, &d, &b)) != NULL;
+            x->wino_forward[i] = relu && winograd(k, &d);
+            if (d.S == 1 && d.P == 0 && winograd(k, &b)) {
+                ok = (x->back_u[i] = turned_kernels(k, m, i, &d, &b)) != NULL;
                 size_t pn = (size_t)b.C * b.H * b.W;
                 padded = pn > padded ? pn : padded;
                 zeros = (size_t)b.OC > zeros ? (size_t)b.OC : zeros;
@@ -171,9 +185,9 @@ void mn_explain_forward(mn_explainer *x, const float *in, float *probs)
         switch (l->kind) {
         case MN_LAYER_CONV2D: {
             mn_conv2d_dims d = conv_dims(m, i);
-            if (x->wino_forward[i] &&
-                mn_winograd_conv_forward(x->act[i + 1], v, P + m->w_off[i], m->prepared[i],
-                                         P + m->b_off[i], &d, x->scratch, 1, 0)) {
+            if (x->wino_forward[i]) {
+                x->k->winograd_conv(x->act[i + 1], v, P + m->w_off[i], m->prepared[i],
+                                    P + m->b_off[i], &d, x->scratch, 1, 0);
                 /* conv and ReLU at once into the ReLU's output, which is
                  * all backward and the maps read */
                 y = x->act[++i];
@@ -229,9 +243,9 @@ void mn_explain_gradient(mn_explainer *x, int k, float *grad)
                     for (int r = 0; r < d.OH; r++)
                         memcpy(x->padded + ((size_t)c * b.H + r + p) * b.W + p,
                                g + ((size_t)c * d.OH + r) * d.OW, sizeof(float) * d.OW);
-                if (mn_winograd_conv_forward(din, x->padded, NULL, x->back_u[i], x->zeros, &b,
-                                             x->scratch, 0, 0))
-                    break;
+                x->k->winograd_conv(din, x->padded, NULL, x->back_u[i], x->zeros, &b, x->scratch,
+                                    0, 0);
+                break;
             }
             mn_conv2d_backward(din, NULL, NULL, g, in, P + m->w_off[i], &d, x->scratch);
             break;

@@ -1,10 +1,12 @@
 /* gemm.h (internal): single-precision matrix multiply, the one hot loop
- * under convolution and dense layers. Row-major. The fast path is chosen
- * at run time for the CPU (AVX-512, AVX2+FMA, or portable C); mn_gemm_ref
- * is the naive oracle the tests compare it with. Single-threaded;
- * allocates nothing. */
+ * under convolution and dense layers. Row-major. The micro-kernels are
+ * those of the level in force (kernels/kernels.h); mn_gemm_ref is the
+ * naive oracle the tests compare them with. Single-threaded; allocates
+ * nothing. */
 #ifndef MNIST_CORE_GEMM_H
 #define MNIST_CORE_GEMM_H
+
+#include "mnist/cpu.h"
 
 /* C[M,N] = beta * C + A' B' where A' is A[M,K] (or A[K,M] transposed when
  * ta) and B' is B[K,N] (or B[N,K] transposed when tb); lda/ldb/ldc are row
@@ -27,31 +29,22 @@ void mn_gemm_rows(int ta, int tb, int M, int N, int K, const float *A, int lda,
 
 /* The K block mn_gemm sums at a time for an inner dimension K: each C
  * element is C + (sum of the first block) + (sum of the next) ..., each
- * sum a chain of multiply-adds in k order from zero. Kernels that must
- * give mn_gemm's bits (conv_avx512.c) block K alike. */
-int mn_gemm_kc(int K);
+ * sum a chain of multiply-adds in k order from zero, blocks of at most
+ * MN_GEMM_KC_MAX as even as they come. Kernels that must give mn_gemm's
+ * bits (the direct convolutions) block K alike. */
+#define MN_GEMM_KC_MAX 256
+static inline int mn_gemm_kc(int K)
+{
+    int nk = (K + MN_GEMM_KC_MAX - 1) / MN_GEMM_KC_MAX;
+    return K > 0 ? (K + nk - 1) / nk : 1;
+}
 
-/* Name of the kernel mn_gemm dispatches to on this CPU ("avx512", "avx2",
- * "portable"), for benchmarks and logs. */
-const char *mn_gemm_kernel_name(void);
-
-/* The kernels, by id, so tests and benchmarks can hold every kernel this
- * CPU runs to mn_gemm_ref (mn_gemm itself always takes the fastest). */
-typedef enum {
-    MN_GEMM_PORTABLE = 0,
-    MN_GEMM_AVX2 = 1,
-    MN_GEMM_AVX512 = 2,
-    MN_GEMM_KERNEL_COUNT = 3
-} mn_gemm_kernel;
-
-/* 1 when kernel k was compiled in and this CPU (and OS) can run it. */
-int mn_gemm_kernel_available(mn_gemm_kernel k);
-/* "portable", "avx2", "avx512"; "?" for an unknown id. */
-const char *mn_gemm_kernel_label(mn_gemm_kernel k);
-/* mn_gemm and mn_gemm_rows on kernel k, which must be available (asserted). */
-void mn_gemm_with(mn_gemm_kernel k, int ta, int tb, int M, int N, int K, const float *A,
-                  int lda, const float *B, int ldb, float beta, float *C, int ldc);
-void mn_gemm_rows_with(mn_gemm_kernel k, int ta, int tb, int M, int N, int K, const float *A,
+/* mn_gemm and mn_gemm_rows on the kernels of level isa (mnist/cpu.h),
+ * which this CPU must run (asserted), so tests and benchmarks can hold
+ * every level to mn_gemm_ref; mn_gemm itself runs the level in force. */
+void mn_gemm_with(mn_isa isa, int ta, int tb, int M, int N, int K, const float *A, int lda,
+                  const float *B, int ldb, float beta, float *C, int ldc);
+void mn_gemm_rows_with(mn_isa isa, int ta, int tb, int M, int N, int K, const float *A,
                        int lda, const float *B, const long *brow, float beta, float *C, int ldc);
 
 /* Internal, between gemm.c (the shared packing and cache-blocking driver)
@@ -76,9 +69,5 @@ typedef struct {
     void (*pack_bt)(float *bp, const float *B, int ldb, const long *brow, int nc, int kc);
 } mn_gemm_isa;
 
-/* Fill *isa and return 1 when compiled in for this target (the CPU check
- * is the caller's); 0 otherwise. */
-int mn_gemm_isa_avx2(mn_gemm_isa *isa);
-int mn_gemm_isa_avx512(mn_gemm_isa *isa);
 
 #endif

@@ -9,6 +9,12 @@
 void mn_maxpool_forward(float *out, int32_t *argmax, const float *in,
                         int N, int C, int H, int W, int K, int S)
 {
+    mn_maxpool_forward_rows(mn_maxpool2x2_row_relu, out, argmax, in, N, C, H, W, K, S);
+}
+
+void mn_maxpool_forward_rows(mn_pool2x2_row_fn row, float *out, int32_t *argmax, const float *in,
+                             int N, int C, int H, int W, int K, int S)
+{
     const int OH = (H - K) / S + 1, OW = (W - K) / S + 1;
     for (int nc = 0; nc < N * C; nc++) {
         const float *plane = in + (size_t)nc * H * W;
@@ -17,8 +23,7 @@ void mn_maxpool_forward(float *out, int32_t *argmax, const float *in,
         if (K == 2 && S == 2) { /* the common window, vectorised */
             for (int oh = 0; oh < OH; oh++) {
                 const float *r0 = plane + (size_t)2 * oh * W;
-                mn_maxpool2x2_row_fast(o + (size_t)oh * OW, a + (size_t)oh * OW, r0, r0 + W, OW,
-                                       2 * oh * W, W, 0);
+                row(o + (size_t)oh * OW, a + (size_t)oh * OW, r0, r0 + W, OW, 2 * oh * W, W, 0);
             }
             continue;
         }

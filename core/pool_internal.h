@@ -1,5 +1,5 @@
 /* pool_internal.h (internal): the 2x2, stride-2 max-pool row shared by
- * pool.c and the fused conv block (convblock.c). */
+ * pool.c, the fused conv block (convblock.c) and the levels' kernels. */
 #ifndef MNIST_CORE_POOL_INTERNAL_H
 #define MNIST_CORE_POOL_INTERNAL_H
 
@@ -32,7 +32,7 @@ static inline void mn_maxpool2x2_row(float *o, int32_t *a, const float *r0, cons
 }
 
 /* mn_maxpool2x2_row (a NULL: no winners kept), then o[j] = o[j] > 0 ?
- * o[j] : 0 when relu: the portable twin of mn_maxpool2x2_row_fast. */
+ * o[j] : 0 when relu: the generic level's kernel, the others' twin. */
 static inline void mn_maxpool2x2_row_relu(float *o, int32_t *a, const float *r0,
                                           const float *r1, int n, int i0, int rs, int relu)
 {
@@ -56,9 +56,12 @@ static inline void mn_maxpool2x2_row_relu(float *o, int32_t *a, const float *r0,
     }
 }
 
-/* mn_maxpool2x2_row_relu in AVX-512 when this CPU has it (pool_avx512.c),
- * else the portable loop: the same outputs and winners either way. */
-void mn_maxpool2x2_row_fast(float *o, int32_t *a, const float *r0, const float *r1, int n,
-                            int i0, int rs, int relu);
+/* A 2x2 pool row kernel: mn_maxpool2x2_row_relu or a level's twin. */
+typedef void (*mn_pool2x2_row_fn)(float *o, int32_t *a, const float *r0, const float *r1, int n,
+                                  int i0, int rs, int relu);
+
+/* mn_maxpool_forward with row for its 2x2, stride-2 windows. */
+void mn_maxpool_forward_rows(mn_pool2x2_row_fn row, float *out, int32_t *argmax, const float *in,
+                             int N, int C, int H, int W, int K, int S);
 
 #endif

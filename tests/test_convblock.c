@@ -8,14 +8,16 @@
 #include <string.h>
 
 #include "check.h"
+#include "check_level.h"
 #include "conv2d_internal.h"
 #include "convblock.h"
 #include "gemm.h"
 #include "mnist/mnist.h"
+#include "kernels.h"
 #include "pool_internal.h"
-#include "winograd.h"
 
 static mn_rng rng;
+static const mn_kernels *k; /* the level in force (MNIST_ISA) */
 
 static float *rand_buf(size_t n)
 {
@@ -108,18 +110,22 @@ static void test_block(int N, int C, int H, int W, int OC, int K, int S, int P, 
     float *out_n = zeros(n_out);
     mn_convblock_forward(out_n, NULL, in, w, b, &d, PK, PS, scratch);
     CHECK(memcmp(out_n, out_f, sizeof(float) * n_out) == 0, "forward without argmax");
-    /* the AVX-512 path's channels-last output, inference only */
-    if (PK == 2 && PS == 2 &&
-        mn_convblock_forward_avx512(out_n, NULL, in, w, b, &d, scratch, MN_OUT_CHANNELS_LAST)) {
+    /* the level's direct block: the bits and winners of the GEMM path;
+     * without winners (inference) also channels-last */
+    if (PK == 2 && PS == 2 && k->block_applies && k->block_applies(&d)) {
+        float *ks = zeros(k->block_scratch_floats(&d)), *out_k = zeros(n_out);
+        int32_t *am_k = calloc(n_out, sizeof(int32_t));
+        k->block_forward(out_k, am_k, in, w, b, &d, ks, 0);
+        CHECK(same_bits(out_k, out_f, n_out) && !memcmp(am_k, am_f, sizeof(int32_t) * n_out),
+              "%s block %dx%dx%d -> %d: the GEMM path's bits and winners", mn_isa_name(k->isa), C,
+              H, W, OC);
+        k->block_forward(out_k, NULL, in, w, b, &d, ks, 0);
+        CHECK(same_bits(out_k, out_f, n_out), "direct block without winners");
         float *want = to_cl(out_f, N, OC, d.OH / 2, d.OW / 2);
-        CHECK(same_bits(out_n, want, n_out), "block %dx%dx%d -> %d, channels-last out", C, H, W,
+        k->block_forward(out_k, NULL, in, w, b, &d, ks, MN_OUT_CHANNELS_LAST);
+        CHECK(same_bits(out_k, want, n_out), "block %dx%dx%d -> %d, channels-last out", C, H, W,
               OC);
-        CHECK(!mn_convblock_forward_avx512(out_n, am_f, in, w, b, &d, scratch,
-                                           MN_OUT_CHANNELS_LAST) &&
-                  !mn_convblock_forward_avx512(out_n, NULL, in, w, b, &d, scratch,
-                                               MN_IN_CHANNELS_LAST),
-              "the AVX-512 block declines channels-last with winners, or in");
-        free(want);
+        free(want), free(ks), free(out_k), free(am_k);
     }
     free(out_n);
     free(y_u), free(out_u), free(cs), free(am_u);
@@ -149,8 +155,7 @@ static void test_block(int N, int C, int H, int W, int OC, int K, int S, int P, 
     free(db_f), free(am_f);
 }
 
-/* The 2x2 pooling row this CPU runs (AVX-512 here when it has it) against
- * its portable twin, bit for bit, winners included: every length from 1
+/* The 2x2 pooling row of the level in force against the generic one, bit for bit, winners included: every length from 1
  * to 40 windows (partial, whole and several vector steps), values from a
  * few levels so that ties are common, NaN, -0, with and without ReLU. */
 static void test_pool_row(void)
@@ -169,12 +174,12 @@ static void test_pool_row(void)
                 memset(a_fast, 0x7f, sizeof a_fast);
                 memcpy(o_port, o_fast, sizeof o_port);
                 memcpy(a_port, a_fast, sizeof a_port);
-                mn_maxpool2x2_row_fast(o_fast, a_fast, in, in + RS, n, 5, RS, relu);
+                k->pool2x2_row(o_fast, a_fast, in, in + RS, n, 5, RS, relu);
                 mn_maxpool2x2_row_relu(o_port, a_port, in, in + RS, n, 5, RS, relu);
                 float o_none[MAX_N], o_none_port[MAX_N]; /* winners not kept */
                 memset(o_none, 0x7f, sizeof o_none);
                 memset(o_none_port, 0x7f, sizeof o_none_port);
-                mn_maxpool2x2_row_fast(o_none, NULL, in, in + RS, n, 5, RS, relu);
+                k->pool2x2_row(o_none, NULL, in, in + RS, n, 5, RS, relu);
                 mn_maxpool2x2_row_relu(o_none_port, NULL, in, in + RS, n, 5, RS, relu);
                 bad += memcmp(o_none, o_fast, sizeof o_none) != 0;
                 bad += memcmp(o_none_port, o_fast, sizeof o_none) != 0;
@@ -183,12 +188,13 @@ static void test_pool_row(void)
                 bad += memcmp(a_fast, a_port, sizeof a_fast) != 0;
             }
     }
-    CHECK(bad == 0, "fast 2x2 pool row differs from the portable one in %d cases", bad);
+    CHECK(bad == 0, "%s 2x2 pool row differs from the generic one in %d cases",
+          mn_isa_name(k->isa), bad);
 }
 
-/* The convolution layer's forward (the AVX-512 kernel here, when the
- * shape is its case) against the im2col + GEMM path it replaces, bit for
- * bit, and against the naive loop within rounding. */
+/* The convolution layer's forward against im2col + GEMM, bit for bit,
+ * and the naive loop within rounding; the level's direct kernel, where
+ * the shape is its case, against the layer bit for bit. */
 static void test_conv_layer(int N, int C, int H, int W, int OC, int K)
 {
     mn_conv2d_dims d = {N, C, H, W, OC, K, 1, 0, 0, 0};
@@ -211,27 +217,29 @@ static void test_conv_layer(int N, int C, int H, int W, int OC, int K)
           "conv %dx%dx%d -> %d: bits of im2col+GEMM", C, H, W, OC);
     mn_conv2d_forward_ref(out_r, in, w, b, &d);
     CHECK(max_diff(out, out_r, n_out) < 1e-4, "conv against the naive loop");
-    /* inference's fused ReLU: the bits of the ReLU layer after the conv */
-    if (mn_conv2d_forward_avx512(out_r, in, w, b, &d, scratch, 1, 0)) {
+    if (k->direct_applies && k->direct_applies(&d)) {
+        float *ks = zeros(k->conv_scratch_floats(&d));
+        k->conv_forward(out_r, in, w, b, &d, ks, 0, 0);
+        CHECK(same_bits(out, out_r, n_out), "%s direct conv %dx%dx%d -> %d: the layer's bits",
+              mn_isa_name(k->isa), C, H, W, OC);
+        /* inference's fused ReLU: the bits of the ReLU layer after the conv */
+        k->conv_forward(out_r, in, w, b, &d, ks, 1, 0);
         mn_relu_forward(out, out, n_out);
-        CHECK(memcmp(out, out_r, sizeof(float) * n_out) == 0, "conv with ReLU fused");
-        /* channels-last output: the same bits, moved; input must be planes */
+        CHECK(same_bits(out, out_r, n_out), "conv with ReLU fused");
+        /* channels-last output: the same bits, moved */
         float *want = to_cl(out, N, OC, d.OH, d.OW);
-        CHECK(mn_conv2d_forward_avx512(out_r, in, w, b, &d, scratch, 1, MN_OUT_CHANNELS_LAST) &&
-                  same_bits(out_r, want, n_out),
-              "conv with ReLU fused, channels-last out");
-        CHECK(!mn_conv2d_forward_avx512(out_r, in, w, b, &d, scratch, 1, MN_IN_CHANNELS_LAST),
-              "the direct conv declines a channels-last input");
-        free(want);
+        k->conv_forward(out_r, in, w, b, &d, ks, 1, MN_OUT_CHANNELS_LAST);
+        CHECK(same_bits(out_r, want, n_out), "conv with ReLU fused, channels-last out");
+        free(want), free(ks);
     } else {
-        CHECK(!__builtin_cpu_supports("avx512f") || OC % 16, "AVX-512 conv declined");
+        CHECK(k->isa != MN_ISA_AVX512 || OC % 16, "the AVX-512 direct conv takes OC %d", OC);
     }
     free(in), free(w), free(b), free(out), free(out_g), free(out_r), free(scratch), free(col);
 }
 
-/* The Winograd F(2x2, 3x3) forward (inference), plain and as the fused
- * block, against the naive loops within rounding: it runs wherever the
- * CPU has AVX-512 and the shape is its case, and declines otherwise. */
+/* The level's Winograd F(2x2, 3x3) forward (inference), plain and as the
+ * fused block, against the naive loops within rounding, where the level
+ * has one and the shape is its case. */
 static void test_winograd(int N, int C, int H, int W, int OC)
 {
     mn_conv2d_dims d = {N, C, H, W, OC, 3, 1, 0, 0, 0};
@@ -241,17 +249,16 @@ static void test_winograd(int N, int C, int H, int W, int OC)
     const size_t n_out = (size_t)N * OC * PH * PW;
     float *in = rand_buf(n_in), *w = rand_buf((size_t)OC * C * 9), *b = rand_buf(OC);
     float *y_r = zeros(n_y), *out_r = zeros(n_out), *y = zeros(n_y), *out = zeros(n_out);
-    float *scratch = zeros(mn_winograd_scratch_floats(&d));
+    const int ran = k->winograd_applies && k->winograd_applies(&d, 0) && k->winograd_applies(&d, 1);
+    const int expect = k->isa == MN_ISA_AVX512 && OC % 16 == 0 && C % 16 == 0;
+    CHECK(ran == expect || k->isa != MN_ISA_AVX512, "avx512 winograd %dx%dx%d -> %d: runs %d",
+          C, H, W, OC, ran);
+    float *scratch = zeros(ran ? k->winograd_scratch_floats(&d) : 0);
     int32_t *am = calloc(n_out ? n_out : 1, sizeof(int32_t));
     mn_conv2d_forward_ref(y_r, in, w, b, &d);
-    int ran = mn_winograd_conv_forward(y, in, w, NULL, b, &d, scratch, 0, 0);
-    int ran_block = mn_winograd_block_forward(out, in, w, NULL, b, &d, scratch, 0);
-    const int expect = (int)(__builtin_cpu_supports("avx512f") && OC % 16 == 0 && C % 16 == 0);
-    CHECK(ran == expect && ran_block == expect, "winograd %dx%dx%d -> %d ran %d/%d, expected %d",
-          C, H, W, OC, ran, ran_block, expect);
-    CHECK(mn_winograd_applies(&d, 0) == ran && mn_winograd_applies(&d, 1) == ran_block,
-          "mn_winograd_applies says what ran");
     if (ran) {
+        k->winograd_conv(y, in, w, NULL, b, &d, scratch, 0, 0);
+        k->winograd_block(out, in, w, NULL, b, &d, scratch, 0);
         double e = max_diff(y, y_r, n_y);
         CHECK(e < 1e-4, "winograd conv %dx%dx%d -> %d: %g", C, H, W, OC, e);
         mn_relu_forward(y_r, y_r, n_y);
@@ -259,13 +266,13 @@ static void test_winograd(int N, int C, int H, int W, int OC)
         e = max_diff(out, out_r, n_out);
         CHECK(e < 1e-4, "winograd block %dx%dx%d -> %d: %g", C, H, W, OC, e);
         /* with the weights transformed beforehand: the same bits */
-        float *u = zeros(mn_winograd_weights_floats(&d)), *tmp = zeros((size_t)9 * C * OC);
+        float *u = zeros(k->winograd_weights_floats(&d)), *tmp = zeros((size_t)9 * C * OC);
         float *y_u = zeros(n_y), *out_u = zeros(n_out);
-        mn_winograd_transform(u, w, &d, tmp);
-        CHECK(mn_winograd_conv_forward(y_u, in, w, u, b, &d, scratch, 0, 0) &&
+        k->winograd_transform(u, w, &d, tmp);
+        CHECK((k->winograd_conv(y_u, in, w, u, b, &d, scratch, 0, 0), 1) &&
                   memcmp(y_u, y, sizeof(float) * n_y) == 0,
               "winograd conv with prepared weights");
-        CHECK(mn_winograd_block_forward(out_u, in, w, u, b, &d, scratch, 0) &&
+        CHECK((k->winograd_block(out_u, in, w, u, b, &d, scratch, 0), 1) &&
                   memcmp(out_u, out, sizeof(float) * n_out) == 0,
               "winograd block with prepared weights");
         /* channels-last in, out or both: the same bits, moved (in place
@@ -275,21 +282,21 @@ static void test_winograd(int N, int C, int H, int W, int OC)
         static const char *name[] = {"", "in", "out", "in and out"};
         for (int l = 1; l <= 3; l++) {
             const float *x = l & MN_IN_CHANNELS_LAST ? in_cl : in;
-            CHECK(mn_winograd_conv_forward(y_u, x, w, u, b, &d, scratch, 0, l) &&
+            CHECK((k->winograd_conv(y_u, x, w, u, b, &d, scratch, 0, l), 1) &&
                       same_bits(y_u, l & MN_OUT_CHANNELS_LAST ? y_cl : y, n_y),
                   "winograd conv %dx%dx%d -> %d, channels-last %s", C, H, W, OC, name[l]);
-            CHECK(mn_winograd_block_forward(out_u, x, w, u, b, &d, scratch, l) &&
+            CHECK((k->winograd_block(out_u, x, w, u, b, &d, scratch, l), 1) &&
                       same_bits(out_u, l & MN_OUT_CHANNELS_LAST ? out_cl : out, n_out),
                   "winograd block %dx%dx%d -> %d, channels-last %s", C, H, W, OC, name[l]);
         }
         /* with the ReLU fused: the bits of the ReLU layer after it */
         mn_relu_forward(y, y, n_y);
-        CHECK(mn_winograd_conv_forward(y_u, in, w, u, b, &d, scratch, 1, 0) &&
+        CHECK((k->winograd_conv(y_u, in, w, u, b, &d, scratch, 1, 0), 1) &&
                   memcmp(y_u, y, sizeof(float) * n_y) == 0,
               "winograd conv with ReLU fused");
         mn_relu_forward(y_cl, y_cl, n_y);
-        CHECK(mn_winograd_conv_forward(y_u, in_cl, w, u, b, &d, scratch, 1,
-                                       MN_IN_CHANNELS_LAST | MN_OUT_CHANNELS_LAST) &&
+        CHECK((k->winograd_conv(y_u, in_cl, w, u, b, &d, scratch, 1,
+                                       MN_IN_CHANNELS_LAST | MN_OUT_CHANNELS_LAST), 1) &&
                   same_bits(y_u, y_cl, n_y),
               "winograd conv with ReLU fused, channels-last");
         free(u), free(tmp), free(y_u), free(out_u), free(in_cl), free(y_cl), free(out_cl);
@@ -299,6 +306,7 @@ static void test_winograd(int N, int C, int H, int W, int OC)
 
 int main(void)
 {
+    k = check_level();
     mn_rng_seed(&rng, 7);
     test_pool_row();
     test_block(3, 1, 28, 28, 32, 3, 1, 0, 2, 2);  /* the reference model's conv1 block */

@@ -1,4 +1,4 @@
-/* test_gemm.c: every GEMM kernel this CPU runs (portable, AVX2, AVX-512)
+/* test_gemm.c: every level's GEMM kernel this CPU runs (generic, AVX2, AVX-512, NEON)
  * and the dispatching mn_gemm, held to the naive mn_gemm_ref on the model's
  * shapes, edge sizes and random shapes, for every transpose combination,
  * beta 0 over NaN garbage and beta 1, padded strides and unaligned
@@ -36,7 +36,7 @@ static void gemm_k(int k, int ta, int tb, int M, int N, int K, const float *A, i
     if (k < 0)
         mn_gemm(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
     else
-        mn_gemm_with((mn_gemm_kernel)k, ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+        mn_gemm_with((mn_isa)k, ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
 }
 
 /* Runs one case on kernel k (-1: mn_gemm), CHECKing the result against
@@ -101,7 +101,7 @@ static void run_case(int k, int ta, int tb, int M, int N, int K, float beta, int
         if (!inside && memcmp(&C[i], &R[i], sizeof(float)) != 0)
             outside++;
     }
-    const char *name = k < 0 ? "mn_gemm" : mn_gemm_kernel_label((mn_gemm_kernel)k);
+    const char *name = k < 0 ? "mn_gemm" : mn_isa_name((mn_isa)k);
     CHECK(bad == 0, "%s ta=%d tb=%d M=%d N=%d K=%d beta=%g pad=%d off=%d: %d elements off, worst %g",
           name, ta, tb, M, N, K, beta, pad, offset, bad, worst);
     CHECK(outside == 0, "%s ta=%d tb=%d M=%d N=%d K=%d: %d floats written outside C", name, ta,
@@ -147,7 +147,7 @@ static void run_rows(int k, int ta, int tb, int M, int N, int K)
     }
     int differ = memcmp(C, D, (size_t)M * N * sizeof *C) != 0;
     CHECK(!differ, "%s ta=%d tb=%d M=%d N=%d K=%d: rows depend on how M is split",
-          k < 0 ? "mn_gemm" : mn_gemm_kernel_label((mn_gemm_kernel)k), ta, tb, M, N, K);
+          k < 0 ? "mn_gemm" : mn_isa_name((mn_isa)k), ta, tb, M, N, K);
 done:
     free(A);
     free(B);
@@ -190,13 +190,13 @@ static void run_rows_offsets(int k, int ta, int tb, int M, int planes, int side,
     if (k < 0)
         mn_gemm_rows(ta, tb, M, N, K, A, lda, img, brow, beta, C, N);
     else
-        mn_gemm_rows_with((mn_gemm_kernel)k, ta, tb, M, N, K, A, lda, img, brow, beta, C, N);
+        mn_gemm_rows_with((mn_isa)k, ta, tb, M, N, K, A, lda, img, brow, beta, C, N);
     int bad = 0;
     for (size_t i = 0; i < (size_t)M * N; i++)
         if (!(fabs((double)C[i] - Rf[i]) <= (K + 2) * 1.2e-7 * (K + fabs((double)Rf[i]))))
             bad++;
     CHECK(bad == 0, "%s rows ta=%d tb=%d M=%d planes=%d side=%d beta=%g: %d elements off",
-          k < 0 ? "mn_gemm_rows" : mn_gemm_kernel_label((mn_gemm_kernel)k), ta, tb, M, planes,
+          k < 0 ? "mn_gemm_rows" : mn_isa_name((mn_isa)k), ta, tb, M, planes,
           side, beta, bad);
 done:
     free(img);
@@ -269,24 +269,21 @@ static void run_kernel(int k)
 int main(void)
 {
     int available = 0;
-    for (int k = 0; k < MN_GEMM_KERNEL_COUNT; k++) {
-        if (!mn_gemm_kernel_available((mn_gemm_kernel)k))
+    for (int k = 0; k < MN_ISA_COUNT; k++) {
+        if (!mn_isa_supported((mn_isa)k))
             continue;
         available++;
-        printf("kernel %s\n", mn_gemm_kernel_label((mn_gemm_kernel)k));
+        printf("kernel %s\n", mn_isa_name((mn_isa)k));
         run_kernel(k);
     }
-    CHECK(mn_gemm_kernel_available(MN_GEMM_PORTABLE), "the portable kernel always runs");
+    CHECK(mn_isa_supported(MN_ISA_GENERIC), "the generic level always runs");
     CHECK(available >= 1, "no kernel available");
 
-    /* mn_gemm dispatches to the best available kernel and says which. */
-    const char *name = mn_gemm_kernel_name();
-    int known = 0;
-    for (int k = 0; k < MN_GEMM_KERNEL_COUNT; k++)
-        if (strcmp(name, mn_gemm_kernel_label((mn_gemm_kernel)k)) == 0)
-            known = mn_gemm_kernel_available((mn_gemm_kernel)k);
-    CHECK(known, "mn_gemm_kernel_name() = \"%s\" is not an available kernel", name);
-    CHECK(strcmp(mn_gemm_kernel_label(MN_GEMM_KERNEL_COUNT), "?") == 0, "unknown label");
+    /* mn_gemm runs the level in force: the best this CPU has, or MNIST_ISA's. */
+    mn_isa active;
+    CHECK(mn_isa_active(&active, NULL) == MN_OK && mn_isa_supported(active), "active level");
+    const char *name = mn_isa_name(active);
+    CHECK(strcmp(mn_isa_name(MN_ISA_COUNT), "?") == 0, "unknown level's name");
     printf("dispatch (%s)\n", name);
     run_kernel(-1);
     return check_finish();

@@ -5,20 +5,21 @@
  * float, so they must match bit for bit (memcmp). Softmax uses expf and a
  * float sum where the twin uses double, so probabilities match within
  * 1e-6 absolute plus 1e-5 relative (a few float ulps of the largest terms).
- * The 2x2 pool row has two paths: AVX-512 (taken by mn_maxpool2x2_row_fast
- * when the CPU has it) and the portable loop (mn_maxpool2x2_row_relu, the
- * fallback); both are called here directly, so both are tested on a
- * machine with AVX-512, and the portable one alone elsewhere. */
+ * The 2x2 pool row is tested twice: the level in force's kernel (ctest
+ * runs this test once per level) and the generic loop. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "check_level.h"
 #include "mnist/layers.h"
 #include "mnist/rng.h"
 #include "pool_internal.h"
 #include "reference_layers.h"
+
+static const mn_kernels *level; /* the level in force (MNIST_ISA) */
 
 /* Values on a coarse grid so windows often hold equal maxima (the tie
  * rule), with an occasional NaN when nan is set. */
@@ -90,11 +91,11 @@ static void test_pool_rows(mn_rng *r)
                     for (int keep = 0; keep <= 1; keep++) {
                         memset(a, 0xff, sizeof a);
                         if (path == 0)
-                            mn_maxpool2x2_row_fast(o, keep ? a : NULL, in, in + W, n, 0, W, relu);
+                            level->pool2x2_row(o, keep ? a : NULL, in, in + W, n, 0, W, relu);
                         else
                             mn_maxpool2x2_row_relu(o, keep ? a : NULL, in, in + W, n, 0, W, relu);
                         CHECK(memcmp(o, want, sizeof(float) * n) == 0,
-                              "row %s n=%d relu=%d keep=%d", path ? "portable" : "fast", n, relu,
+                              "row %s n=%d relu=%d keep=%d", path ? "generic" : mn_isa_name(level->isa), n, relu,
                               keep);
                         if (keep)
                             CHECK(memcmp(a, ram, sizeof(int32_t) * n) == 0,
@@ -233,6 +234,7 @@ static void test_dropout(mn_rng *r)
 
 int main(void)
 {
+    level = check_level();
     mn_rng r;
     mn_rng_seed(&r, 20261205);
     test_pool(&r);

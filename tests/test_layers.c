@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "dense_prepared.h"
+#include "check_level.h"
 #include "mnist/mnist.h"
 #include "model_internal.h"
 
@@ -528,24 +528,25 @@ static void test_model_bn_dropout(void)
 
 /* The prepared dense forward against the naive loop, and each sample's
  * outputs the same bits alone as in its batch (where this CPU runs it). */
-static void test_dense_prepared(int N, int I, int O)
+static void test_dense_prepared(const mn_kernels *k, int N, int I, int O)
 {
-    size_t n = mn_dense_prepared_floats(I, O);
-    const int expect = __builtin_cpu_supports("avx512f") && O % 16 == 0;
-    CHECK((n > 0) == expect, "dense I%d O%d prepared: %zu floats", I, O, n);
-    if (!n)
+    const int runs = k->dense_applies && k->dense_applies(I, O);
+    CHECK(runs == (k->isa == MN_ISA_AVX512 && O % 16 == 0) || k->isa != MN_ISA_AVX512,
+          "avx512 prepared dense I%d O%d: runs %d", I, O, runs);
+    if (!runs)
         return;
+    size_t n = k->dense_prepared_floats(I, O);
     float *in = rand_buf((size_t)N * I, 1), *w = rand_buf((size_t)O * I, 0.5f), *b = rand_buf(O, 0.5f);
     float *p = malloc(n * sizeof(float)), *out = malloc(sizeof(float) * N * O);
     float *ref = malloc(sizeof(float) * N * O), *one = malloc(sizeof(float) * O);
-    mn_dense_prepare(p, w, I, O);
-    CHECK(mn_dense_forward_prepared(out, in, p, b, N, I, O), "prepared dense runs");
+    k->dense_prepare(p, w, I, O);
+    k->dense_forward(out, in, p, b, N, I, O);
     mn_dense_forward_ref(ref, in, w, b, N, I, O);
     CHECK(max_rel_diff(out, ref, (size_t)N * O) < 1e-5, "prepared dense N%d I%d O%d: %g", N, I, O,
           max_rel_diff(out, ref, (size_t)N * O));
     int same = 1;
     for (int i = 0; i < N; i++) {
-        mn_dense_forward_prepared(one, in + (size_t)i * I, p, b, 1, I, O);
+        k->dense_forward(one, in + (size_t)i * I, p, b, 1, I, O);
         same &= memcmp(one, out + (size_t)i * O, sizeof(float) * O) == 0;
     }
     CHECK(same, "prepared dense: a sample's bits do not depend on its batch");
@@ -553,9 +554,9 @@ static void test_dense_prepared(int N, int I, int O)
 }
 
 /* A model prepared for inference (Winograd convolutions, transposed
- * dense weights, on AVX-512) computes what it did before within
+ * dense weights, where the level has them) computes what it did before within
  * rounding, and a sample's probabilities do not depend on its batch. */
-static void test_prepared_model(void)
+static void test_prepared_model(const mn_kernels *k)
 {
     mn_arch a;
     mn_error err;
@@ -573,7 +574,7 @@ static void test_prepared_model(void)
     mn_model_forward(m, ws, in, N, before);
     CHECK(mn_model_prepare_inference(m, &err) == MN_OK, "prepare: %s", err.msg);
     CHECK(mn_model_prepare_inference(m, &err) == MN_OK, "prepare again");
-    if (__builtin_cpu_supports("avx512f")) /* conv 2 and 3 (Winograd), dense128 */
+    if (k->isa == MN_ISA_AVX512) /* conv 2 and 3 (Winograd), dense128 */
         CHECK(!m->prepared[0] && m->prepared[2] && m->prepared[5] && m->prepared[9] &&
                   !m->prepared[11],
               "prepared layers");
@@ -632,6 +633,7 @@ static void test_channels_last_chain(const char *chained, const char *apart, int
 
 int main(void)
 {
+    const mn_kernels *k = check_level();
     mn_rng_seed(&rng, 42);
     test_conv(2, 1, 8, 8, 3, 3, 1, 0);
     test_conv(1, 2, 7, 9, 4, 3, 2, 1);
@@ -652,11 +654,11 @@ int main(void)
     test_batchnorm(16, 3, 1);
     test_dropout();
     test_model_bn_dropout();
-    test_dense_prepared(13, 1600, 128); /* the reference dense1, a batch */
-    test_dense_prepared(1, 37, 16);
-    test_dense_prepared(8, 20, 48);
-    test_dense_prepared(3, 20, 10); /* not its case */
-    test_prepared_model();
+    test_dense_prepared(k, 13, 1600, 128); /* the reference dense1, a batch */
+    test_dense_prepared(k, 1, 37, 16);
+    test_dense_prepared(k, 8, 20, 48);
+    test_dense_prepared(k, 3, 20, 10); /* not the AVX-512 kernel's case */
+    test_prepared_model(k);
     test_channels_last_chain(
         "1x28x28:conv32k3,relu,conv32k3,relu,pool2,conv64k3,relu,conv64k3,relu,pool2,flatten,"
         "dense256,relu,dense10,softmax",

@@ -1,4 +1,4 @@
-/* conv_avx512.c: the convolution layer and the conv -> ReLU -> 2x2
+/* avx512_conv.c: the convolution layer and the conv -> ReLU -> 2x2
  * max-pool block forward in AVX-512 (stride 1, no padding, output channels
  * a multiple of 16). The GEMM paths (conv2d.c, convblock.c) put output
  * channels on the tile's rows and pixels on its vector lanes, over im2col
@@ -19,11 +19,8 @@
  * block's sum) + (the next block's) ..., each sum a chain of FMAs in k
  * order from zero, with the K blocks of mn_gemm_kc; the pool compares in
  * the same order with the same strict >. */
+#include "avx512.h"
 #include "conv2d_internal.h"
-#include "convblock.h"
-#include "gemm.h"
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(MN_NO_SIMD)
 #include "conv_tile_avx512.h"
 
 /* conv_rows over the image in place: pixels 1 apart. */
@@ -158,12 +155,16 @@ static float *prepare(float *scratch, const float *w, const mn_conv2d_dims *d, c
     return line_up(t + (size_t)K * d->OC);
 }
 
-/* The AVX-512 paths' case: this CPU, stride 1, no padding, whole vectors
- * of output channels. */
-static int avx512_case(const mn_conv2d_dims *d)
+/* The AVX-512 paths' case: stride 1, no padding, whole vectors of output
+ * channels. */
+int mn_avx512_direct_applies(const mn_conv2d_dims *d)
 {
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") && d->S == 1 &&
-           d->P == 0 && d->OC % 16 == 0;
+    return d->S == 1 && d->P == 0 && d->OC % 16 == 0;
+}
+
+int mn_avx512_block_applies(const mn_conv2d_dims *d)
+{
+    return mn_avx512_direct_applies(d) && d->OH >= 2 && d->OW >= 2;
 }
 
 /* Steps of `step` conv rows of n pixels computed together, at most `max`:
@@ -175,7 +176,7 @@ static int group_steps(int n, int OC, int step, int max)
     return g < 1 ? 1 : g > max ? max : g;
 }
 
-size_t mn_conv2d_avx512_scratch_floats(const mn_conv2d_dims *d)
+size_t mn_avx512_conv_scratch_floats(const mn_conv2d_dims *d)
 {
     size_t CKK = (size_t)d->C * d->K * d->K, OC = (size_t)d->OC;
     size_t g = (size_t)group_steps(d->OW, d->OC, 1, d->OH);
@@ -191,11 +192,9 @@ static T512 void relu_in_place(float *y, size_t n)
         _mm512_storeu_ps(y + i, _mm512_max_ps(_mm512_loadu_ps(y + i), _mm512_setzero_ps()));
 }
 
-int mn_conv2d_forward_avx512(float *out, const float *in, const float *w, const float *b,
-                             const mn_conv2d_dims *d, float *scratch, int relu, int layout)
+void mn_avx512_conv_forward(float *out, const float *in, const float *w, const float *b,
+                            const mn_conv2d_dims *d, float *scratch, int relu, int layout)
 {
-    if (!avx512_case(d) || (layout & MN_IN_CHANNELS_LAST))
-        return 0;
     const int K = d->C * d->K * d->K, OC = d->OC, OH = d->OH, OW = d->OW, W = d->W;
     const int kcb = mn_gemm_kc(K), G = group_steps(OW, OC, 1, OH);
     const size_t in_size = (size_t)d->C * d->H * W, out_size = (size_t)OC * OH * OW;
@@ -219,10 +218,9 @@ int mn_conv2d_forward_avx512(float *out, const float *in, const float *w, const 
                           (long)OH * OW);
         }
     }
-    return 1;
 }
 
-size_t mn_convblock_avx512_scratch_floats(const mn_conv2d_dims *d)
+size_t mn_avx512_block_scratch_floats(const mn_conv2d_dims *d)
 {
     size_t CKK = (size_t)d->C * d->K * d->K, OC = (size_t)d->OC;
     size_t PH = (size_t)d->OH / 2, PW = (size_t)d->OW / 2;
@@ -232,12 +230,9 @@ size_t mn_convblock_avx512_scratch_floats(const mn_conv2d_dims *d)
     return 2 * CKK + CKK * OC + 2 * g * 2 * PW * OC + 2 * PW * OC + 2 * LINE_FLOATS;
 }
 
-int mn_convblock_forward_avx512(float *out, int32_t *argmax, const float *in, const float *w,
-                                const float *b, const mn_conv2d_dims *d, float *scratch, int layout)
+void mn_avx512_block_forward(float *out, int32_t *argmax, const float *in, const float *w,
+                             const float *b, const mn_conv2d_dims *d, float *scratch, int layout)
 {
-    if (!avx512_case(d) || d->OH < 2 || d->OW < 2 || (layout & MN_IN_CHANNELS_LAST) ||
-        (argmax && layout))
-        return 0;
     const int out_cl = layout & MN_OUT_CHANNELS_LAST; /* pooled rows stored as they are */
     const int K = d->C * d->K * d->K, OC = d->OC, OW = d->OW, W = d->W;
     const int PH = d->OH / 2, PW = d->OW / 2, kcb = mn_gemm_kc(K);
@@ -259,7 +254,7 @@ int mn_convblock_forward_avx512(float *out, int32_t *argmax, const float *in, co
                 if (!out_cl)
                     to_planes(o + (long)ph * PW, po, PW, OC, (long)PH * PW);
             }
-        return 1;
+        return;
     }
     for (int i = 0; i < d->N; i++) {
         const float *im = in + (size_t)i * in_size;
@@ -281,35 +276,4 @@ int mn_convblock_forward_avx512(float *out, int32_t *argmax, const float *in, co
             }
         }
     }
-    return 1;
 }
-
-#else
-
-size_t mn_conv2d_avx512_scratch_floats(const mn_conv2d_dims *d)
-{
-    (void)d;
-    return 0;
-}
-
-int mn_conv2d_forward_avx512(float *out, const float *in, const float *w, const float *b,
-                             const mn_conv2d_dims *d, float *scratch, int relu, int layout)
-{
-    (void)out, (void)in, (void)w, (void)b, (void)d, (void)scratch, (void)relu, (void)layout;
-    return 0;
-}
-
-size_t mn_convblock_avx512_scratch_floats(const mn_conv2d_dims *d)
-{
-    (void)d;
-    return 0;
-}
-
-int mn_convblock_forward_avx512(float *out, int32_t *argmax, const float *in, const float *w,
-                                const float *b, const mn_conv2d_dims *d, float *scratch, int layout)
-{
-    (void)out, (void)argmax, (void)in, (void)w, (void)b, (void)d, (void)scratch, (void)layout;
-    return 0;
-}
-
-#endif

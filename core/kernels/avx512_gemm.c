@@ -1,10 +1,9 @@
-/* gemm_avx512.c: the AVX-512 micro-kernels under gemm.c's blocked driver:
+/* avx512_gemm.c: the AVX-512 micro-kernels under gemm.c's blocked driver:
  * an 8x48 register tile (24 zmm accumulators) and a dot-product kernel for
  * small-M A B^T. Compiled for any x86-64 with per-function target
- * attributes; gemm.c calls them only after checking the CPU. */
-#include "gemm.h"
+ * attributes; run only when the CPU has them. */
+#include "avx512.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(MN_NO_SIMD)
 #include <immintrin.h>
 
 #include "transpose_avx512.h"
@@ -204,22 +203,11 @@ static T512 void pack_bt512(float *bp, const float *B, int ldb, const long *brow
     }
 }
 
-int mn_gemm_isa_avx512(mn_gemm_isa *isa)
+void mn_avx512_gemm(mn_gemm_isa *isa)
 {
     isa->mr = MR;
     isa->nr = NR;
     isa->tile = tile512;
     isa->dot_nt = dot_nt512;
     isa->pack_bt = pack_bt512;
-    return 1;
 }
-
-#else
-
-int mn_gemm_isa_avx512(mn_gemm_isa *isa)
-{
-    (void)isa;
-    return 0;
-}
-
-#endif

@@ -1,13 +1,11 @@
-/* pool_avx512.c: the 2x2, stride-2 max-pool row (pool_internal.h) in
+/* avx512_pool.c: the 2x2, stride-2 max-pool row (pool_internal.h) in
  * AVX-512: sixteen windows a step, the even and odd columns split by one
  * permute each, instead of the portable loop's 4-lane SSE2 code and scalar
  * remainder (the rows of a 28x28 model are 13 and 5 windows long).
- * Compiled for any x86-64 with target attributes; callers go through
- * mn_maxpool2x2_row_fast, which checks the CPU. Same comparisons in the
+ * Same comparisons in the
  * same order as the portable loop, so the same bits and winners. */
-#include "pool_internal.h"
+#include "avx512.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(MN_NO_SIMD)
 #include <immintrin.h>
 
 #define T512 __attribute__((target("avx512f")))
@@ -49,21 +47,8 @@ static T512 void row512(float *o, int32_t *a, const float *r0, const float *r1, 
     }
 }
 
-void mn_maxpool2x2_row_fast(float *o, int32_t *a, const float *r0, const float *r1, int n,
-                            int i0, int rs, int relu)
+void mn_avx512_pool2x2_row(float *o, int32_t *a, const float *r0, const float *r1, int n, int i0,
+                           int rs, int relu)
 {
-    if (__builtin_cpu_supports("avx512f"))
-        row512(o, a, r0, r1, n, i0, rs, relu);
-    else
-        mn_maxpool2x2_row_relu(o, a, r0, r1, n, i0, rs, relu);
+    row512(o, a, r0, r1, n, i0, rs, relu);
 }
-
-#else
-
-void mn_maxpool2x2_row_fast(float *o, int32_t *a, const float *r0, const float *r1, int n,
-                            int i0, int rs, int relu)
-{
-    mn_maxpool2x2_row_relu(o, a, r0, r1, n, i0, rs, relu);
-}
-
-#endif

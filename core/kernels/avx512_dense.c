@@ -1,25 +1,25 @@
-/* dense_avx512.c: the prepared dense forward (dense_prepared.h) on the
+/* avx512_dense.c: the prepared dense forward (dense_prepared.h) on the
  * convolutions' AVX-512 register tiles: the images stand in for pixels
  * (I floats apart), the units for output channels. The prepared block is
  * wt[I][O] followed by the row offsets 0..I-1 the tiles index their
  * inputs with. */
-#include "dense_prepared.h"
+#include "avx512.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(MN_NO_SIMD)
 #include "conv_tile_avx512.h"
 
-static int dense_case(int O)
+int mn_avx512_dense_applies(int I, int O)
 {
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") && O % 16 == 0;
+    (void)I;
+    return O % 16 == 0;
 }
 
-size_t mn_dense_prepared_floats(int I, int O)
+size_t mn_avx512_dense_prepared_floats(int I, int O)
 {
     /* wt, then I longs */
-    return dense_case(O) ? (size_t)I * O + 2 * (size_t)I : 0;
+    return (size_t)I * O + 2 * (size_t)I;
 }
 
-T512 void mn_dense_prepare(float *p, const float *w, int I, int O)
+T512 void mn_avx512_dense_prepare(float *p, const float *w, int I, int O)
 {
     transpose_weights(p, w, O, I);
     long *brow = (long *)(void *)(p + (size_t)I * O);
@@ -48,8 +48,8 @@ static T512 void one_row(float *out, const float *in, const float *wt, const flo
         _mm512_storeu_ps(out + o0 + 16 * v, _mm512_add_ps(_mm512_loadu_ps(b + o0 + 16 * v), a[v]));
 }
 
-static T512 void forward(float *out, const float *in, const float *p, const float *b, int N,
-                         int I, int O)
+T512 void mn_avx512_dense_forward(float *out, const float *in, const float *p, const float *b,
+                                 int N, int I, int O)
 {
     /* One sample takes one_row where the units come in 128s; a batch the
      * tiles, which read wt once per six samples. The same bits either way. */
@@ -61,31 +61,3 @@ static T512 void forward(float *out, const float *in, const float *p, const floa
     const long *brow = (const long *)(const void *)(p + (size_t)I * O);
     conv_rows(in, I, 0, 1, brow, I, I, N, O, p, b, out);
 }
-
-int mn_dense_forward_prepared(float *out, const float *in, const float *p, const float *b, int N,
-                              int I, int O)
-{
-    if (!dense_case(O))
-        return 0;
-    forward(out, in, p, b, N, I, O);
-    return 1;
-}
-
-#else
-
-size_t mn_dense_prepared_floats(int I, int O)
-{
-    (void)I, (void)O;
-    return 0;
-}
-
-void mn_dense_prepare(float *p, const float *w, int I, int O) { (void)p, (void)w, (void)I, (void)O; }
-
-int mn_dense_forward_prepared(float *out, const float *in, const float *p, const float *b, int N,
-                              int I, int O)
-{
-    (void)out, (void)in, (void)p, (void)b, (void)N, (void)I, (void)O;
-    return 0;
-}
-
-#endif

@@ -5,21 +5,10 @@
  * hash about ten times faster. */
 #include "sha256_blocks.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(MN_NO_SIMD)
-#include <cpuid.h>
+#if defined(MN_KERNELS_X86)
 #include <immintrin.h>
 
-/* libgcc's __builtin_cpu_supports does not know "sha" in GCC 12: ask cpuid
- * (leaf 7 EBX bit 29; SSSE3 and SSE4.1 in leaf 1 ECX bits 9 and 19). */
-static int have_shani(void)
-{
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 9)) || !(c & (1u << 19)))
-        return 0;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
-        return 0;
-    return (b >> 29) & 1;
-}
+#include "cpu_features.h"
 
 __attribute__((target("sha,sse4.1,ssse3"))) static void blocks(uint32_t h[8], const uint8_t *p,
                                                                  size_t n)
@@ -59,7 +48,7 @@ __attribute__((target("sha,sse4.1,ssse3"))) static void blocks(uint32_t h[8], co
 
 int mn_sha256_blocks_shani(uint32_t h[8], const uint8_t *p, size_t n)
 {
-    if (!have_shani())
+    if (!mn_cpu_has_sha())
         return 0;
     blocks(h, p, n);
     return 1;

@@ -1,4 +1,4 @@
-/* winograd_avx512.c: F(2x2, 3x3) convolution forward in AVX-512 (see
+/* avx512_winograd.c: F(2x2, 3x3) convolution forward in AVX-512 (see
  * winograd.h). The weights g are transformed once, U = G g G^T
  * ([16][C][OC]), per call or kept with the model; per image, the input is
  * copied to [y][x][C] (zero-padded to whole tiles; a channels-last input
@@ -14,11 +14,10 @@
  *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
  *   G   = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]
  *   A^T = [1 1 1 0; 0 1 -1 -1] */
-#include "winograd.h"
+#include "avx512.h"
 
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(MN_NO_SIMD)
 #include "conv_tile_avx512.h"
 
 /* V and M of one group of tiles fit this (L2 holds them and U). */
@@ -28,13 +27,13 @@ typedef struct {
     int th, tw;     /* tile rows, tiles per row */
     int rows;       /* tile rows per group */
     int gmax;       /* tiles per group at most: rows * tw */
-} plan;
+} tiling;
 
 /* Tiles cover the conv output (pooled: the rows and columns the pool
  * reads, one tile per window). */
-static plan plan_for(const mn_conv2d_dims *d, int pooled)
+static tiling tiling_for(const mn_conv2d_dims *d, int pooled)
 {
-    plan p;
+    tiling p;
     p.th = pooled ? d->OH / 2 : (d->OH + 1) / 2;
     p.tw = pooled ? d->OW / 2 : (d->OW + 1) / 2;
     long per_row = 16L * p.tw * (d->C + d->OC) * (long)sizeof(float);
@@ -45,7 +44,7 @@ static plan plan_for(const mn_conv2d_dims *d, int pooled)
 }
 
 /* The image as [y][x][C], padded to whole tiles: (2 th + 2) x (2 tw + 2). */
-static size_t padded_floats(const mn_conv2d_dims *d, plan p)
+static size_t padded_floats(const mn_conv2d_dims *d, tiling p)
 {
     return (size_t)(2 * p.th + 2) * (2 * p.tw + 2) * d->C;
 }
@@ -53,7 +52,7 @@ static size_t padded_floats(const mn_conv2d_dims *d, plan p)
 /* Row offsets (C longs), a zero bias (OC), the transposed weights
  * (9 C OC), U (16 C OC), the padded image, V (16 gmax C), M (16 gmax OC)
  * and a group's outputs (2 rows x 2 tw pixels x OC). */
-static size_t plan_floats(const mn_conv2d_dims *d, plan p)
+static size_t tiling_floats(const mn_conv2d_dims *d, tiling p)
 {
     size_t C = (size_t)d->C, OC = (size_t)d->OC, g = (size_t)p.gmax;
     return 2 * C + OC + 9 * C * OC + 16 * C * OC + padded_floats(d, p) + 16 * C * g +
@@ -61,25 +60,24 @@ static size_t plan_floats(const mn_conv2d_dims *d, plan p)
 }
 
 
-/* This CPU, 3x3 stride 1 unpadded, whole vectors of input and output
+/* 3x3 stride 1 unpadded, whole vectors of input and output
  * channels. (With few input channels the transforms outweigh the
  * multiplies they save: the reference conv1, one channel, took 18 us
  * against the direct kernel's 7.) */
 static int wg_case(const mn_conv2d_dims *d)
 {
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") && d->K == 3 &&
-           d->S == 1 && d->P == 0 && d->OC % 16 == 0 && d->C % 16 == 0;
+    return d->K == 3 && d->S == 1 && d->P == 0 && d->OC % 16 == 0 && d->C % 16 == 0;
 }
 
-size_t mn_winograd_scratch_floats(const mn_conv2d_dims *d)
+size_t mn_avx512_winograd_scratch_floats(const mn_conv2d_dims *d)
 {
     if (!wg_case(d))
         return 0;
-    size_t a = plan_floats(d, plan_for(d, 0)), b = plan_floats(d, plan_for(d, 1));
+    size_t a = tiling_floats(d, tiling_for(d, 0)), b = tiling_floats(d, tiling_for(d, 1));
     return a > b ? a : b;
 }
 
-size_t mn_winograd_weights_floats(const mn_conv2d_dims *d)
+size_t mn_avx512_winograd_weights_floats(const mn_conv2d_dims *d)
 {
     return wg_case(d) ? (size_t)16 * d->C * d->OC : 0;
 }
@@ -112,7 +110,7 @@ static T512 void transform_weights(float *U, const float *wt, int C, int OC)
         }
 }
 
-T512 void mn_winograd_transform(float *u, const float *w, const mn_conv2d_dims *d, float *tmp)
+T512 void mn_avx512_winograd_transform(float *u, const float *w, const mn_conv2d_dims *d, float *tmp)
 {
     transpose_weights(tmp, w, d->OC, 9 * d->C);
     transform_weights(u, tmp, d->C, d->OC);
@@ -248,7 +246,7 @@ static T512 void run(float *out, const float *in, const float *w, const float *u
 {
     const int in_cl = layout & MN_IN_CHANNELS_LAST, out_cl = layout & MN_OUT_CHANNELS_LAST;
     const int C = d->C, OC = d->OC, H = d->H, W = d->W, OH = d->OH, OW = d->OW;
-    const plan p = plan_for(d, pooled);
+    const tiling p = tiling_for(d, pooled);
     const long ldv = p.gmax; /* tiles from one point xi to the next in V and M */
     const int Hp = 2 * p.th + 2, Wp = 2 * p.tw + 2;
     long *brow = (long *)(void *)scratch;
@@ -264,7 +262,7 @@ static T512 void run(float *out, const float *in, const float *w, const float *u
     for (int oc = 0; oc < OC; oc++)
         zero[oc] = 0.0f;
     if (!u) {
-        mn_winograd_transform(own_u, w, d, wt);
+        mn_avx512_winograd_transform(own_u, w, d, wt);
         u = own_u;
     }
 
@@ -313,69 +311,20 @@ static T512 void run(float *out, const float *in, const float *w, const float *u
     }
 }
 
-int mn_winograd_applies(const mn_conv2d_dims *d, int pooled)
+int mn_avx512_winograd_applies(const mn_conv2d_dims *d, int pooled)
 {
     return wg_case(d) && (!pooled || (d->OH >= 2 && d->OW >= 2));
 }
 
-int mn_winograd_conv_forward(float *out, const float *in, const float *w, const float *u,
+void mn_avx512_winograd_conv(float *out, const float *in, const float *w, const float *u,
                              const float *b, const mn_conv2d_dims *d, float *scratch, int relu,
                              int layout)
 {
-    if (!mn_winograd_applies(d, 0))
-        return 0;
     run(out, in, w, u, b, d, scratch, 0, relu, layout);
-    return 1;
 }
 
-int mn_winograd_block_forward(float *out, const float *in, const float *w, const float *u,
+void mn_avx512_winograd_block(float *out, const float *in, const float *w, const float *u,
                               const float *b, const mn_conv2d_dims *d, float *scratch, int layout)
 {
-    if (!mn_winograd_applies(d, 1))
-        return 0;
     run(out, in, w, u, b, d, scratch, 1, 0, layout);
-    return 1;
 }
-
-#else
-
-size_t mn_winograd_scratch_floats(const mn_conv2d_dims *d)
-{
-    (void)d;
-    return 0;
-}
-
-size_t mn_winograd_weights_floats(const mn_conv2d_dims *d)
-{
-    (void)d;
-    return 0;
-}
-
-void mn_winograd_transform(float *u, const float *w, const mn_conv2d_dims *d, float *tmp)
-{
-    (void)u, (void)w, (void)d, (void)tmp;
-}
-
-int mn_winograd_applies(const mn_conv2d_dims *d, int pooled)
-{
-    (void)d, (void)pooled;
-    return 0;
-}
-
-int mn_winograd_conv_forward(float *out, const float *in, const float *w, const float *u,
-                             const float *b, const mn_conv2d_dims *d, float *scratch, int relu,
-                             int layout)
-{
-    (void)out, (void)in, (void)w, (void)u, (void)b, (void)d, (void)scratch, (void)relu,
-        (void)layout;
-    return 0;
-}
-
-int mn_winograd_block_forward(float *out, const float *in, const float *w, const float *u,
-                              const float *b, const mn_conv2d_dims *d, float *scratch, int layout)
-{
-    (void)out, (void)in, (void)w, (void)u, (void)b, (void)d, (void)scratch, (void)layout;
-    return 0;
-}
-
-#endif

@@ -1,11 +1,9 @@
-/* gemm_avx2.c: the AVX2+FMA micro-kernels under gemm.c's blocked driver:
+/* avx2_gemm.c: the AVX2+FMA micro-kernels under gemm.c's blocked driver:
  * a 6x16 register tile (12 ymm accumulators) and a dot-product kernel for
  * small-M A B^T, for x86-64 CPUs without AVX-512. Compiled for any x86-64
- * with per-function target attributes; gemm.c calls them only after
- * checking the CPU. */
-#include "gemm.h"
+ * with per-function target attributes; run only when the CPU has them. */
+#include "avx2.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(MN_NO_SIMD)
 #include <immintrin.h>
 
 #define T256 __attribute__((target("avx2,fma")))
@@ -196,22 +194,11 @@ static T256 void dot_nt256(int M, int N, int K, const float *A, int lda, const f
     }
 }
 
-int mn_gemm_isa_avx2(mn_gemm_isa *isa)
+void mn_avx2_gemm(mn_gemm_isa *isa)
 {
     isa->mr = MR;
     isa->nr = NR;
     isa->tile = tile256;
     isa->dot_nt = dot_nt256;
     isa->pack_bt = NULL;
-    return 1;
 }
-
-#else
-
-int mn_gemm_isa_avx2(mn_gemm_isa *isa)
-{
-    (void)isa;
-    return 0;
-}
-
-#endif

@@ -1,0 +1,13 @@
+/* generic.h (internal to kernels/): the generic level's kernels beyond the
+ * layer files (conv2d.c, convblock.c, pool.c, dense.c), the entries of
+ * mn_kernels_generic. Plain C: any CPU runs them. */
+#ifndef MNIST_CORE_KERNELS_GENERIC_H
+#define MNIST_CORE_KERNELS_GENERIC_H
+
+#include "kernels.h"
+
+void mn_generic_gemm(mn_gemm_isa *isa);
+void mn_generic_pool2x2_row(float *o, int32_t *a, const float *r0, const float *r1, int n, int i0,
+                            int rs, int relu);
+
+#endif
