@@ -217,7 +217,13 @@ static void test_conv_layer(int N, int C, int H, int W, int OC, int K)
           "conv %dx%dx%d -> %d: bits of im2col+GEMM", C, H, W, OC);
     mn_conv2d_forward_ref(out_r, in, w, b, &d);
     CHECK(max_diff(out, out_r, n_out) < 1e-4, "conv against the naive loop");
-    if (k->direct_applies && k->direct_applies(&d)) {
+    /* the x86 levels' direct convs take whole vectors of output channels */
+    const int ran = k->direct_applies && k->direct_applies(&d);
+    CHECK(k->isa != MN_ISA_AVX512 || ran == (OC % 16 == 0), "the AVX-512 direct conv takes OC %d: %d",
+          OC, ran);
+    CHECK(k->isa != MN_ISA_AVX2 || ran == (OC % 8 == 0), "the AVX2 direct conv takes OC %d: %d", OC,
+          ran);
+    if (ran) {
         float *ks = zeros(k->conv_scratch_floats(&d));
         k->conv_forward(out_r, in, w, b, &d, ks, 0, 0);
         CHECK(same_bits(out, out_r, n_out), "%s direct conv %dx%dx%d -> %d: the layer's bits",
@@ -231,8 +237,6 @@ static void test_conv_layer(int N, int C, int H, int W, int OC, int K)
         k->conv_forward(out_r, in, w, b, &d, ks, 1, MN_OUT_CHANNELS_LAST);
         CHECK(same_bits(out_r, want, n_out), "conv with ReLU fused, channels-last out");
         free(want), free(ks);
-    } else {
-        CHECK(k->isa != MN_ISA_AVX512 || OC % 16, "the AVX-512 direct conv takes OC %d", OC);
     }
     free(in), free(w), free(b), free(out), free(out_g), free(out_r), free(scratch), free(col);
 }
@@ -324,6 +328,12 @@ int main(void)
     test_block(1, 64, 10, 10, 80, 3, 1, 0, 2, 2);
     test_block(1, 4, 34, 34, 64, 3, 1, 0, 2, 2);
     test_block(1, 2, 40, 40, 16, 3, 1, 0, 2, 2);
+    /* For the AVX2 path (OC a multiple of 8): 8 and 24 channels (a last
+     * vector of 8: tiles of 12 pixels), rows of 15 windows, two K blocks
+     * (K = 288) with 24 channels. */
+    test_block(1, 1, 32, 32, 8, 3, 1, 0, 2, 2);
+    test_block(2, 3, 12, 32, 24, 3, 1, 0, 2, 2);
+    test_block(1, 32, 9, 15, 24, 3, 1, 0, 2, 2);
     /* The plain conv layer: the large model's unfused convs, 48 and 80
      * channels, K = 576 in three blocks, a row over 16 pixels and several
      * groups of rows, a 1-pixel-wide output. */
@@ -333,6 +343,9 @@ int main(void)
     test_conv_layer(1, 64, 10, 10, 80, 3);
     test_conv_layer(1, 4, 40, 40, 64, 3);
     test_conv_layer(1, 2, 7, 3, 16, 3);
+    test_conv_layer(2, 3, 9, 30, 24, 3);
+    test_conv_layer(1, 32, 8, 17, 8, 3);
+    test_conv_layer(1, 2, 6, 6, 12, 3); /* not a whole AVX2 vector */
     /* Winograd: the reference conv2 (odd output: the pool drops a row, a
      * plain conv's last tiles reach past the image), the large model's
      * convs, a row of over 16 tiles, 48 channels out, a single tile, and
