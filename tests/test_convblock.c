@@ -257,6 +257,8 @@ static void test_winograd(int N, int C, int H, int W, int OC)
     const int expect = k->isa == MN_ISA_AVX512 && OC % 16 == 0 && C % 16 == 0;
     CHECK(ran == expect || k->isa != MN_ISA_AVX512, "avx512 winograd %dx%dx%d -> %d: runs %d",
           C, H, W, OC, ran);
+    CHECK(ran == (OC % 8 == 0 && C % 8 == 0) || k->isa != MN_ISA_AVX2,
+          "avx2 winograd %dx%dx%d -> %d: runs %d", C, H, W, OC, ran);
     float *scratch = zeros(ran ? k->winograd_scratch_floats(&d) : 0);
     int32_t *am = calloc(n_out ? n_out : 1, sizeof(int32_t));
     mn_conv2d_forward_ref(y_r, in, w, b, &d);
@@ -360,5 +362,8 @@ int main(void)
     test_winograd(1, 16, 4, 4, 16);
     test_winograd(2, 1, 28, 28, 32);
     test_winograd(1, 32, 6, 6, 5);
+    /* the AVX2 kernel's case, not the AVX-512 one's: 8 and 24 channels */
+    test_winograd(2, 8, 13, 13, 24);
+    test_winograd(1, 24, 12, 21, 8);
     return check_finish();
 }
