@@ -29,29 +29,32 @@ T256 void mn_avx2_dense_prepare(float *p, const float *w, int I, int O)
 
 /* out[o] = b[o] + (chain of FMAs over i in order) for one sample and the
  * 64 units from o0: the register tiles' sums, bit for bit, but reading
- * whole 256-byte rows of wt in one pass (one sample is bound by reading
- * wt from L2; the tiles take at most 16 units a pass). */
+ * whole 256-byte runs of wt's rows in one pass. Named accumulators: an
+ * array of them GCC keeps in memory, which made the reference dense1
+ * 14.1 us instead of 6.5. */
 static T256 void one_row(float *out, const float *in, const float *wt, const float *b, int I,
                          int O, int o0)
 {
-    __m256 a[8];
-    for (int v = 0; v < 8; v++)
-        a[v] = _mm256_setzero_ps();
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
     for (int i = 0; i < I; i++) {
         const __m256 x = _mm256_broadcast_ss(in + i);
         const float *wi = wt + (long)i * O + o0;
-        for (int v = 0; v < 8; v++)
-            a[v] = _mm256_fmadd_ps(x, _mm256_loadu_ps(wi + 8 * v), a[v]);
+#define FMA(v) a##v = _mm256_fmadd_ps(x, _mm256_loadu_ps(wi + 8 * v), a##v);
+        FMA(0) FMA(1) FMA(2) FMA(3) FMA(4) FMA(5) FMA(6) FMA(7)
+#undef FMA
     }
-    for (int v = 0; v < 8; v++)
-        _mm256_storeu_ps(out + o0 + 8 * v, _mm256_add_ps(_mm256_loadu_ps(b + o0 + 8 * v), a[v]));
+#define OUT(v)                                                                                 \
+    _mm256_storeu_ps(out + o0 + 8 * v, _mm256_add_ps(_mm256_loadu_ps(b + o0 + 8 * v), a##v));
+    OUT(0) OUT(1) OUT(2) OUT(3) OUT(4) OUT(5) OUT(6) OUT(7)
+#undef OUT
 }
 
 T256 void mn_avx2_dense_forward(float *out, const float *in, const float *p, const float *b,
                                 int N, int I, int O)
 {
     /* One sample takes one_row where the units come in 64s; a batch the
-     * tiles, which read wt once per six samples. The same bits either way. */
+     * tiles, which read wt once per six (twelve) samples. The same bits
+     * either way. */
     if (N == 1 && O % 64 == 0) {
         for (int o0 = 0; o0 < O; o0 += 64)
             one_row(out, in, p, b, I, O, o0);
