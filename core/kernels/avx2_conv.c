@@ -82,11 +82,8 @@ INL void pooled_tile(const int m, const float *x0, const float *x1, const long *
 #undef PIX
     }
     const __m256 zero = _mm256_setzero_ps(), bv = _mm256_loadu_ps(b);
-#define MAX(val)                                                                               \
-    {                                                                                          \
-        const __m256 t_ = (val);                                                               \
-        mx = _mm256_blendv_ps(mx, t_, _mm256_cmp_ps(t_, mx, _CMP_GT_OQ));                      \
-    }
+/* max_ps(t, mx) is t > mx ? t : mx: pool_rows' strict > in one op */
+#define MAX(val) mx = _mm256_max_ps((val), mx);
 #define WIN(j, l, r)                                                                           \
     if (m > l) {                                                                               \
         __m256 mx = _mm256_add_ps(bv, a##l);                                                   \
@@ -101,14 +98,14 @@ INL void pooled_tile(const int m, const float *x0, const float *x1, const long *
 }
 
 /* The pooled rows of one image by pooled_tile: 8 channels at a time,
- * windows three at a time. */
+ * windows up to three at a time, as evenly as they come. */
 static T256 void pooled_rows(float *po, const float *im, int W, int ph, const long *brow, int K,
                              int PW, int OC, const float *wt, const float *b)
 {
     const float *x0 = im + (long)2 * ph * W, *x1 = x0 + W;
     for (int c0 = 0; c0 < OC; c0 += 8)
-        for (int p = 0; p < 2 * PW; p += 6) {
-            const int m = 2 * PW - p < 6 ? 2 * PW - p : 6;
+        for (int t = 0, nt = (PW + 2) / 3, p = 0, m; t < nt; t++, p += m) {
+            m = 2 * (PW / nt + (t < PW % nt));
             float *dst = po + (long)(p / 2) * OC + c0;
 #define CASE(M_)                                                                               \
     case M_:                                                                                   \

@@ -146,9 +146,22 @@ static void to_padded_cl(float *X, const float *im, int C, int H, int W, int Hp,
     }
 }
 
+/* One row i of (B^T d) B from t_j = (B^T d)[i][j], stored at vi + j*step. */
+INL void input_row(float *vi, long step, __m256 t0, __m256 t1, __m256 t2, __m256 t3)
+{
+    _mm256_storeu_ps(vi, _mm256_sub_ps(t0, t2));
+    _mm256_storeu_ps(vi + step, _mm256_add_ps(t1, t2));
+    _mm256_storeu_ps(vi + 2 * step, _mm256_sub_ps(t2, t1));
+    _mm256_storeu_ps(vi + 3 * step, _mm256_sub_ps(t1, t3));
+}
+
 /* V[(xi*ldv + t)*C + c] = (B^T d B)[xi] for the 4x4 patch d at
  * (2 ty, 2 tx) of channel c of X ([y][x][C], rows of Wp pixels), for the
- * tile rows ty0 <= ty < ty0 + rows, t = (ty - ty0) tw + tx. */
+ * tile rows ty0 <= ty < ty0 + rows, t = (ty - ty0) tw + tx. The operations
+ * of avx512_winograd.c (B^T d by columns, then by rows), a row of the
+ * result at a time: the 16 ymm registers do not hold the 32 values of
+ * the two steps (spilled, the transform took a tenth of the reference
+ * model's batch time), so d is read twice from L1 instead. */
 static T256 void transform_input(float *V, long ldv, const float *X, int Wp, int C, int ty0,
                                  int rows, int tw)
 {
@@ -158,43 +171,39 @@ static T256 void transform_input(float *V, long ldv, const float *X, int Wp, int
             const float *patch = X + ((long)2 * ty * Wp + 2 * tx) * C;
             float *v = V + ((long)(ty - ty0) * tw + tx) * C;
             for (int c = 0; c < C; c += 8) {
-                __m256 d[4][4], t[4][4];
-                for (int i = 0; i < 4; i++)
-                    for (int j = 0; j < 4; j++)
-                        d[i][j] = _mm256_loadu_ps(patch + ((long)i * Wp + j) * C + c);
-                for (int j = 0; j < 4; j++) { /* B^T d */
-                    t[0][j] = _mm256_sub_ps(d[0][j], d[2][j]);
-                    t[1][j] = _mm256_add_ps(d[1][j], d[2][j]);
-                    t[2][j] = _mm256_sub_ps(d[2][j], d[1][j]);
-                    t[3][j] = _mm256_sub_ps(d[1][j], d[3][j]);
-                }
-                for (int i = 0; i < 4; i++) { /* (B^T d) B */
-                    float *vi = v + 4 * i * step + c;
-                    _mm256_storeu_ps(vi, _mm256_sub_ps(t[i][0], t[i][2]));
-                    _mm256_storeu_ps(vi + step, _mm256_add_ps(t[i][1], t[i][2]));
-                    _mm256_storeu_ps(vi + 2 * step, _mm256_sub_ps(t[i][2], t[i][1]));
-                    _mm256_storeu_ps(vi + 3 * step, _mm256_sub_ps(t[i][1], t[i][3]));
-                }
+#define D(i, j) _mm256_loadu_ps(patch + ((long)(i) * Wp + (j)) * C + c)
+#define ROW(i, OP, a, b)                                                                       \
+    input_row(v + 4 * (i) * step + c, step, OP(D(a, 0), D(b, 0)), OP(D(a, 1), D(b, 1)),          \
+              OP(D(a, 2), D(b, 2)), OP(D(a, 3), D(b, 3)));
+                /* B^T d: rows d0 - d2, d1 + d2, d2 - d1, d1 - d3 */
+                ROW(0, _mm256_sub_ps, 0, 2)
+                ROW(1, _mm256_add_ps, 1, 2)
+                ROW(2, _mm256_sub_ps, 2, 1)
+                ROW(3, _mm256_sub_ps, 1, 3)
+#undef ROW
+#undef D
             }
         }
 }
 
 /* The 2x2 outputs y[a][b] of tile t, 8 channels from oc: A^T M A + b,
- * M read from [16][ldm tiles][OC]. */
+ * M read from [16][ldm tiles][OC]: A^T M a column at a time, so that no
+ * more than the 8 sums of A^T M are held. */
 INL void output_tile(__m256 y[2][2], const float *M, long ldm, int OC, int t, int oc,
                      __m256 bias)
 {
-    __m256 m[16], s[2][4];
-    for (int xi = 0; xi < 16; xi++)
-        m[xi] = _mm256_loadu_ps(M + ((long)xi * ldm + t) * OC + oc);
-    for (int j = 0; j < 4; j++) {
-        s[0][j] = _mm256_add_ps(_mm256_add_ps(m[j], m[4 + j]), m[8 + j]);
-        s[1][j] = _mm256_sub_ps(_mm256_sub_ps(m[4 + j], m[8 + j]), m[12 + j]);
-    }
-    for (int a = 0; a < 2; a++) {
-        y[a][0] = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s[a][0], s[a][1]), s[a][2]), bias);
-        y[a][1] = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(s[a][1], s[a][2]), s[a][3]), bias);
-    }
+#define MV(xi) _mm256_loadu_ps(M + ((long)(xi) * ldm + t) * OC + oc)
+#define COL(j)                                                                                 \
+    const __m256 m4##j = MV(4 + j), m8##j = MV(8 + j);                                          \
+    const __m256 s0##j = _mm256_add_ps(_mm256_add_ps(MV(j), m4##j), m8##j);                      \
+    const __m256 s1##j = _mm256_sub_ps(_mm256_sub_ps(m4##j, m8##j), MV(12 + j));
+    COL(0) COL(1) COL(2) COL(3)
+#undef COL
+#undef MV
+    y[0][0] = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s00, s01), s02), bias);
+    y[0][1] = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(s01, s02), s03), bias);
+    y[1][0] = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s10, s11), s12), bias);
+    y[1][1] = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(s11, s12), s13), bias);
 }
 
 /* Y[t][OC] = ReLU(max of tile t's outputs + b) for t < nt: one pool

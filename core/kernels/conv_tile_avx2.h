@@ -117,10 +117,12 @@ INL void conv_rows_nv(const int nv, const float *in, const long ps, long ldi, in
                       const long *brow, int k0, int k1, int n, const float *wt, int ldw,
                       const float *b, float *y, int ldy)
 {
-    const int mr = MR_FOR(nv);
+    /* Tiles as even as they come (25 pixels: 5 x 5, not 6 + 6 + 6 + 6 + 1,
+     * whose last tile waits on its FMAs' latency). */
+    const int mr = MR_FOR(nv), nt = (n + mr - 1) / mr;
     for (int r = 0; r < rows; r++)
-        for (int p = 0; p < n; p += mr) {
-            const int m = n - p < mr ? n - p : mr;
+        for (int t = 0, p = 0; t < nt; t++) {
+            const int m = n / nt + (t < n % nt);
             const float *x = in + r * ldi + p * ps;
             float *yp = y + ((long)r * n + p) * ldy;
 #define M_CASE(M_)                                                                             \
@@ -139,6 +141,7 @@ INL void conv_rows_nv(const int nv, const float *in, const long ps, long ldi, in
                 break;
             }
 #undef M_CASE
+            p += m;
         }
 }
 
