@@ -331,8 +331,9 @@ int main(void)
     test_block(1, 4, 34, 34, 64, 3, 1, 0, 2, 2);
     test_block(1, 2, 40, 40, 16, 3, 1, 0, 2, 2);
     /* For the AVX2 path (OC a multiple of 8): 8 and 24 channels (a last
-     * vector of 8: tiles of 12 pixels), rows of 15 windows, two K blocks
-     * (K = 288) with 24 channels. */
+     * vector of 8: tiles of up to 12 pixels, 12 in the first), rows of 15
+     * windows, two K blocks (K = 288) with 24 channels. */
+    test_block(1, 1, 26, 26, 8, 3, 1, 0, 2, 2);
     test_block(1, 1, 32, 32, 8, 3, 1, 0, 2, 2);
     test_block(2, 3, 12, 32, 24, 3, 1, 0, 2, 2);
     test_block(1, 32, 9, 15, 24, 3, 1, 0, 2, 2);
