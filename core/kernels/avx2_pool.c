@@ -40,8 +40,8 @@ T256 void mn_avx2_pool2x2_row(float *o, int32_t *a, const float *r0, const float
             a0 = _mm256_loadu_ps(p0), b0 = _mm256_loadu_ps(p0 + 8);
             a1 = _mm256_loadu_ps(p1), b1 = _mm256_loadu_ps(p1 + 8);
         } else { /* read nothing past the 2w columns */
-            const __m256i lo = lanes_upto(2 * w < 8 ? 2 * w : 8);
-            const __m256i hi = lanes_upto(2 * w > 8 ? 2 * w - 8 : 0);
+            const __m256i lo = mn_lanes8(2 * w < 8 ? 2 * w : 8);
+            const __m256i hi = mn_lanes8(2 * w > 8 ? 2 * w - 8 : 0);
             a0 = _mm256_maskload_ps(p0, lo), b0 = _mm256_maskload_ps(p0 + 8, hi);
             a1 = _mm256_maskload_ps(p1, lo), b1 = _mm256_maskload_ps(p1 + 8, hi);
         }
@@ -60,7 +60,7 @@ T256 void mn_avx2_pool2x2_row(float *o, int32_t *a, const float *r0, const float
             if (a)
                 _mm256_storeu_ps((float *)(void *)(a + j), best);
         } else {
-            const __m256i om = lanes_upto(w);
+            const __m256i om = mn_lanes8(w);
             _mm256_maskstore_ps(o + j, om, m);
             if (a)
                 _mm256_maskstore_ps((float *)(void *)(a + j), om, best);

@@ -126,8 +126,8 @@ static T256 void to_padded(float *X, const float *im, int C, int H, int W, int H
         const int n = y < H ? w : 0;
         for (int x0 = 0; x0 < n; x0 += 8)
             for (int c0 = 0; c0 < C; c0 += 8)
-                transpose8(row + (long)x0 * C + c0, C, im + (long)y * W + x0, plane, c0, 8,
-                           n - x0 < 8 ? n - x0 : 8, 8);
+                mn_transpose8(row + (long)x0 * C + c0, C, im + (long)y * W + x0, plane, NULL, c0, 8,
+                              n - x0 < 8 ? n - x0 : 8, 8);
         for (long i = (long)n * C; i < (long)Wp * C; i += 8)
             _mm256_storeu_ps(row + i, _mm256_setzero_ps());
     }

@@ -11,6 +11,8 @@
 #include <immintrin.h>
 #include <stdint.h>
 
+#include "transpose_avx2.h"
+
 #define T256 __attribute__((target("avx2,fma")))
 #define INL static inline __attribute__((always_inline)) T256
 
@@ -21,46 +23,6 @@
 static inline float *line_up(float *p)
 {
     return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
-}
-
-/* Lanes 0..n-1 set (n in 0..8), as maskload/maskstore want them. */
-INL __m256i lanes_upto(int n)
-{
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-/* Transposes the jn x kn block src[(j0+j)*ld + k] (jn, kn <= 8) into
- * dst[k*ldd + j] for k < kn, j < 8 (rows j >= jn come out zero), only the
- * lanes j < store_n written: three rounds of in-register shuffles. */
-INL void transpose8(float *dst, long ldd, const float *src, long ld, int j0, int jn, int kn,
-                    int store_n)
-{
-    const __m256i km = lanes_upto(kn);
-    __m256 r[8], t[8];
-    for (int j = 0; j < 8; j++)
-        r[j] = j < jn ? _mm256_maskload_ps(src + (j0 + j) * ld, km) : _mm256_setzero_ps();
-    for (int j = 0; j < 8; j += 2) {
-        t[j] = _mm256_unpacklo_ps(r[j], r[j + 1]);
-        t[j + 1] = _mm256_unpackhi_ps(r[j], r[j + 1]);
-    }
-    for (int j = 0; j < 8; j += 4) {
-        r[j] = _mm256_shuffle_ps(t[j], t[j + 2], 0x44);
-        r[j + 1] = _mm256_shuffle_ps(t[j], t[j + 2], 0xEE);
-        r[j + 2] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0x44);
-        r[j + 3] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0xEE);
-    }
-    for (int j = 0; j < 4; j++) {
-        t[j] = _mm256_permute2f128_ps(r[j], r[j + 4], 0x20);
-        t[j + 4] = _mm256_permute2f128_ps(r[j], r[j + 4], 0x31);
-    }
-    if (store_n == 8) {
-        for (int k = 0; k < kn; k++)
-            _mm256_storeu_ps(dst + k * ldd, t[k]);
-    } else {
-        const __m256i sm = lanes_upto(store_n);
-        for (int k = 0; k < kn; k++)
-            _mm256_maskstore_ps(dst + k * ldd, sm, t[k]);
-    }
 }
 
 /* y[i*ldy + 8v ..] (+)= sum over k in [k0, k1) of x_i(k) * wt[k*ldw + 8v ..]
@@ -166,7 +128,8 @@ static inline T256 void transpose_weights(float *wt, const float *w, int OC, int
 {
     for (int oc = 0; oc < OC; oc += 8)
         for (int k = 0; k < K; k += 8)
-            transpose8(wt + (long)k * OC + oc, OC, w + k, K, oc, 8, K - k < 8 ? K - k : 8, 8);
+            mn_transpose8(wt + (long)k * OC + oc, OC, w + k, K, NULL, oc, 8, K - k < 8 ? K - k : 8,
+                          8);
 }
 
 /* dst[c*ldp + p] = src[p*OC + c] for p < n: a row from [pixel][channel]
@@ -177,7 +140,7 @@ static inline T256 void to_planes(float *dst, const float *src, int n, int OC, l
     for (int p = 0; p < n; p += 8) {
         const int pn = n - p < 8 ? n - p : 8;
         for (int c = 0; c < OC; c += 8)
-            transpose8(dst + c * ldp + p, ldp, src + (long)p * OC + c, OC, 0, pn, 8, pn);
+            mn_transpose8(dst + c * ldp + p, ldp, src + (long)p * OC + c, OC, NULL, 0, pn, 8, pn);
     }
 }
 
