@@ -167,9 +167,9 @@ int mn_avx2_block_applies(const mn_conv2d_dims *d)
 }
 
 /* Steps of `step` conv rows of n pixels computed together, at most `max`:
- * as many as fill 16 KB (half of L1 on the CPUs with AVX2 and 32 KB of
- * it), so that a K block's weights are read once for all of them; at
- * least one. */
+ * as many as fill 16 KB (half of the 32 KB L1 of most CPUs without
+ * AVX-512), so that a K block's weights are read once for all of them;
+ * at least one. */
 static int group_steps(int n, int OC, int step, int max)
 {
     int g = (16 << 10) / (step * n * OC * (int)sizeof(float));
