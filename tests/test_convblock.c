@@ -217,7 +217,13 @@ static void test_conv_layer(int N, int C, int H, int W, int OC, int K)
           "conv %dx%dx%d -> %d: bits of im2col+GEMM", C, H, W, OC);
     mn_conv2d_forward_ref(out_r, in, w, b, &d);
     CHECK(max_diff(out, out_r, n_out) < 1e-4, "conv against the naive loop");
-    if (k->direct_applies && k->direct_applies(&d)) {
+    /* the x86 levels' direct convs take whole vectors of output channels */
+    const int ran = k->direct_applies && k->direct_applies(&d);
+    CHECK(k->isa != MN_ISA_AVX512 || ran == (OC % 16 == 0), "the AVX-512 direct conv takes OC %d: %d",
+          OC, ran);
+    CHECK(k->isa != MN_ISA_AVX2 || ran == (OC % 8 == 0), "the AVX2 direct conv takes OC %d: %d", OC,
+          ran);
+    if (ran) {
         float *ks = zeros(k->conv_scratch_floats(&d));
         k->conv_forward(out_r, in, w, b, &d, ks, 0, 0);
         CHECK(same_bits(out, out_r, n_out), "%s direct conv %dx%dx%d -> %d: the layer's bits",
@@ -231,8 +237,6 @@ static void test_conv_layer(int N, int C, int H, int W, int OC, int K)
         k->conv_forward(out_r, in, w, b, &d, ks, 1, MN_OUT_CHANNELS_LAST);
         CHECK(same_bits(out_r, want, n_out), "conv with ReLU fused, channels-last out");
         free(want), free(ks);
-    } else {
-        CHECK(k->isa != MN_ISA_AVX512 || OC % 16, "the AVX-512 direct conv takes OC %d", OC);
     }
     free(in), free(w), free(b), free(out), free(out_g), free(out_r), free(scratch), free(col);
 }
@@ -253,6 +257,8 @@ static void test_winograd(int N, int C, int H, int W, int OC)
     const int expect = k->isa == MN_ISA_AVX512 && OC % 16 == 0 && C % 16 == 0;
     CHECK(ran == expect || k->isa != MN_ISA_AVX512, "avx512 winograd %dx%dx%d -> %d: runs %d",
           C, H, W, OC, ran);
+    CHECK(ran == (OC % 8 == 0 && C % 8 == 0) || k->isa != MN_ISA_AVX2,
+          "avx2 winograd %dx%dx%d -> %d: runs %d", C, H, W, OC, ran);
     float *scratch = zeros(ran ? k->winograd_scratch_floats(&d) : 0);
     int32_t *am = calloc(n_out ? n_out : 1, sizeof(int32_t));
     mn_conv2d_forward_ref(y_r, in, w, b, &d);
@@ -324,6 +330,13 @@ int main(void)
     test_block(1, 64, 10, 10, 80, 3, 1, 0, 2, 2);
     test_block(1, 4, 34, 34, 64, 3, 1, 0, 2, 2);
     test_block(1, 2, 40, 40, 16, 3, 1, 0, 2, 2);
+    /* For the AVX2 path (OC a multiple of 8): 8 and 24 channels (a last
+     * vector of 8: tiles of up to 12 pixels, 12 in the first), rows of 15
+     * windows, two K blocks (K = 288) with 24 channels. */
+    test_block(1, 1, 26, 26, 8, 3, 1, 0, 2, 2);
+    test_block(1, 1, 32, 32, 8, 3, 1, 0, 2, 2);
+    test_block(2, 3, 12, 32, 24, 3, 1, 0, 2, 2);
+    test_block(1, 32, 9, 15, 24, 3, 1, 0, 2, 2);
     /* The plain conv layer: the large model's unfused convs, 48 and 80
      * channels, K = 576 in three blocks, a row over 16 pixels and several
      * groups of rows, a 1-pixel-wide output. */
@@ -333,6 +346,9 @@ int main(void)
     test_conv_layer(1, 64, 10, 10, 80, 3);
     test_conv_layer(1, 4, 40, 40, 64, 3);
     test_conv_layer(1, 2, 7, 3, 16, 3);
+    test_conv_layer(2, 3, 9, 30, 24, 3);
+    test_conv_layer(1, 32, 8, 17, 8, 3);
+    test_conv_layer(1, 2, 6, 6, 12, 3); /* not a whole AVX2 vector */
     /* Winograd: the reference conv2 (odd output: the pool drops a row, a
      * plain conv's last tiles reach past the image), the large model's
      * convs, a row of over 16 tiles, 48 channels out, a single tile, and
@@ -347,5 +363,8 @@ int main(void)
     test_winograd(1, 16, 4, 4, 16);
     test_winograd(2, 1, 28, 28, 32);
     test_winograd(1, 32, 6, 6, 5);
+    /* the AVX2 kernel's case, not the AVX-512 one's: 8 and 24 channels */
+    test_winograd(2, 8, 13, 13, 24);
+    test_winograd(1, 24, 12, 21, 8);
     return check_finish();
 }

@@ -533,6 +533,8 @@ static void test_dense_prepared(const mn_kernels *k, int N, int I, int O)
     const int runs = k->dense_applies && k->dense_applies(I, O);
     CHECK(runs == (k->isa == MN_ISA_AVX512 && O % 16 == 0) || k->isa != MN_ISA_AVX512,
           "avx512 prepared dense I%d O%d: runs %d", I, O, runs);
+    CHECK(runs == (O % 8 == 0) || k->isa != MN_ISA_AVX2, "avx2 prepared dense I%d O%d: runs %d", I,
+          O, runs);
     if (!runs)
         return;
     size_t n = k->dense_prepared_floats(I, O);
@@ -574,7 +576,7 @@ static void test_prepared_model(const mn_kernels *k)
     mn_model_forward(m, ws, in, N, before);
     CHECK(mn_model_prepare_inference(m, &err) == MN_OK, "prepare: %s", err.msg);
     CHECK(mn_model_prepare_inference(m, &err) == MN_OK, "prepare again");
-    if (k->isa == MN_ISA_AVX512) /* conv 2 and 3 (Winograd), dense128 */
+    if (k->isa == MN_ISA_AVX512 || k->isa == MN_ISA_AVX2) /* conv 2 and 3 (Winograd), dense128 */
         CHECK(!m->prepared[0] && m->prepared[2] && m->prepared[5] && m->prepared[9] &&
                   !m->prepared[11],
               "prepared layers");
@@ -658,6 +660,9 @@ int main(void)
     test_dense_prepared(k, 1, 37, 16);
     test_dense_prepared(k, 8, 20, 48);
     test_dense_prepared(k, 3, 20, 10); /* not the AVX-512 kernel's case */
+    test_dense_prepared(k, 1, 50, 24); /* the AVX2 kernel's, not the AVX-512 one's */
+    test_dense_prepared(k, 1, 300, 192); /* one sample, three passes of 64 units */
+    test_dense_prepared(k, 7, 33, 8);
     test_prepared_model(k);
     test_channels_last_chain(
         "1x28x28:conv32k3,relu,conv32k3,relu,pool2,conv64k3,relu,conv64k3,relu,pool2,flatten,"

@@ -6,6 +6,8 @@
 
 #include <immintrin.h>
 
+#include "transpose_avx2.h"
+
 #define T256 __attribute__((target("avx2,fma")))
 #define INL static inline __attribute__((always_inline)) T256
 
@@ -194,11 +196,27 @@ static T256 void dot_nt256(int M, int N, int K, const float *A, int lda, const f
     }
 }
 
+/* The transposed B's nc x kc block into NR-column panels (gemm.h), 8x8
+ * blocks at a time in registers instead of gemm.c's scalar loop (the
+ * backward pass's A B^T products pack every K block). */
+static T256 void pack_bt256(float *bp, const float *B, int ldb, const long *brow, int nc, int kc)
+{
+    for (int q0 = 0; q0 < nc; q0 += NR) {
+        float *dst = bp + (long)q0 * kc;
+        for (int j0 = q0; j0 < nc && j0 < q0 + NR; j0 += 8) {
+            const int jn = nc - j0 < 8 ? nc - j0 : 8;
+            for (int k0 = 0; k0 < kc; k0 += 8)
+                mn_transpose8(dst + (long)k0 * NR + (j0 - q0), NR, B + k0, ldb,
+                              brow ? brow + j0 : NULL, j0, jn, kc - k0 < 8 ? kc - k0 : 8, 8);
+        }
+    }
+}
+
 void mn_avx2_gemm(mn_gemm_isa *isa)
 {
     isa->mr = MR;
     isa->nr = NR;
     isa->tile = tile256;
     isa->dot_nt = dot_nt256;
-    isa->pack_bt = NULL;
+    isa->pack_bt = pack_bt256;
 }
