@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need, fetches MNIST, builds, and runs every test:
 # the normal build's full suite, then the same suite under AddressSanitizer
-# and UndefinedBehaviorSanitizer. Exits non-zero when anything fails.
+# and UndefinedBehaviorSanitizer, then the arm64 build's kernel tests under
+# qemu-user (scripts/test-arm64.sh). Exits non-zero when anything fails.
 # Usage: scripts/test.sh            (what .ci/run and the README run)
 #        SANITIZE=0 scripts/test.sh (skip the sanitizer pass)
 set -euo pipefail
@@ -24,4 +25,7 @@ if [ "${SANITIZE:-1}" != 0 ]; then
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --output-on-failure --timeout 1800 -LE 'container|browser|openapi')
 fi
+# The arm64 build: cross-compiled, its kernels' tests run under qemu-user.
+echo "== arm64 build (cross-compiled; tests under qemu-user)"
+scripts/test-arm64.sh
 echo "all tests passed"

@@ -1,19 +1,10 @@
-# Core library and trainer tests.
-# The kernel tests run once per kernel level (mnist_level_test).
-mnist_level_test(test_layers test_layers.c)
+# Core library and trainer tests (the kernels' tests: kernels.cmake).
 mnist_c_test(test_adam test_adam.c)
 mnist_c_test(test_idx test_idx.c)
 mnist_c_test(test_weights test_weights.c)
 mnist_c_test(test_sha256 test_sha256.c)
 mnist_c_test(test_arch test_arch.c)
 mnist_c_test(test_augment test_augment.c)
-if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_gemm.c)
-  mnist_c_test(test_gemm test_gemm.c)
-endif()
-mnist_level_test(test_convblock test_convblock.c)
-# Max-pool (both 2x2 row paths), ReLU, softmax and dropout against their
-# plain twins in reference_layers.c.
-mnist_level_test(test_layer_twins test_layer_twins.c reference_layers.c)
 if(EXISTS ${CMAKE_SOURCE_DIR}/core/normalize.c)
   mnist_c_test(test_normalize test_normalize.c)
   mnist_c_test(test_segment test_segment.c)
