@@ -19,6 +19,7 @@
 #include "http_server.h"
 #include "metrics.h"
 #include "model_info.h"
+#include "mnist/cpu.h"
 #include "model_set.h"
 #include "pool.h"
 #include "predict.h"
@@ -158,8 +159,11 @@ int main(int argc, char **argv)
     char msg[4400];
     int st;
     served_model *dm = repo_acquire(models, NULL, 0, &st, err, sizeof err);
-    snprintf(msg, sizeof msg, "model %.200s version %s (%.1000s), %d workers, ready in %.1f ms",
-             dm->ms.name, dm->ms.version, path, cfg.threads, ms_since(&started));
+    mn_isa isa = MN_ISA_GENERIC;
+    mn_isa_active(&isa, NULL); /* loading the models checked it */
+    snprintf(msg, sizeof msg,
+             "model %.200s version %s (%.1000s), %d workers, %s kernels, ready in %.1f ms",
+             dm->ms.name, dm->ms.version, path, cfg.threads, mn_isa_name(isa), ms_since(&started));
     served_release(dm);
     http_log_event(cfg.log, msg);
     if (feedback) {

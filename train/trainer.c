@@ -624,8 +624,12 @@ int train_run(train_options *o)
     int chunk = (o->batch + threads - 1) / threads;
     for (int t = 0; t < threads; t++) {
         s.grads[t] = malloc(sizeof(float) * n_params);
-        if (!s.grads[t] || mn_workspace_create(s.model, chunk, 1, &s.ws[t], &err) != MN_OK) {
-            fprintf(stderr, "mnist-train: out of memory for thread %d's workspace\n", t);
+        if (!s.grads[t]) {
+            fprintf(stderr, "mnist-train: out of memory for thread %d's gradients\n", t);
+            goto done;
+        }
+        if (mn_workspace_create(s.model, chunk, 1, &s.ws[t], &err) != MN_OK) {
+            fprintf(stderr, "mnist-train: %s\n", err.msg);
             goto done;
         }
     }

@@ -5,6 +5,7 @@
 #include "mnist/adam.h"
 #include "mnist/arch.h"
 #include "mnist/augment.h"
+#include "mnist/cpu.h"
 #include "mnist/ensemble.h"
 #include "mnist/error.h"
 #include "mnist/explain.h"
