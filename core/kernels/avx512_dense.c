@@ -35,17 +35,19 @@ T512 void mn_avx512_dense_prepare(float *p, const float *w, int I, int O)
 static T512 void one_row(float *out, const float *in, const float *wt, const float *b, int I,
                          int O, int o0)
 {
-    __m512 a[8];
-    for (int v = 0; v < 8; v++)
-        a[v] = _mm512_setzero_ps();
+    /* named accumulators: GCC kept an array of them in memory */
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
     for (int i = 0; i < I; i++) {
         const __m512 x = _mm512_set1_ps(in[i]);
         const float *wi = wt + (long)i * O + o0;
-        for (int v = 0; v < 8; v++)
-            a[v] = _mm512_fmadd_ps(x, _mm512_loadu_ps(wi + 16 * v), a[v]);
+#define FMA(v) a##v = _mm512_fmadd_ps(x, _mm512_loadu_ps(wi + 16 * v), a##v);
+        FMA(0) FMA(1) FMA(2) FMA(3) FMA(4) FMA(5) FMA(6) FMA(7)
+#undef FMA
     }
-    for (int v = 0; v < 8; v++)
-        _mm512_storeu_ps(out + o0 + 16 * v, _mm512_add_ps(_mm512_loadu_ps(b + o0 + 16 * v), a[v]));
+#define OUT(v)                                                                                 \
+    _mm512_storeu_ps(out + o0 + 16 * v, _mm512_add_ps(_mm512_loadu_ps(b + o0 + 16 * v), a##v));
+    OUT(0) OUT(1) OUT(2) OUT(3) OUT(4) OUT(5) OUT(6) OUT(7)
+#undef OUT
 }
 
 T512 void mn_avx512_dense_forward(float *out, const float *in, const float *p, const float *b,
