@@ -7,6 +7,11 @@
 #include "kernels.h"
 
 void mn_generic_gemm(mn_gemm_isa *isa);
+int mn_generic_dense_applies(int I, int O);
+size_t mn_generic_dense_prepared_floats(int I, int O);
+void mn_generic_dense_prepare(float *p, const float *w, int I, int O);
+void mn_generic_dense_forward(float *out, const float *in, const float *p, const float *b, int N,
+                              int I, int O);
 void mn_generic_pool2x2_row(float *o, int32_t *a, const float *r0, const float *r1, int n, int i0,
                             int rs, int relu);
 
