@@ -298,17 +298,21 @@ static enum MHD_Result serve_get(http_server *s, conn *c)
     return reply_error(c, 404, "not_found", "not found", NULL);
 }
 
-/* Request headers larger than this get a JSON 431. libmicrohttpd's pool
- * (MHD_POOL_SIZE) must hold them for the handler to see them at all: past
- * the pool, libmicrohttpd answers its own 431 (HTML). libmicrohttpd clears
- * the whole pool before each request, so its size costs every request:
- * 1 MiB halved the requests/s of small predictions. 128 KiB is the least
- * that holds a 100 KB header; with it a server answering a fixed JSON
- * serves about half the requests/s it serves with the default 32 KiB
- * (bench/serve_compare.sh measures both); under that load, libmicrohttpd
- * clearing it takes about a tenth of the machine's CPU. */
-#define MAX_HEADER_BYTES (64u << 10)
-#define MHD_POOL_SIZE (128u << 10)
+/* Request headers larger than this get a JSON 431. libmicrohttpd's
+ * per-connection memory pool must hold them for the handler to see them
+ * at all: past the pool (about 30 KB of header with 32 KiB), libmicrohttpd
+ * answers its own 431 (HTML), as nginx answers its own page
+ * (docs/SECURITY.md). libmicrohttpd clears the whole pool before each
+ * request, so its size costs every request: a server answering a fixed
+ * JSON served 47k-52k requests/s with a 128 KiB pool (which we had, to
+ * answer a 100 KB header in JSON) against 98k-102k with 32 KiB
+ * (libmicrohttpd's default) and 90k-99k with 64 KiB. The pool is the
+ * default; bench builds can vary it (-DMHD_POOL_KIB=N). */
+#ifndef MHD_POOL_KIB
+#define MHD_POOL_KIB 32u
+#endif
+#define MAX_HEADER_BYTES (16u << 10)
+#define MHD_POOL_SIZE (MHD_POOL_KIB << 10)
 
 static enum MHD_Result add_header_bytes(void *cls, enum MHD_ValueKind kind, const char *key,
                                         const char *value)

@@ -75,22 +75,31 @@ pid = srv.proc.pid
 check(request(port, "GET", "/healthz").status == 200, "server up")
 fd0, rss0 = fd_count(pid), rss_kb(pid)
 
-# --- oversized headers: 431, as JSON, then the server goes on
+# --- oversized headers: 431, as JSON where they fit libmicrohttpd's
+# 32 KiB connection pool; past it libmicrohttpd answers its own 431 (a
+# pool large enough for everything would halve the throughput,
+# docs/SECURITY.md). Either way the server goes on.
 POST = b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
 for what, req in [
-    ("a 100 KB header", b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100000 + b"\r\n\r\n"),
-    ("a 100 KB header on /predict", POST + b"Content-Length: 2\r\nX-Big: " + b"a" * 100000 + b"\r\n\r\n{}"),
+    ("a 20 KB header", b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n"),
+    ("a 20 KB header on /predict", POST + b"Content-Length: 2\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n{}"),
+    ("120 headers of 150 bytes", b"GET /healthz HTTP/1.1\r\nHost: x\r\n" +
+     b"".join(b"X-H%d: %s\r\n" % (i, b"y" * 150) for i in range(120)) + b"\r\n"),
 ]:
     buf, _ = raw_exchange(port, req)
     expect_error(what, Raw(*first_response(buf)), 431, "headers_too_large")
-# 10,000 headers take more than libmicrohttpd's 128 KiB connection pool (a
-# record of about 56 bytes each besides their text): it answers 431 itself,
-# with its own HTML body, and closes. A pool large enough for the handler
-# to see them would halve the throughput (docs/SECURITY.md).
-buf, _ = raw_exchange(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n" +
-                      b"".join(b"X-H%d: y\r\n" % i for i in range(10000)) + b"\r\n")
+# A header of 16 KiB or less is served.
+buf, _ = raw_exchange(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 15000 + b"\r\n\r\n")
 r = Raw(*first_response(buf))
-check(r.status == 431, "10000 headers: status %d, expected 431" % r.status)
+check(r.status == 200, "a 15 KB header: status %d, expected 200" % r.status)
+for what, req in [
+    ("a 100 KB header", b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100000 + b"\r\n\r\n"),
+    ("10000 headers", b"GET /healthz HTTP/1.1\r\nHost: x\r\n" +
+     b"".join(b"X-H%d: y\r\n" % i for i in range(10000)) + b"\r\n"),
+]:
+    buf, _ = raw_exchange(port, req)
+    r = Raw(*first_response(buf))
+    check(r.status == 431, "%s: status %d, expected 431" % (what, r.status))
 still_serving(srv, "oversized headers")
 
 # --- Content-Length shorter than the body: the declared bytes are the
