@@ -41,10 +41,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 cmake -S "$ROOT" -B "$BUILD" >/dev/null
-cmake --build "$BUILD" -j2 --target mnist-server mnist-train >/dev/null 2>&1 || true
+cmake --build "$BUILD" -j2 --target mnist-server mnist-train serve_compare_fixed >/dev/null 2>&1 || true
 DATA=${MNIST_DATA_DIR:-$ROOT/data/mnist}
-cc -std=c11 -O2 -Wall -Wextra "$ROOT/bench/serve_compare_fixed.c" \
-    $(pkg-config --cflags --libs libmicrohttpd) -o "$OUT/fixed_server"
 
 # port_in FILE: the port a server printed into FILE, if it has yet.
 port_in() {
@@ -97,7 +95,7 @@ p99() { awk '$1 == "99%" { print $2 }' "$OUT/$1"; }
 command -v curl >/dev/null || { echo "serve_compare.sh: curl not installed" >&2; exit 1; }
 head -c 784 /dev/zero >"$OUT/body"
 THREADS=$(nproc)
-"$OUT/fixed_server" "$THREADS" >"$OUT/fixed.port" &
+"$BUILD/bench/serve_compare_fixed" "$THREADS" >"$OUT/fixed.port" &
 FIXED=$!
 PIDS="$PIDS $FIXED"
 bench fixed "$(wait_port "$OUT/fixed.port")"
