@@ -12,18 +12,19 @@ if(TARGET mnist-server)
     target_link_options(http_imgwrite PRIVATE -fno-sanitize=all)
   endif()
 
-  # The pure request path, without HTTP.
-  mnist_c_test(test_predict ${CMAKE_SOURCE_DIR}/tests/http/test_predict.c)
+  # The server's C unit tests (tests/server/): the pure request path
+  # without HTTP, the number formatting, the access log.
+  mnist_c_test(test_predict ${CMAKE_SOURCE_DIR}/tests/server/test_predict.c)
   target_link_libraries(test_predict PRIVATE mnist_predict)
-  set_tests_properties(test_predict PROPERTIES LABELS http)
-  mnist_c_test(test_num_fmt ${CMAKE_SOURCE_DIR}/tests/http/test_num_fmt.c)
+  set_tests_properties(test_predict PROPERTIES LABELS server)
+  mnist_c_test(test_num_fmt ${CMAKE_SOURCE_DIR}/tests/server/test_num_fmt.c)
   target_link_libraries(test_num_fmt PRIVATE mnist_predict)
-  set_tests_properties(test_num_fmt PROPERTIES LABELS http)
-  mnist_c_test(test_http_log ${CMAKE_SOURCE_DIR}/tests/http/test_http_log.c
+  set_tests_properties(test_num_fmt PROPERTIES LABELS server)
+  mnist_c_test(test_http_log ${CMAKE_SOURCE_DIR}/tests/server/test_http_log.c
     ${CMAKE_SOURCE_DIR}/server/http_log.c)
   find_package(Threads REQUIRED)
   target_link_libraries(test_http_log PRIVATE mnist_predict Threads::Threads)
-  set_tests_properties(test_http_log PROPERTIES LABELS http)
+  set_tests_properties(test_http_log PROPERTIES LABELS server)
 
   find_program(MNIST_TEST_PYTHON NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
   if(NOT MNIST_TEST_PYTHON)
