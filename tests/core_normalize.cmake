@@ -16,7 +16,7 @@ if(TARGET PkgConfig::STB)
   endif()
 
   add_executable(eval_user_images ${CMAKE_CURRENT_LIST_DIR}/eval_user_images.c)
-  target_link_libraries(eval_user_images PRIVATE mnist PkgConfig::STB)
+  target_link_libraries(eval_user_images PRIVATE mnist_cli)
 
   if(EXISTS ${MNIST_MODELS_DIR}/mnist-cnn.bin)
     add_test(NAME test_user_images_make

@@ -1,7 +1,8 @@
 /* eval_user_images.c: accuracy of a model on a directory of user-style
  * images (DIR/<kind>/<label>_<anything>.<ext>, as make_user_images writes
  * them), per kind, through the same path the server takes: decode
- * (stb_image), mn_normalize_image, mn_model_forward. A measuring tool, not
+ * (the server's decoder, image_decode.h), mn_normalize_image,
+ * mn_model_forward. A measuring tool, not
  * a pass/fail test; it also reports the normalisation time per kind.
  *
  * Usage: eval_user_images MODEL DIR [-v] [--min-all PCT] [--min-kind PCT]
@@ -16,8 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#define STB_IMAGE_IMPLEMENTATION
-#include <stb_image.h>
+#include "images.h"
 
 #include "mnist/mnist.h"
 
@@ -105,20 +105,23 @@ int main(int argc, char **argv)
             char path[8192];
             snprintf(path, sizeof path, "%s/%s", dir, files[i]);
             int label = files[i][0] - '0';
-            int w, h, ch;
-            uint8_t *pix = stbi_load(path, &w, &h, &ch, 0);
-            if (!pix || label < 0 || label > 9) {
-                fprintf(stderr, "eval_user_images: %s: %s\n", path,
-                        pix ? "no label" : stbi_failure_reason());
-                stbi_image_free(pix);
+            img_decoded img;
+            char why[512];
+            if (images_decode_file(path, &img, why, sizeof why) != 0) {
+                fprintf(stderr, "eval_user_images: %s: %s\n", path, why);
+                continue;
+            }
+            if (label < 0 || label > 9) {
+                fprintf(stderr, "eval_user_images: %s: no label\n", path);
+                img_free(&img);
                 continue;
             }
             uint8_t px[MN_PIXELS];
             float in[MN_PIXELS], probs[16];
             double t0 = now_us();
-            mn_status st = mn_normalize_image(pix, w, h, ch, px, &err);
+            mn_status st = mn_normalize_image(img.pix, img.w, img.h, img.channels, px, &err);
             us += now_us() - t0;
-            stbi_image_free(pix);
+            img_free(&img);
             total++;
             int pred = -1;
             if (st == MN_OK) {

@@ -1,7 +1,7 @@
 /* images.c: reading DIR/<label>/<file> into a training set: directory
- * walk in sorted order, decoding with stb_image (this file is the
- * trainer's one stb_image translation unit), the server's normalisation,
- * and a seeded shuffle. Writes nothing. */
+ * walk in sorted order, decoding with the server's decoder
+ * (image_decode.h: the same formats, limits and checks), the server's
+ * normalisation, and a seeded shuffle. Writes nothing. */
 #define _DEFAULT_SOURCE
 #include <ctype.h>
 #include <dirent.h>
@@ -10,19 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#define STBI_NO_LINEAR
-#define STBI_NO_HDR
-#define STBI_MAX_DIMENSIONS 16384
-#define STB_IMAGE_STATIC
-#define STB_IMAGE_IMPLEMENTATION
-#if defined(__GNUC__)
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#endif
-#include <stb_image.h>
 
 #include "images.h"
 
@@ -84,14 +71,37 @@ static int label_of(const char *name)
     return v <= 255 ? v : -1;
 }
 
-uint8_t *images_decode_file(const char *path, int *w, int *h, int *channels, const char **why)
+int images_decode_file(const char *path, img_decoded *out, char *why, size_t whylen)
 {
-    uint8_t *pix = stbi_load(path, w, h, channels, 0);
-    *why = pix ? NULL : stbi_failure_reason();
-    return pix;
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "rb");
+    struct stat sb;
+    if (!f || fstat(fileno(f), &sb) != 0) {
+        snprintf(why, whylen, "%s", strerror(errno));
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    int rc = -1;
+    reply_err e;
+    uint8_t *data = NULL;
+    if (!S_ISREG(sb.st_mode))
+        snprintf(why, whylen, "not a regular file");
+    else if ((uint64_t)sb.st_size > IMAGES_MAX_FILE_BYTES)
+        snprintf(why, whylen, "%lld bytes, more than %u", (long long)sb.st_size,
+                 IMAGES_MAX_FILE_BYTES);
+    else if (!(data = malloc((size_t)sb.st_size + 1)))
+        snprintf(why, whylen, "out of memory");
+    else if (fread(data, 1, (size_t)sb.st_size, f) != (size_t)sb.st_size)
+        snprintf(why, whylen, "read error");
+    else if (img_decode(data, (size_t)sb.st_size, IMAGES_MAX_PIXELS, out, &e) != 0)
+        snprintf(why, whylen, "%s", e.msg);
+    else
+        rc = 0;
+    free(data);
+    fclose(f);
+    return rc;
 }
-
-void images_free_pixels(uint8_t *pix) { stbi_image_free(pix); }
 
 int images_read_file(const char *path, uint8_t px[MN_PIXELS])
 {
@@ -105,15 +115,15 @@ int images_read_file(const char *path, uint8_t px[MN_PIXELS])
                 (long long)sb.st_size, IMAGES_MAX_FILE_BYTES);
         return -1;
     }
-    int w, h, ch;
-    uint8_t *pix = stbi_load(path, &w, &h, &ch, 0);
-    if (!pix) {
-        fprintf(stderr, "mnist-train: note: %s: cannot decode (%s), skipped\n", path, stbi_failure_reason());
+    img_decoded img;
+    char why[512];
+    if (images_decode_file(path, &img, why, sizeof why) != 0) {
+        fprintf(stderr, "mnist-train: note: %s: cannot decode (%s), skipped\n", path, why);
         return -1;
     }
     mn_error e;
-    mn_status st = mn_normalize_image(pix, w, h, ch, px, &e);
-    stbi_image_free(pix);
+    mn_status st = mn_normalize_image(img.pix, img.w, img.h, img.channels, px, &e);
+    img_free(&img);
     if (st != MN_OK) {
         fprintf(stderr, "mnist-train: note: %s: %s, skipped\n", path, e.msg);
         return -1;

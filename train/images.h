@@ -6,11 +6,13 @@
 
 #include <stdint.h>
 
+#include "image_decode.h"
 #include "mnist/mnist.h"
 
 /* Most images one directory may hold, and the largest file read. */
 #define IMAGES_MAX_COUNT 1000000
 #define IMAGES_MAX_FILE_BYTES (32u * 1024u * 1024u)
+#define IMAGES_MAX_PIXELS (16384ull * 16384ull)
 
 /* Loads every image under dir/<label>/ (label: a whole number 0..255;
  * hidden entries skipped) into out (mn_dataset_free), 28x28 MNIST
@@ -21,12 +23,11 @@
 mn_status images_load(const char *dir, mn_shape input, uint64_t seed, mn_dataset *out,
                       mn_error *err);
 
-/* Decodes one image file (PNG, JPEG, GIF, BMP, PGM/PPM; the trainer's and
- * evaluator's one stb_image configuration) into pixels of *channels
- * interleaved bytes, or NULL with the decoder's reason in *why. Free with
- * images_free_pixels. */
-uint8_t *images_decode_file(const char *path, int *w, int *h, int *channels, const char **why);
-void images_free_pixels(uint8_t *pix);
+/* Decodes one image file with the server's decoder (image_decode.h: PNG,
+ * JPEG, GIF, BMP, binary PGM/PPM; at most IMAGES_MAX_FILE_BYTES and
+ * IMAGES_MAX_PIXELS) into *out (img_free). Returns 0, or -1 with the
+ * reason in why. */
+int images_decode_file(const char *path, img_decoded *out, char *why, size_t whylen);
 
 /* Decodes and normalises one file into px, as the server does; 0 on
  * success, -1 (with a note on stderr naming the file) when it cannot be

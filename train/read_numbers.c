@@ -37,19 +37,19 @@ static int split_csv(char *line, char **f, int n)
 static void read_image(const mn_ensemble *e, mn_ensemble_ws *ws, const char *path, char *text,
                        size_t len)
 {
-    int w, h, ch;
-    const char *why;
-    uint8_t *pix = images_decode_file(path, &w, &h, &ch, &why);
-    if (!pix) {
-        snprintf(text, len, "<cannot decode: %s>", why);
+    img_decoded img;
+    char why[512];
+    if (images_decode_file(path, &img, why, sizeof why) != 0) {
+        snprintf(text, len, "<cannot decode: %.100s>", why);
         return;
     }
     static uint8_t px[MAX_DIGITS][MN_PIXELS];
     static float in[MAX_DIGITS * MN_PIXELS], probs[MAX_DIGITS * 256], score[MAX_DIGITS];
     int n = 0;
     mn_error err;
-    mn_status st = mn_segment_image(pix, w, h, ch, MAX_DIGITS, NULL, px, &n, &err);
-    images_free_pixels(pix);
+    mn_status st = mn_segment_image(img.pix, img.w, img.h, img.channels, MAX_DIGITS, NULL, px, &n,
+                                    &err);
+    img_free(&img);
     if (st != MN_OK) {
         snprintf(text, len, "<%.40s>", err.msg);
         return;
