@@ -15,30 +15,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "spawn.h"
 #include "mnist/mnist.h"
 
 static char train_bin[512], tmp[64];
 static const char *data;
-
-static pid_t spawn(const char *log, char *const *args)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execv(train_bin, args);
-        _exit(127);
-    }
-    return pid;
-}
-
-static int wait_exit(pid_t pid)
-{
-    int st;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
 
 /* Starts a fresh run writing out (checkpoint out.ckpt), or a resumed one. */
 static pid_t start(const char *out, const char *resume, const char *log)
@@ -58,7 +39,7 @@ static pid_t start(const char *out, const char *resume, const char *log)
         args[n++] = "--seed", args[n++] = "11";
     }
     args[n] = NULL;
-    return spawn(log, args);
+    return spawn_logged(train_bin, args, log, 1);
 }
 
 static double now(void)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "spawn.h"
 #include "mnist/mnist.h"
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
@@ -30,27 +31,6 @@
 
 static char train_bin[512], eval_bin[512], tmp[64];
 static const char *data;
-
-/* Starts mnist-train (or prog) with args, output into log; returns pid. */
-static pid_t spawn(const char *prog, const char *log, char *const *args)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execv(prog, args);
-        _exit(127);
-    }
-    return pid;
-}
-
-static int wait_exit(pid_t pid)
-{
-    int st;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
 
 /* Runs a short training run: 2 epochs of 2048 images, batch 64. */
 static int train(const char *out, const char *seed, const char *epochs, const char *resume, const char *log)
@@ -70,7 +50,7 @@ static int train(const char *out, const char *seed, const char *epochs, const ch
         args[n++] = "--seed", args[n++] = (char *)seed;
     }
     args[n] = NULL;
-    return wait_exit(spawn(train_bin, log, args));
+    return wait_exit(spawn_logged(train_bin, args, log, 0));
 }
 
 /* Runs mnist-train with the NULL-terminated extra args after the common
@@ -85,7 +65,7 @@ static int train_args(const char *log, char **extra)
     for (int i = 0; extra[i] && n < 63; i++)
         args[n++] = extra[i];
     args[n] = NULL;
-    return wait_exit(spawn(train_bin, log, args));
+    return wait_exit(spawn_logged(train_bin, args, log, 0));
 }
 
 /* The regularised recipe on a subset: batch norm, dropout, augmentation,
@@ -195,7 +175,7 @@ int main(void)
     /* 4. Ctrl-C in the middle of epoch 2, then resume */
     char *args[] = {train_bin, "--data", (char *)data, "--threads", "2", "--out", p("e.bin"), "--epochs", "2",
                     "--limit", "2048", "--batch", "64", "--seed", "5", NULL};
-    pid_t pid = spawn(train_bin, p("e.log"), args);
+    pid_t pid = spawn_logged(train_bin, args, p("e.log"), 0);
     for (int i = 0; i < 60000 && stat(p("e.bin.ckpt"), &sb) != 0; i++) {
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
@@ -257,7 +237,7 @@ int main(void)
     for (int i = 0; reg3[i]; i++)
         full[fn++] = reg3[i];
     full[fn] = NULL;
-    pid = spawn(train_bin, p("r3.log"), full);
+    pid = spawn_logged(train_bin, full, p("r3.log"), 0);
     for (int i = 0; i < 60000 && stat(p("r3.bin.ckpt"), &sb) != 0; i++) {
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
@@ -338,7 +318,7 @@ int main(void)
     CHECK(stat(fdir, &sb) == 0, "Fashion-MNIST data at %s (install dataset-fashion-mnist)", fdir);
     char *fa[] = {train_bin, "--dataset", "fashion", "--data", (char *)fdir, "--threads", "2", "--limit", "2048",
                   "--epochs", "1", "--batch", "64", "--out", p("f.bin"), NULL};
-    CHECK(wait_exit(spawn(train_bin, p("f.log"), fa)) == 0, "Fashion-MNIST run exits 0");
+    CHECK(wait_exit(spawn_logged(train_bin, fa, p("f.log"), 0)) == 0, "Fashion-MNIST run exits 0");
     if (mn_model_load(p("f.bin"), &m0, NULL, &lerr) == MN_OK) {
         const char *meta = mn_model_meta(m0);
         CHECK(strstr(meta, "\"T-shirt/top\"") && strstr(meta, "\"Ankle boot\"") &&

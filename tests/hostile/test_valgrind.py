@@ -17,17 +17,9 @@ real = os.path.abspath(real) if real else real
 if not real:
     print("MNIST_SERVER is not set: run this test through ctest\n0 passed, 1 failed")
     sys.exit(1)
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        sys.stderr.write("FAIL: %s\n" % what)
-    return cond
+sys.path.insert(0, os.path.dirname(here))
+import testkit  # noqa: E402
+from testkit import check, finish  # noqa: E402
 
 
 logs = tempfile.mkdtemp(prefix="mnist-valgrind-")
@@ -64,9 +56,8 @@ for path in reports:
     if m:
         print("%s: %s errors, definitely lost %s bytes" % (os.path.basename(path), m.group(1),
                                                            dl.group(1) if dl else "0"))
-if failed == 0:
+if testkit.failed == 0:
     subprocess.run(["rm", "-rf", logs])
 else:
     print("memcheck logs kept in %s" % logs)
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(0 if failed == 0 and passed > 0 else 1)
+finish()

@@ -1,4 +1,4 @@
-"""httpkit: what the HTTP tests share: the pass/fail counter, starting and
+"""httpkit: what the HTTP tests share: testkit's counter and helpers, starting and
 stopping the real mnist-server on 127.0.0.1 port 0, a small HTTP client on
 raw sockets (so tests control every byte and the connection) that checks
 every answer of a request it sends against the OpenAPI document
@@ -17,34 +17,8 @@ import threading
 import time
 import zlib
 
-passed = 0
-failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        sys.stderr.write("FAIL: %s\n" % what)
-        sys.stderr.flush()
-    return cond
-
-
-def finish():
-    print("%d passed, %d failed" % (passed, failed))
-    sys.stdout.flush()
-    sys.exit(0 if failed == 0 and passed > 0 else 1)
-
-
-def env_path(name):
-    v = os.environ.get(name)
-    if not v:
-        sys.stderr.write("%s is not set: run this test through ctest\n" % name)
-        print("0 passed, 1 failed")
-        sys.exit(1)
-    return v
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from testkit import check, env_path, finish, run  # noqa: E402,F401  (re-exported to the tests)
 
 
 SERVER = env_path("MNIST_SERVER")

@@ -9,23 +9,13 @@ refused with the file named and nothing written."""
 import csv
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
 from PIL import Image
 
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        sys.stderr.write("FAIL: %s\n" % what)
-
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from testkit import check, finish, run  # noqa: E402
 
 build = os.environ["MNIST_BUILD_DIR"]
 source = os.environ["MNIST_SOURCE_DIR"]
@@ -34,11 +24,6 @@ tmp = tempfile.mkdtemp(prefix="feedback-train-")
 train = os.path.join(build, "mnist-train")
 fbtool = os.path.join(build, "mnist-feedback")
 model = os.path.join(source, "models", "mnist-cnn.bin")
-
-
-def run(*args):
-    p = subprocess.run(list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=900)
-    return p.returncode, p.stdout, p.stderr
 
 
 def metadata(path):
@@ -136,5 +121,4 @@ rc, out, err = run(train, "--init", model, "--feedback", empty, "--data", data, 
 check(rc == 1 and "empty.db" in err and "no usable feedback records" in err
       and not os.path.exists(os.path.join(tmp, "e.bin")), "a store of only not_a_digit records: %d %s" % (rc, err))
 
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed or not passed else 0)
+finish()

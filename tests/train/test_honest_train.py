@@ -8,37 +8,17 @@ a bad --nondigits file is refused with a message naming it."""
 
 import os
 import re
-import subprocess
 import sys
 import tempfile
 
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        sys.stderr.write("FAIL: %s\n" % what)
-
-
-def finish():
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed or not passed else 0)
-
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from testkit import check, finish, run  # noqa: E402
 
 build = os.environ["MNIST_BUILD_DIR"]
 source = os.environ["MNIST_SOURCE_DIR"]
 data = os.environ["MNIST_DATA_DIR"]
 py = sys.executable
 tmp = tempfile.mkdtemp(prefix="honest-train-")
-
-
-def run(*args):
-    p = subprocess.run(list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=900)
-    return p.returncode, p.stdout, p.stderr
 
 
 nd = os.path.join(tmp, "nd.idx")
