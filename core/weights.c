@@ -160,12 +160,18 @@ static mn_status check_finite(const uint8_t *p, size_t n, const char *name, cons
     return MN_OK;
 }
 
-mn_status mn_model_parse(const uint8_t *buf, size_t len, const char *name, mn_model **out,
-                         mn_checkpoint *ck, mn_error *err)
+/* The header's counts, checked against the format's limits and the
+ * file's length, and the sections' offsets they give. */
+typedef struct {
+    uint32_t version, n_layers, n_tensors, meta_len;
+    uint64_t n_params;
+    int has_state, has_calib;
+    layout L;
+} header;
+
+static mn_status parse_header(const uint8_t *buf, size_t len, const char *name, header *hd,
+                              mn_error *err)
 {
-    *out = NULL;
-    if (ck)
-        memset(ck, 0, sizeof *ck);
     if (len < HEADER_BYTES + CHECKSUM_BYTES)
         return mn_error_set(err, MN_ERR_FORMAT, "%s: %zu bytes, too short for a weights file (at least %u)",
                             name, len, HEADER_BYTES + CHECKSUM_BYTES);
@@ -202,32 +208,17 @@ mn_status mn_model_parse(const uint8_t *buf, size_t len, const char *name, mn_mo
     if (L.total != len)
         return mn_error_set(err, MN_ERR_FORMAT, "%s: its sections add up to %zu bytes, the file has %zu",
                             name, L.total, len);
+    *hd = (header){version, n_layers, n_tensors, meta_len, n_params, has_state, has_calib, L};
+    return MN_OK;
+}
 
-    mn_arch arch;
-    memset(&arch, 0, sizeof arch);
-    arch.input = (mn_shape){get32(buf + 48), get32(buf + 52), get32(buf + 56)};
-    arch.n_layers = n_layers;
-    for (uint32_t i = 0; i < n_layers; i++) {
-        const uint8_t *p = buf + L.layers + (size_t)i * LAYER_BYTES;
-        arch.layers[i] = (mn_layer){get32(p), get32(p + 4), get32(p + 8), get32(p + 12), get32(p + 16)};
-    }
-    mn_error aerr;
-    if (mn_arch_check(&arch, &aerr) != MN_OK)
-        return mn_error_set(err, MN_ERR_FORMAT, "%s: layer table: %s", name, aerr.msg);
-    if (version < 2 && mn_arch_has_training_layers(&arch))
-        return mn_error_set(err, MN_ERR_FORMAT,
-                            "%s: layer table: batch norm or dropout in a version 1 file (they need version 2)",
-                            name);
-    mn_model *m;
-    mn_status st = mn_model_create(&arch, &m, err);
-    if (st != MN_OK)
-        return st;
-    if (m->n_tensors != n_tensors || m->n_params != n_params) {
-        mn_error_set(err, MN_ERR_FORMAT,
-                     "%s: the layer table needs %u tensors and %zu parameters, the file has %u and %llu",
-                     name, m->n_tensors, m->n_params, n_tensors, (unsigned long long)n_params);
-        goto fail;
-    }
+/* Each entry of the tensor table names, shapes and places the tensor the
+ * layer table makes (m's), byte for byte. */
+static mn_status check_tensor_table(const uint8_t *buf, const layout *lay, const mn_model *m,
+                                    const char *name, mn_error *err)
+{
+    const layout L = *lay;
+    const uint32_t n_tensors = m->n_tensors;
     for (uint32_t t = 0; t < n_tensors; t++) {
         const mn_tensor_info *ti = &m->tensors[t];
         const uint8_t *p = buf + L.tensors + (size_t)t * TENSOR_BYTES;
@@ -237,12 +228,12 @@ mn_status mn_model_parse(const uint8_t *buf, size_t len, const char *name, mn_mo
         if (memchr(p, 0, 32) == NULL || strcmp(fname, ti->name) != 0) {
             mn_error_set(err, MN_ERR_FORMAT, "%s: tensor %u is named \"%.32s\", expected \"%s\"", name,
                          t, fname, ti->name);
-            goto fail;
+            return MN_ERR_FORMAT;
         }
         for (size_t k = strlen(fname); k < 32; k++)
             if (p[k]) {
                 mn_error_set(err, MN_ERR_FORMAT, "%s: tensor %s: name padding is not zero", name, ti->name);
-                goto fail;
+                return MN_ERR_FORMAT;
             }
         uint32_t ndim = get32(p + 32), dims[4];
         for (int d = 0; d < 4; d++)
@@ -261,25 +252,116 @@ mn_status mn_model_parse(const uint8_t *buf, size_t len, const char *name, mn_mo
             want[wn] = 0;
             mn_error_set(err, MN_ERR_FORMAT, "%s: tensor %s has shape [%s] (%u dims), expected [%s]",
                          name, ti->name, got, ndim, want);
-            goto fail;
+            return MN_ERR_FORMAT;
         }
         if (get64(p + 52) != ti->offset || get32(p + 60) != 0) {
             mn_error_set(err, MN_ERR_FORMAT, "%s: tensor %s at offset %llu, expected %zu", name,
                          ti->name, (unsigned long long)get64(p + 52), ti->offset);
-            goto fail;
+            return MN_ERR_FORMAT;
         }
     }
+    return MN_OK;
+}
+
+/* Every parameter is finite and every variance of batch norm is not
+ * negative. */
+static mn_status check_tensor_values(const uint8_t *data, const mn_model *m, const char *name,
+                                     mn_error *err)
+{
+    mn_status st;
+    for (uint32_t t = 0; t < m->n_tensors; t++) {
+        const mn_tensor_info *ti = &m->tensors[t];
+        if ((st = check_finite(data + 4 * ti->offset, ti->count, name, "tensor", ti->name, err)) != MN_OK)
+            return st;
+        if (ti->offset == m->var_off[ti->layer])
+            for (size_t i = 0; i < ti->count; i++)
+                if (getf(data + 4 * (ti->offset + i)) < 0) {
+                    mn_error_set(err, MN_ERR_FORMAT, "%s: tensor %s element %zu is negative (a variance)",
+                                 name, ti->name, i);
+                    return MN_ERR_FORMAT;
+                }
+    }
+    return MN_OK;
+}
+
+/* The optimiser state of a checkpoint into ck: its scalars from the state
+ * section, Adam's moments after the parameters. */
+static mn_status read_checkpoint(const uint8_t *buf, const layout *lay, const mn_model *m,
+                                 const char *name, mn_checkpoint *ck, mn_error *err)
+{
+    const layout L = *lay;
+    const size_t n_params = m->n_params;
+    mn_status st;
+    const uint8_t *p = buf + L.state;
+    if ((st = check_finite(buf + L.data + 4 * n_params, 2 * n_params, name, "optimiser state",
+                           "adam", err)) != MN_OK)
+        return st;
+    if ((st = mn_adam_init(&ck->adam, m->n_params, getf(p + 24), err)) != MN_OK)
+        return st;
+    ck->seed = get64(p);
+    ck->epoch = get32(p + 8);
+    ck->batch = get32(p + 12);
+    ck->adam.t = get64(p + 16);
+    ck->adam.beta1 = getf(p + 28);
+    ck->adam.beta2 = getf(p + 32);
+    ck->adam.eps = getf(p + 36);
+    for (size_t i = 0; i < m->n_params; i++) {
+        ck->adam.m[i] = getf(buf + L.data + 4 * (n_params + i));
+        ck->adam.v[i] = getf(buf + L.data + 4 * (2 * n_params + i));
+    }
+    return MN_OK;
+}
+
+mn_status mn_model_parse(const uint8_t *buf, size_t len, const char *name, mn_model **out,
+                         mn_checkpoint *ck, mn_error *err)
+{
+    *out = NULL;
+    if (ck)
+        memset(ck, 0, sizeof *ck);
+    header hd = {0};
+    mn_status st = parse_header(buf, len, name, &hd, err);
+    if (st != MN_OK)
+        return st;
+    const layout L = hd.L;
+
+    mn_arch arch;
+    memset(&arch, 0, sizeof arch);
+    arch.input = (mn_shape){get32(buf + 48), get32(buf + 52), get32(buf + 56)};
+    arch.n_layers = hd.n_layers;
+    for (uint32_t i = 0; i < hd.n_layers; i++) {
+        const uint8_t *p = buf + L.layers + (size_t)i * LAYER_BYTES;
+        arch.layers[i] = (mn_layer){get32(p), get32(p + 4), get32(p + 8), get32(p + 12), get32(p + 16)};
+    }
+    mn_error aerr;
+    if (mn_arch_check(&arch, &aerr) != MN_OK)
+        return mn_error_set(err, MN_ERR_FORMAT, "%s: layer table: %s", name, aerr.msg);
+    if (hd.version < 2 && mn_arch_has_training_layers(&arch))
+        return mn_error_set(err, MN_ERR_FORMAT,
+                            "%s: layer table: batch norm or dropout in a version 1 file (they need version 2)",
+                            name);
+    mn_model *m;
+    st = mn_model_create(&arch, &m, err);
+    if (st != MN_OK)
+        return st;
+    if (m->n_tensors != hd.n_tensors || m->n_params != hd.n_params) {
+        mn_error_set(err, MN_ERR_FORMAT,
+                     "%s: the layer table needs %u tensors and %zu parameters, the file has %u and %llu",
+                     name, m->n_tensors, m->n_params, hd.n_tensors, (unsigned long long)hd.n_params);
+        goto fail;
+    }
+    if ((st = check_tensor_table(buf, &L, m, name, err)) != MN_OK)
+        goto fail_st;
     const uint8_t *meta = buf + L.meta;
-    if (memchr(meta, 0, meta_len)) {
+    if (memchr(meta, 0, hd.meta_len)) {
         mn_error_set(err, MN_ERR_FORMAT, "%s: metadata holds a NUL byte", name);
         goto fail;
     }
-    for (size_t i = L.meta + meta_len; i < L.calib; i++)
+    for (size_t i = L.meta + hd.meta_len; i < L.calib; i++)
         if (buf[i]) {
             mn_error_set(err, MN_ERR_FORMAT, "%s: metadata padding is not zero", name);
             goto fail;
         }
-    if (has_calib && (st = parse_calibration(buf + L.calib, m, name, err)) != MN_OK)
+    if (hd.has_calib && (st = parse_calibration(buf + L.calib, m, name, err)) != MN_OK)
         goto fail_st;
     uint8_t digest[32];
     mn_sha256(buf, L.checksum, digest);
@@ -292,48 +374,21 @@ mn_status mn_model_parse(const uint8_t *buf, size_t len, const char *name, mn_mo
         st = MN_ERR_CHECKSUM;
         goto fail_st;
     }
-    for (uint32_t t = 0; t < n_tensors; t++) {
-        const mn_tensor_info *ti = &m->tensors[t];
-        if ((st = check_finite(buf + L.data + 4 * ti->offset, ti->count, name, "tensor", ti->name, err)) != MN_OK)
-            goto fail_st;
-        if (ti->offset == m->var_off[ti->layer])
-            for (size_t i = 0; i < ti->count; i++)
-                if (getf(buf + L.data + 4 * (ti->offset + i)) < 0) {
-                    mn_error_set(err, MN_ERR_FORMAT, "%s: tensor %s element %zu is negative (a variance)",
-                                 name, ti->name, i);
-                    goto fail;
-                }
-    }
-    char *meta_copy = malloc((size_t)meta_len + 1);
+    if ((st = check_tensor_values(buf + L.data, m, name, err)) != MN_OK)
+        goto fail_st;
+    char *meta_copy = malloc((size_t)hd.meta_len + 1);
     if (!meta_copy) {
         st = mn_error_set(err, MN_ERR_NOMEM, "%s: out of memory", name);
         goto fail_st;
     }
-    memcpy(meta_copy, meta, meta_len);
-    meta_copy[meta_len] = 0;
+    memcpy(meta_copy, meta, hd.meta_len);
+    meta_copy[hd.meta_len] = 0;
     free(m->meta);
     m->meta = meta_copy;
     for (size_t i = 0; i < m->n_params; i++)
         m->params[i] = getf(buf + L.data + 4 * i);
-    if (has_state && ck) {
-        const uint8_t *p = buf + L.state;
-        if ((st = check_finite(buf + L.data + 4 * n_params, 2 * n_params, name, "optimiser state",
-                               "adam", err)) != MN_OK)
-            goto fail_st;
-        if ((st = mn_adam_init(&ck->adam, m->n_params, getf(p + 24), err)) != MN_OK)
-            goto fail_st;
-        ck->seed = get64(p);
-        ck->epoch = get32(p + 8);
-        ck->batch = get32(p + 12);
-        ck->adam.t = get64(p + 16);
-        ck->adam.beta1 = getf(p + 28);
-        ck->adam.beta2 = getf(p + 32);
-        ck->adam.eps = getf(p + 36);
-        for (size_t i = 0; i < m->n_params; i++) {
-            ck->adam.m[i] = getf(buf + L.data + 4 * (n_params + i));
-            ck->adam.v[i] = getf(buf + L.data + 4 * (2 * n_params + i));
-        }
-    }
+    if (hd.has_state && ck && (st = read_checkpoint(buf, &L, m, name, ck, err)) != MN_OK)
+        goto fail_st;
     mn_model_set_version(m, digest);
     *out = m;
     return MN_OK;
