@@ -234,20 +234,13 @@ static double profile_at(const int seg[SEGMENTS][3], int k, int ch, double t, in
     return seg[i][ch] * (1 - f) + seg[i + 1][ch] * f;
 }
 
-/* Background colour = per-channel median of a band along the border (the
- * digit sits inside the frame; a stroke crossing the edge is a minority
- * of the border). When shade is given and the border's segments differ
- * (a photo lit from one side), the background becomes a Coons patch
- * interpolated between the four sides' profiles, one colour per grid
- * cell. Noise = median distance of the border from the background. */
-static void estimate_backdrop(const uint8_t *pix, int w, int h, backdrop *b, uint8_t *shade,
-                              int cell, int gw, int gh)
+/* Histograms (per channel, of px_colour) of the band of the given depth
+ * along the border; returns the band's pixel count. */
+static uint64_t band_histogram(const uint8_t *pix, int w, int h, const backdrop *b, int depth,
+                               uint32_t hist[3][256])
 {
-    int depth = (w < h ? w : h) / 40;
-    depth = depth < 1 ? 1 : depth > 8 ? 8 : depth;
     int nc = b->ch >= 3 ? 3 : 1;
-    uint32_t hist[3][256];
-    memset(hist, 0, sizeof hist);
+    memset(hist, 0, 3 * sizeof hist[0]);
     uint64_t n = 0;
     for (int y = 0; y < h; y++) {
         int band_row = y < depth || y >= h - depth;
@@ -274,98 +267,97 @@ static void estimate_backdrop(const uint8_t *pix, int w, int h, backdrop *b, uin
             hist[k][c[k]] += run;
         n += (uint64_t)(band_row || w <= 2 * depth ? w : 2 * depth);
     }
-    for (int k = 0; k < 3; k++)
-        b->bg[k] = hist_median(hist[k < nc ? k : 0], 256, n);
-    b->lbg = nc == 3 ? luma(b->bg[0], b->bg[1], b->bg[2]) : b->bg[0];
-    b->shade = NULL;
+    return n;
+}
 
-    /* Only a border whose middle 60% spans several levels can be lit
-     * unevenly; most images (canvases, scans) skip the shading model. */
-    uint32_t lh[256];
-    memset(lh, 0, sizeof lh);
-    for (int v = 0; v < 256; v++)
-        lh[v] = nc == 3 ? 0 : hist[0][v];
+/* The widest 20th-to-80th percentile span of the band's channels (for
+ * colour, the widest channel's bounds the luma's). */
+static int band_spread(uint32_t hist[3][256], int nc, uint64_t n)
+{
     int spread = 0;
-    if (nc == 3) {
-        /* Luma of the band, approximated channel-wise: the spread of the
-         * widest channel bounds the luma's. */
-        for (int k = 0; k < 3; k++) {
-            int p20 = -1, p80 = -1;
-            uint64_t acc = 0;
-            for (int v = 0; v < 256; v++) {
-                acc += hist[k][v];
-                if (p20 < 0 && 5 * acc >= n) p20 = v;
-                if (p80 < 0 && 5 * acc >= 4 * n) p80 = v;
-            }
-            spread = p80 - p20 > spread ? p80 - p20 : spread;
-        }
-    } else {
+    for (int k = 0; k < nc; k++) {
         int p20 = -1, p80 = -1;
         uint64_t acc = 0;
         for (int v = 0; v < 256; v++) {
-            acc += lh[v];
+            acc += hist[k][v];
             if (p20 < 0 && 5 * acc >= n) p20 = v;
             if (p80 < 0 && 5 * acc >= 4 * n) p80 = v;
         }
-        spread = p80 - p20;
+        spread = p80 - p20 > spread ? p80 - p20 : spread;
     }
-    int kx = w / 16 < SEGMENTS ? w / 16 : SEGMENTS, ky = h / 16 < SEGMENTS ? h / 16 : SEGMENTS;
-    if (shade && kx >= 3 && ky >= 3 && spread >= SHADE_MIN_SPREAD) {
-        /* Sides: 0 top, 1 bottom (kx segments), 2 left, 3 right (ky). */
-        int seg[4][SEGMENTS][3], raw[SEGMENTS][3];
-        int lo = 255, hi = 0;
-        for (int side = 0; side < 4; side++) {
-            int k = side < 2 ? kx : ky;
-            for (int i = 0; i < k; i++) {
-                if (side < 2) {
-                    int x0 = (int)((int64_t)i * w / k), x1 = (int)((int64_t)(i + 1) * w / k);
-                    int y0 = side == 0 ? 0 : h - depth;
-                    rect_median(pix, w, b, x0, y0, x1, y0 + depth, raw[i]);
-                } else {
-                    int y0 = (int)((int64_t)i * h / k), y1 = (int)((int64_t)(i + 1) * h / k);
-                    int x0 = side == 2 ? 0 : w - depth;
-                    rect_median(pix, w, b, x0, y0, x0 + depth, y1, raw[i]);
-                }
-            }
-            for (int i = 0; i < k; i++)
-                for (int c = 0; c < 3; c++) {
-                    int l = raw[i > 0 ? i - 1 : i][c], r = raw[i + 1 < k ? i + 1 : i][c];
-                    seg[side][i][c] = med3(l, raw[i][c], r);
-                }
-            for (int i = 0; i < k; i++) {
-                int l = luma(seg[side][i][0], seg[side][i][1], seg[side][i][2]);
-                lo = l < lo ? l : lo;
-                hi = l > hi ? l : hi;
-            }
-        }
-        if (hi - lo >= SHADE_MIN_SPREAD) {
-            for (int cy = 0; cy < gh; cy++)
-                for (int cx = 0; cx < gw; cx++) {
-                    double x = (cx + 0.5) * cell, y = (cy + 0.5) * cell;
-                    x = x > w ? w : x, y = y > h ? h : y;
-                    double u = x / w, v = y / h;
-                    uint8_t *out = shade + 4 * ((size_t)cy * gw + cx);
-                    for (int c = 0; c < 3; c++) {
-                        double t = profile_at(seg[0], kx, c, x, w), bo = profile_at(seg[1], kx, c, x, w);
-                        double l = profile_at(seg[2], ky, c, y, h), r = profile_at(seg[3], ky, c, y, h);
-                        double c00 = (seg[0][0][c] + seg[2][0][c]) / 2.0;
-                        double c10 = (seg[0][kx - 1][c] + seg[3][0][c]) / 2.0;
-                        double c01 = (seg[1][0][c] + seg[2][ky - 1][c]) / 2.0;
-                        double c11 = (seg[1][kx - 1][c] + seg[3][ky - 1][c]) / 2.0;
-                        double sv = (1 - v) * t + v * bo + (1 - u) * l + u * r -
-                                    ((1 - u) * (1 - v) * c00 + u * (1 - v) * c10 +
-                                     (1 - u) * v * c01 + u * v * c11);
-                        int iv = (int)(sv + 0.5);
-                        out[c] = (uint8_t)(iv < 0 ? 0 : iv > 255 ? 255 : iv);
-                    }
-                    out[3] = (uint8_t)(nc == 3 ? luma(out[0], out[1], out[2]) : out[0]);
-                }
-            b->shade = shade;
-            b->cell = cell;
-            b->gw = gw;
-        }
-    }
+    return spread;
+}
 
+/* The four sides' colour profiles, each the median of kx (top, bottom) or
+ * ky (left, right) segments of the band, smoothed by a median of three;
+ * returns the spread of their lumas. */
+static int border_profiles(const uint8_t *pix, int w, int h, const backdrop *b, int depth, int kx,
+                           int ky, int seg[4][SEGMENTS][3])
+{
+    int raw[SEGMENTS][3];
+    int lo = 255, hi = 0;
+    /* Sides: 0 top, 1 bottom (kx segments), 2 left, 3 right (ky). */
+    for (int side = 0; side < 4; side++) {
+        int k = side < 2 ? kx : ky;
+        for (int i = 0; i < k; i++) {
+            if (side < 2) {
+                int x0 = (int)((int64_t)i * w / k), x1 = (int)((int64_t)(i + 1) * w / k);
+                int y0 = side == 0 ? 0 : h - depth;
+                rect_median(pix, w, b, x0, y0, x1, y0 + depth, raw[i]);
+            } else {
+                int y0 = (int)((int64_t)i * h / k), y1 = (int)((int64_t)(i + 1) * h / k);
+                int x0 = side == 2 ? 0 : w - depth;
+                rect_median(pix, w, b, x0, y0, x0 + depth, y1, raw[i]);
+            }
+        }
+        for (int i = 0; i < k; i++)
+            for (int c = 0; c < 3; c++) {
+                int l = raw[i > 0 ? i - 1 : i][c], r = raw[i + 1 < k ? i + 1 : i][c];
+                seg[side][i][c] = med3(l, raw[i][c], r);
+            }
+        for (int i = 0; i < k; i++) {
+            int l = luma(seg[side][i][0], seg[side][i][1], seg[side][i][2]);
+            lo = l < lo ? l : lo;
+            hi = l > hi ? l : hi;
+        }
+    }
+    return hi - lo;
+}
+
+/* The background of each grid cell: a Coons patch between the four
+ * sides' profiles (RGB and luma, 4 bytes a cell). */
+static void coons_patch(int seg[4][SEGMENTS][3], int kx, int ky, int w, int h, int nc,
+                        uint8_t *shade, int cell, int gw, int gh)
+{
+    for (int cy = 0; cy < gh; cy++)
+        for (int cx = 0; cx < gw; cx++) {
+            double x = (cx + 0.5) * cell, y = (cy + 0.5) * cell;
+            x = x > w ? w : x, y = y > h ? h : y;
+            double u = x / w, v = y / h;
+            uint8_t *out = shade + 4 * ((size_t)cy * gw + cx);
+            for (int c = 0; c < 3; c++) {
+                double t = profile_at(seg[0], kx, c, x, w), bo = profile_at(seg[1], kx, c, x, w);
+                double l = profile_at(seg[2], ky, c, y, h), r = profile_at(seg[3], ky, c, y, h);
+                double c00 = (seg[0][0][c] + seg[2][0][c]) / 2.0;
+                double c10 = (seg[0][kx - 1][c] + seg[3][0][c]) / 2.0;
+                double c01 = (seg[1][0][c] + seg[2][ky - 1][c]) / 2.0;
+                double c11 = (seg[1][kx - 1][c] + seg[3][ky - 1][c]) / 2.0;
+                double sv = (1 - v) * t + v * bo + (1 - u) * l + u * r -
+                            ((1 - u) * (1 - v) * c00 + u * (1 - v) * c10 +
+                             (1 - u) * v * c01 + u * v * c11);
+                int iv = (int)(sv + 0.5);
+                out[c] = (uint8_t)(iv < 0 ? 0 : iv > 255 ? 255 : iv);
+            }
+            out[3] = (uint8_t)(nc == 3 ? luma(out[0], out[1], out[2]) : out[0]);
+        }
+}
+
+/* Noise: the median luma distance of the band from the background (for a
+ * shaded background, each pixel's cell's: this moves b through the grid). */
+static int band_noise(const uint8_t *pix, int w, int h, backdrop *b, int depth, int cell,
+                      uint64_t n)
+{
+    int nc = b->ch >= 3 ? 3 : 1;
     uint32_t dist[256];
     memset(dist, 0, sizeof dist);
     for (int y = 0; y < h; y++) {
@@ -394,7 +386,41 @@ static void estimate_backdrop(const uint8_t *pix, int w, int h, backdrop *b, uin
         if (run)
             dist[dl] += run;
     }
-    b->noise = hist_median(dist, 256, n);
+    return hist_median(dist, 256, n);
+}
+
+/* Background colour = per-channel median of a band along the border (the
+ * digit sits inside the frame; a stroke crossing the edge is a minority
+ * of the border). When shade is given and the border's segments differ
+ * (a photo lit from one side), the background becomes a Coons patch
+ * interpolated between the four sides' profiles, one colour per grid
+ * cell. Noise = median distance of the border from the background. */
+static void estimate_backdrop(const uint8_t *pix, int w, int h, backdrop *b, uint8_t *shade,
+                              int cell, int gw, int gh)
+{
+    int depth = (w < h ? w : h) / 40;
+    depth = depth < 1 ? 1 : depth > 8 ? 8 : depth;
+    int nc = b->ch >= 3 ? 3 : 1;
+    uint32_t hist[3][256];
+    uint64_t n = band_histogram(pix, w, h, b, depth, hist);
+    for (int k = 0; k < 3; k++)
+        b->bg[k] = hist_median(hist[k < nc ? k : 0], 256, n);
+    b->lbg = nc == 3 ? luma(b->bg[0], b->bg[1], b->bg[2]) : b->bg[0];
+    b->shade = NULL;
+
+    /* Only a border whose middle 60% spans several levels can be lit
+     * unevenly; most images (canvases, scans) skip the shading model. */
+    int kx = w / 16 < SEGMENTS ? w / 16 : SEGMENTS, ky = h / 16 < SEGMENTS ? h / 16 : SEGMENTS;
+    if (shade && kx >= 3 && ky >= 3 && band_spread(hist, nc, n) >= SHADE_MIN_SPREAD) {
+        int seg[4][SEGMENTS][3];
+        if (border_profiles(pix, w, h, b, depth, kx, ky, seg) >= SHADE_MIN_SPREAD) {
+            coons_patch(seg, kx, ky, w, h, nc, shade, cell, gw, gh);
+            b->shade = shade;
+            b->cell = cell;
+            b->gw = gw;
+        }
+    }
+    b->noise = band_noise(pix, w, h, b, depth, cell, n);
 }
 
 /* Adds the ink strengths of every step-th pixel of a row to the
