@@ -459,6 +459,233 @@ static int calibrate_only(run_state *s, const train_options *o)
     return 0;
 }
 
+/* The model: resumed from a checkpoint (its optimiser state and recipe
+ * too), initialised from a file, or fresh. 0, or -1 with a message. */
+static int open_model(run_state *s, train_options *o, mn_checkpoint *ck)
+{
+    mn_error err;
+    if (o->resume_path) {
+        if (mn_model_load(o->resume_path, &s->model, ck, &err) != MN_OK) {
+            fprintf(stderr, "mnist-train: %s\n", err.msg);
+            return -1;
+        }
+        if (ck->adam.n == 0) {
+            fprintf(stderr, "mnist-train: %s: a model file, not a checkpoint (no optimiser state); use --init to fine-tune it\n",
+                    o->resume_path);
+            return -1;
+        }
+        if (recipe_from_checkpoint(o, s->model, o->resume_path, &s->seconds_before, &s->cpu_before) != 0)
+            return -1;
+        o->seed = ck->seed;
+        s->adam = ck->adam;
+        memset(&ck->adam, 0, sizeof ck->adam);
+    } else {
+        if (o->init_path) {
+            if (mn_model_load(o->init_path, &s->model, NULL, &err) != MN_OK) {
+                fprintf(stderr, "mnist-train: %s%s\n", err.msg,
+                        o->feedback ? " (--feedback fine-tunes one model file such as models/mnist-cnn.bin;"
+                                      " an ensemble or cascade file is not supported)" : "");
+                return -1;
+            }
+        } else {
+            mn_arch arch;
+            if (o->arch) {
+                if (mn_arch_parse(o->arch, &arch, &err) != MN_OK) {
+                    fprintf(stderr, "mnist-train: --arch: %s\n", err.msg);
+                    return -1;
+                }
+            } else {
+                mn_arch_reference(&arch);
+            }
+            if (mn_model_create(&arch, &s->model, &err) != MN_OK) {
+                fprintf(stderr, "mnist-train: %s\n", err.msg);
+                return -1;
+            }
+            mn_model_init_glorot(s->model, o->seed);
+        }
+        if (mn_adam_init(&s->adam, mn_model_param_count(s->model), o->lr, &err) != MN_OK) {
+            fprintf(stderr, "mnist-train: %s\n", err.msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* --feedback: the store's records, split into those trained on and those
+ * held out, and the base model's version. Before any data or file: a bad
+ * store or model writes nothing. 0, or -1 with a message. */
+static int open_feedback(run_state *s, const train_options *o, size_t in_size, char base_version[9])
+{
+    if (in_size != MN_PIXELS) {
+        fprintf(stderr, "mnist-train: %s: the model takes %zu input values, not 1x28x28: "
+                        "--feedback holds 28x28 images\n", o->init_path, in_size);
+        return -1;
+    }
+    char e[1400];
+    if (feedback_set_load(o->feedback, mn_model_calibration(s->model)->background, &s->fb, e, sizeof e) != 0) {
+        fprintf(stderr, "mnist-train: --feedback %s\n", e);
+        return -1;
+    }
+    snprintf(base_version, 9, "%s", mn_model_version(s->model));
+    printf("feedback: %zu records (ids %lld-%lld) from %s: %zu to train on, %zu held out (id %% %d == 0)",
+           s->fb.n_records, (long long)s->fb.first_id, (long long)s->fb.last_id, s->fb.location, s->fb.n_train,
+           s->fb.n_held, FEEDBACK_HOLD_EVERY);
+    if (s->fb.n_skipped)
+        printf(", %zu not_a_digit skipped (the model has no such class)", s->fb.n_skipped);
+    printf("\n");
+    return 0;
+}
+
+/* The training images (an image directory, or the IDX files of MNIST or
+ * Fashion-MNIST) with their validation tail and any extra sets, and the
+ * test set when there is one (*have_test). 0, or -1 with a message. */
+static int load_data(run_state *s, train_options *o, size_t in_size, int *have_test)
+{
+    mn_error err;
+    char data_dir[4096];
+    if (o->data_dir) {
+        snprintf(data_dir, sizeof data_dir, "%s", o->data_dir);
+    } else if (o->dataset && !strcmp(o->dataset, "fashion-mnist")) {
+        paths_default_fashion(data_dir, sizeof data_dir);
+    } else if (paths_default_data(data_dir, sizeof data_dir) != 0 && !o->images_dir) {
+        fprintf(stderr, "mnist-train: MNIST data not found (tried %s): run scripts/fetch-mnist.sh or pass --data DIR\n",
+                data_dir);
+        return -1;
+    }
+    const char *train_src = o->images_dir ? o->images_dir : data_dir;
+    if (o->images_dir) {
+        if (images_load(o->images_dir, mn_model_arch(s->model)->input, o->seed, &s->train, &err) != MN_OK) {
+            fprintf(stderr, "mnist-train: %s\n", err.msg);
+            return -1;
+        }
+    } else if (mn_dataset_load(data_dir, "train", &s->train, &err) != MN_OK) {
+        fprintf(stderr, "mnist-train: %s%s\n", err.msg,
+                o->dataset && !strcmp(o->dataset, "fashion-mnist")
+                    ? " (install Debian's dataset-fashion-mnist or run scripts/fetch-fashion-mnist.sh)"
+                    : "");
+        return -1;
+    }
+    if ((size_t)s->train.rows * s->train.cols != in_size) {
+        fprintf(stderr, "mnist-train: %s: images are %ux%u, the model takes %zu values\n", train_src,
+                s->train.rows, s->train.cols, in_size);
+        return -1;
+    }
+    if (s->train.classes > mn_model_classes(s->model)) {
+        fprintf(stderr, "mnist-train: %s: labels go up to %u, the model has %u classes\n", train_src,
+                s->train.classes - 1, mn_model_classes(s->model));
+        return -1;
+    }
+    size_t usable = o->limit > 0 && (size_t)o->limit < s->train.count ? (size_t)o->limit : s->train.count;
+    if (o->val < 0 || (size_t)o->val >= usable) {
+        fprintf(stderr, "mnist-train: --val %d: must leave training images (have %zu)\n", o->val, usable);
+        return -1;
+    }
+    s->n_val = (size_t)o->val;
+    s->n_train = usable - s->n_val;
+    s->val_begin = s->n_train; /* Keras' validation_split: the last images */
+    if ((o->nondigits || o->more_digits) && add_extra_sets(s, o, in_size) != 0)
+        return -1;
+    *have_test = mn_dataset_load(data_dir, "t10k", &s->test, &err) == MN_OK &&
+                    (size_t)s->test.rows * s->test.cols == in_size;
+    if (!*have_test)
+        fprintf(stderr, "mnist-train: note: no test set (%s); reporting training figures only\n", err.msg);
+    return 0;
+}
+
+/* Everything the training loop touches, allocated once. 0, or -1 with a
+ * message. */
+static int alloc_loop(run_state *s, const train_options *o, size_t in_size, size_t n_params, int threads)
+{
+    mn_error err;
+    int chunk = (o->batch + threads - 1) / threads;
+    for (int t = 0; t < threads; t++) {
+        s->grads[t] = malloc(sizeof(float) * n_params);
+        if (!s->grads[t]) {
+            fprintf(stderr, "mnist-train: out of memory for thread %d's gradients\n", t);
+            return -1;
+        }
+        if (mn_workspace_create(s->model, chunk, 1, &s->ws[t], &err) != MN_OK) {
+            fprintf(stderr, "mnist-train: %s\n", err.msg);
+            return -1;
+        }
+    }
+    s->grad_sum = malloc(sizeof(float) * n_params);
+    s->batch_in = malloc(sizeof(float) * o->batch * in_size);
+    s->batch_labels = malloc((size_t)o->batch);
+    s->batch_keys = malloc(sizeof(uint64_t) * o->batch);
+    s->plain = malloc(sizeof(float) * o->batch * in_size);
+    s->order = malloc(sizeof(uint32_t) * s->n_train);
+    if (!s->grad_sum || !s->batch_in || !s->batch_labels || !s->batch_keys || !s->plain || !s->order) {
+        fprintf(stderr, "mnist-train: out of memory\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* One epoch from batch first_batch on: the steps, then the validation
+ * (or test) accuracy and a checkpoint. 0; 130 when interrupted (a
+ * checkpoint written); -1 with a message. */
+static int run_epoch(run_state *s, const train_options *o, uint32_t epoch, size_t first_batch,
+                     size_t batches, progress *prog, double run_start, int have_test,
+                     double *test_acc, double *val_acc)
+{
+    const int threads = o->threads;
+    const size_t in_size = mn_model_input_size(s->model), n_params = mn_model_param_count(s->model);
+    mn_error err;
+    double t0 = omp_get_wtime(), loss_sum = 0;
+    size_t seen = 0, hits = 0;
+    shuffle(s, o->seed, epoch);
+    s->adam.lr = train_lr_at(o, epoch);
+    progress_epoch_start(prog, (int)epoch + 1, o->epochs, batches, t0);
+    for (size_t b = first_batch; b < batches; b++) {
+        if (stop_requested) {
+            progress_epoch_end(prog);
+            mn_checkpoint c = {o->seed, epoch, (uint32_t)b, s->adam};
+            double secs = s->seconds_before + omp_get_wtime() - run_start;
+            if (save(s, o, o->ckpt_path, &c, -1, -1, secs) != 0)
+                return -1;
+            printf("interrupted at epoch %u, batch %zu: checkpoint written to %s\n"
+                   "resume with: mnist-train --resume %s --out %s\n",
+                   epoch + 1, b, o->ckpt_path, o->ckpt_path, o->out_path);
+            return 130;
+        }
+        size_t first = b * (size_t)o->batch;
+        int n = (int)(s->n_train - first < (size_t)o->batch ? s->n_train - first : (size_t)o->batch);
+        fill_batch(s, o, epoch, first, n, in_size, threads);
+        int correct;
+        loss_sum += step(s, o, threads, n, in_size, n_params, &correct);
+        hits += (size_t)correct;
+        seen += (size_t)n;
+        progress_batch(prog, b + 1, loss_sum / seen, seen, omp_get_wtime());
+    }
+    double train_secs = omp_get_wtime() - t0;
+    progress_epoch_end(prog);
+    char extra[128] = "";
+    eval_result r;
+    if (s->n_val) {
+        if (evaluate(s->model, s->train.images + s->val_begin * in_size, s->train.labels + s->val_begin,
+                     s->n_val, threads, &r, &err) == MN_OK) {
+            *val_acc = eval_accuracy(&r);
+            snprintf(extra, sizeof extra, ", val acc %.4f", *val_acc);
+            eval_result_free(&r);
+        }
+    } else if (have_test &&
+               evaluate(s->model, s->test.images, s->test.labels, s->test.count, threads, &r, &err) == MN_OK) {
+        *test_acc = eval_accuracy(&r);
+        snprintf(extra, sizeof extra, ", test acc %.4f", *test_acc);
+        eval_result_free(&r);
+    }
+    printf("epoch %u/%d: train loss %.4f, train acc %.4f%s, %.1f s (%.0f images/s)\n", epoch + 1,
+           o->epochs, seen ? loss_sum / seen : 0.0, seen ? (double)hits / seen : 0.0, extra,
+           train_secs, seen / train_secs);
+    fflush(stdout);
+    mn_checkpoint c = {o->seed, epoch + 1, 0, s->adam};
+    if (save(s, o, o->ckpt_path, &c, *test_acc, *val_acc,
+             s->seconds_before + omp_get_wtime() - run_start) != 0)
+        return -1;
+    return 0;
+}
+
 int train_run(train_options *o)
 {
     run_state s;
@@ -470,76 +697,15 @@ int train_run(train_options *o)
     const int threads = o->threads;
     omp_set_dynamic(0);
 
-    /* The model: resumed, initialised from a file, or fresh. */
-    if (o->resume_path) {
-        if (mn_model_load(o->resume_path, &s.model, &ck, &err) != MN_OK) {
-            fprintf(stderr, "mnist-train: %s\n", err.msg);
-            goto done;
-        }
-        if (ck.adam.n == 0) {
-            fprintf(stderr, "mnist-train: %s: a model file, not a checkpoint (no optimiser state); use --init to fine-tune it\n",
-                    o->resume_path);
-            goto done;
-        }
-        if (recipe_from_checkpoint(o, s.model, o->resume_path, &s.seconds_before, &s.cpu_before) != 0)
-            goto done;
-        o->seed = ck.seed;
-        s.adam = ck.adam;
-        memset(&ck.adam, 0, sizeof ck.adam);
-    } else {
-        if (o->init_path) {
-            if (mn_model_load(o->init_path, &s.model, NULL, &err) != MN_OK) {
-                fprintf(stderr, "mnist-train: %s%s\n", err.msg,
-                        o->feedback ? " (--feedback fine-tunes one model file such as models/mnist-cnn.bin;"
-                                      " an ensemble or cascade file is not supported)" : "");
-                goto done;
-            }
-        } else {
-            mn_arch arch;
-            if (o->arch) {
-                if (mn_arch_parse(o->arch, &arch, &err) != MN_OK) {
-                    fprintf(stderr, "mnist-train: --arch: %s\n", err.msg);
-                    goto done;
-                }
-            } else {
-                mn_arch_reference(&arch);
-            }
-            if (mn_model_create(&arch, &s.model, &err) != MN_OK) {
-                fprintf(stderr, "mnist-train: %s\n", err.msg);
-                goto done;
-            }
-            mn_model_init_glorot(s.model, o->seed);
-        }
-        if (mn_adam_init(&s.adam, mn_model_param_count(s.model), o->lr, &err) != MN_OK) {
-            fprintf(stderr, "mnist-train: %s\n", err.msg);
-            goto done;
-        }
-    }
+    if (open_model(&s, o, &ck) != 0)
+        goto done;
     if (o->nondigits && grow_background(&s, o) != 0)
         goto done;
     const size_t in_size = mn_model_input_size(s.model), n_params = mn_model_param_count(s.model);
     mn_arch_format(mn_model_arch(s.model), s.arch, sizeof s.arch);
     char base_version[9] = "";
-    if (o->feedback) {
-        /* before any data or file: a bad store or model writes nothing */
-        if (in_size != MN_PIXELS) {
-            fprintf(stderr, "mnist-train: %s: the model takes %zu input values, not 1x28x28: "
-                            "--feedback holds 28x28 images\n", o->init_path, in_size);
-            goto done;
-        }
-        char e[1400];
-        if (feedback_set_load(o->feedback, mn_model_calibration(s.model)->background, &s.fb, e, sizeof e) != 0) {
-            fprintf(stderr, "mnist-train: --feedback %s\n", e);
-            goto done;
-        }
-        snprintf(base_version, sizeof base_version, "%s", mn_model_version(s.model));
-        printf("feedback: %zu records (ids %lld-%lld) from %s: %zu to train on, %zu held out (id %% %d == 0)",
-               s.fb.n_records, (long long)s.fb.first_id, (long long)s.fb.last_id, s.fb.location, s.fb.n_train,
-               s.fb.n_held, FEEDBACK_HOLD_EVERY);
-        if (s.fb.n_skipped)
-            printf(", %zu not_a_digit skipped (the model has no such class)", s.fb.n_skipped);
-        printf("\n");
-    }
+    if (o->feedback && open_feedback(&s, o, in_size, base_version) != 0)
+        goto done;
     if (o->augment && mn_augment_config_check(&o->aug, &err) != MN_OK) {
         fprintf(stderr, "mnist-train: --augment: %s\n", err.msg);
         goto done;
@@ -554,54 +720,9 @@ int train_run(train_options *o)
     if (o->bn_momentum <= 0 || o->bn_momentum >= 1)
         o->bn_momentum = 0.99f;
 
-    /* The data: an image directory, or the IDX files of MNIST or Fashion-MNIST. */
-    char data_dir[4096];
-    if (o->data_dir) {
-        snprintf(data_dir, sizeof data_dir, "%s", o->data_dir);
-    } else if (o->dataset && !strcmp(o->dataset, "fashion-mnist")) {
-        paths_default_fashion(data_dir, sizeof data_dir);
-    } else if (paths_default_data(data_dir, sizeof data_dir) != 0 && !o->images_dir) {
-        fprintf(stderr, "mnist-train: MNIST data not found (tried %s): run scripts/fetch-mnist.sh or pass --data DIR\n",
-                data_dir);
+    int have_test = 0;
+    if (load_data(&s, o, in_size, &have_test) != 0)
         goto done;
-    }
-    const char *train_src = o->images_dir ? o->images_dir : data_dir;
-    if (o->images_dir) {
-        if (images_load(o->images_dir, mn_model_arch(s.model)->input, o->seed, &s.train, &err) != MN_OK) {
-            fprintf(stderr, "mnist-train: %s\n", err.msg);
-            goto done;
-        }
-    } else if (mn_dataset_load(data_dir, "train", &s.train, &err) != MN_OK) {
-        fprintf(stderr, "mnist-train: %s%s\n", err.msg,
-                o->dataset && !strcmp(o->dataset, "fashion-mnist")
-                    ? " (install Debian's dataset-fashion-mnist or run scripts/fetch-fashion-mnist.sh)"
-                    : "");
-        goto done;
-    }
-    if ((size_t)s.train.rows * s.train.cols != in_size) {
-        fprintf(stderr, "mnist-train: %s: images are %ux%u, the model takes %zu values\n", train_src,
-                s.train.rows, s.train.cols, in_size);
-        goto done;
-    }
-    if (s.train.classes > mn_model_classes(s.model)) {
-        fprintf(stderr, "mnist-train: %s: labels go up to %u, the model has %u classes\n", train_src,
-                s.train.classes - 1, mn_model_classes(s.model));
-        goto done;
-    }
-    size_t usable = o->limit > 0 && (size_t)o->limit < s.train.count ? (size_t)o->limit : s.train.count;
-    if (o->val < 0 || (size_t)o->val >= usable) {
-        fprintf(stderr, "mnist-train: --val %d: must leave training images (have %zu)\n", o->val, usable);
-        goto done;
-    }
-    s.n_val = (size_t)o->val;
-    s.n_train = usable - s.n_val;
-    s.val_begin = s.n_train; /* Keras' validation_split: the last images */
-    if ((o->nondigits || o->more_digits) && add_extra_sets(&s, o, in_size) != 0)
-        goto done;
-    int have_test = mn_dataset_load(data_dir, "t10k", &s.test, &err) == MN_OK &&
-                    (size_t)s.test.rows * s.test.cols == in_size;
-    if (!have_test)
-        fprintf(stderr, "mnist-train: note: no test set (%s); reporting training figures only\n", err.msg);
     double fb_before[2] = {-1, -1}, fb_after[2] = {-1, -1};
     if (o->feedback) {
         if (add_feedback(&s) != 0)
@@ -620,29 +741,8 @@ int train_run(train_options *o)
         goto done;
     }
 
-    /* Everything the loop touches, allocated once. */
-    int chunk = (o->batch + threads - 1) / threads;
-    for (int t = 0; t < threads; t++) {
-        s.grads[t] = malloc(sizeof(float) * n_params);
-        if (!s.grads[t]) {
-            fprintf(stderr, "mnist-train: out of memory for thread %d's gradients\n", t);
-            goto done;
-        }
-        if (mn_workspace_create(s.model, chunk, 1, &s.ws[t], &err) != MN_OK) {
-            fprintf(stderr, "mnist-train: %s\n", err.msg);
-            goto done;
-        }
-    }
-    s.grad_sum = malloc(sizeof(float) * n_params);
-    s.batch_in = malloc(sizeof(float) * o->batch * in_size);
-    s.batch_labels = malloc((size_t)o->batch);
-    s.batch_keys = malloc(sizeof(uint64_t) * o->batch);
-    s.plain = malloc(sizeof(float) * o->batch * in_size);
-    s.order = malloc(sizeof(uint32_t) * s.n_train);
-    if (!s.grad_sum || !s.batch_in || !s.batch_labels || !s.batch_keys || !s.plain || !s.order) {
-        fprintf(stderr, "mnist-train: out of memory\n");
+    if (alloc_loop(&s, o, in_size, n_params, threads) != 0)
         goto done;
-    }
 
     const size_t batches = (s.n_train + o->batch - 1) / o->batch;
     uint32_t first_epoch = ck.epoch, first_batch = ck.batch;
@@ -656,58 +756,13 @@ int train_run(train_options *o)
     s.cpu_start = cpu_now();
     double test_acc = -1, val_acc = -1;
     for (uint32_t epoch = first_epoch; epoch < (uint32_t)o->epochs; epoch++) {
-        double t0 = omp_get_wtime(), loss_sum = 0;
-        size_t seen = 0, hits = 0;
-        shuffle(&s, o->seed, epoch);
-        s.adam.lr = train_lr_at(o, epoch);
-        progress_epoch_start(&prog, (int)epoch + 1, o->epochs, batches, t0);
-        for (size_t b = (epoch == first_epoch ? first_batch : 0); b < batches; b++) {
-            if (stop_requested) {
-                progress_epoch_end(&prog);
-                mn_checkpoint c = {o->seed, epoch, (uint32_t)b, s.adam};
-                double secs = s.seconds_before + omp_get_wtime() - run_start;
-                if (save(&s, o, o->ckpt_path, &c, -1, -1, secs) != 0)
-                    goto done;
-                printf("interrupted at epoch %u, batch %zu: checkpoint written to %s\n"
-                       "resume with: mnist-train --resume %s --out %s\n",
-                       epoch + 1, b, o->ckpt_path, o->ckpt_path, o->out_path);
+        int st = run_epoch(&s, o, epoch, epoch == first_epoch ? first_batch : 0, batches, &prog, run_start,
+                           have_test, &test_acc, &val_acc);
+        if (st != 0) {
+            if (st == 130)
                 status = 130;
-                goto done;
-            }
-            size_t first = b * (size_t)o->batch;
-            int n = (int)(s.n_train - first < (size_t)o->batch ? s.n_train - first : (size_t)o->batch);
-            fill_batch(&s, o, epoch, first, n, in_size, threads);
-            int correct;
-            loss_sum += step(&s, o, threads, n, in_size, n_params, &correct);
-            hits += (size_t)correct;
-            seen += (size_t)n;
-            progress_batch(&prog, b + 1, loss_sum / seen, seen, omp_get_wtime());
-        }
-        double train_secs = omp_get_wtime() - t0;
-        progress_epoch_end(&prog);
-        char extra[128] = "";
-        eval_result r;
-        if (s.n_val) {
-            if (evaluate(s.model, s.train.images + s.val_begin * in_size, s.train.labels + s.val_begin,
-                         s.n_val, threads, &r, &err) == MN_OK) {
-                val_acc = eval_accuracy(&r);
-                snprintf(extra, sizeof extra, ", val acc %.4f", val_acc);
-                eval_result_free(&r);
-            }
-        } else if (have_test &&
-                   evaluate(s.model, s.test.images, s.test.labels, s.test.count, threads, &r, &err) == MN_OK) {
-            test_acc = eval_accuracy(&r);
-            snprintf(extra, sizeof extra, ", test acc %.4f", test_acc);
-            eval_result_free(&r);
-        }
-        printf("epoch %u/%d: train loss %.4f, train acc %.4f%s, %.1f s (%.0f images/s)\n", epoch + 1,
-               o->epochs, seen ? loss_sum / seen : 0.0, seen ? (double)hits / seen : 0.0, extra,
-               train_secs, seen / train_secs);
-        fflush(stdout);
-        mn_checkpoint c = {o->seed, epoch + 1, 0, s.adam};
-        if (save(&s, o, o->ckpt_path, &c, test_acc, val_acc,
-                 s.seconds_before + omp_get_wtime() - run_start) != 0)
             goto done;
+        }
     }
     double seconds = s.seconds_before + omp_get_wtime() - run_start;
     /* The final report on the test set, whatever was used for selection. */
