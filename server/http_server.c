@@ -18,8 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "http_log.h"
 #include "oip.h"
+#include "routes.h"
 #include "sbuf.h"
 
 #ifdef MNIST_HAVE_WEB_ASSETS
@@ -89,31 +91,11 @@ typedef struct conn {
 static const char JSON[] = "application/json";
 static const char ALLOW_GET[] = "GET, HEAD, OPTIONS";
 static const char ALLOW_POST[] = "POST, OPTIONS";
-static const char ALLOW_GET_POST[] = "GET, HEAD, POST, OPTIONS";
 
 /* Body buffers above these sizes are freed after their request, so an
  * idle connection does not pin a large upload's memory. */
 #define KEEP_BODY (64u << 10)
 #define KEEP_OUT (256u << 10)
-
-static void add_cors(const http_server *s, struct MHD_Response *r, int preflight)
-{
-    const char *origin = s->d.cfg->cors_origin;
-    if (!origin[0])
-        return;
-    MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
-    if (strcmp(origin, "*") != 0)
-        MHD_add_response_header(r, "Vary", "Origin");
-    if (preflight) {
-        MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS");
-        MHD_add_response_header(r, "Access-Control-Allow-Headers",
-                                "Content-Type, Authorization, Inference-Header-Content-Length");
-        MHD_add_response_header(r, "Access-Control-Max-Age", "86400");
-    } else {
-        MHD_add_response_header(r, "Access-Control-Expose-Headers",
-                                "Retry-After, Inference-Header-Content-Length");
-    }
-}
 
 /* Counts the request in the metrics and takes it off the in-flight gauge,
  * once: when its answer is queued, before any byte of it can reach the
@@ -171,7 +153,7 @@ static enum MHD_Result reply(conn *c, int status, const char *ctype, const void 
         MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"mnist-server\"");
     if (!o || o->no_store)
         MHD_add_response_header(r, "Cache-Control", "no-store");
-    add_cors(c->srv, r, status == 204);
+    access_add_cors(c->srv->d.cfg->cors_origin, r, status == 204);
     if (atomic_load(&c->srv->draining))
         MHD_add_response_header(r, "Connection", "close");
     if (c->route == ROUTE_FEEDBACK && c->stage != ST_QUEUED && status >= 400 && !strcmp(c->method, "POST"))
@@ -203,33 +185,9 @@ static enum MHD_Result reply_error(conn *c, int status, const char *code, const 
 }
 
 /* Compares in time independent of where the strings differ. */
-static int same_secret(const char *a, const char *b)
-{
-    size_t na = strlen(a), nb = strlen(b);
-    unsigned diff = (unsigned)(na ^ nb);
-    for (size_t i = 0; i < na; i++)
-        diff |= (unsigned char)a[i] ^ (unsigned char)b[nb ? i % nb : 0];
-    return diff == 0;
-}
-
-/* Whether the request carries "Authorization: Bearer KEY" for key (any
- * request when no key is configured). */
-static int bearer_ok(struct MHD_Connection *mc, const char *key)
-{
-    if (!key[0])
-        return 1;
-    const char *h = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Authorization");
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-        return 0;
-    h += 7;
-    while (*h == ' ')
-        h++;
-    return same_secret(h, key);
-}
-
 static int authorised(const http_server *s, struct MHD_Connection *mc)
 {
-    return bearer_ok(mc, s->d.cfg->api_key);
+    return access_bearer_ok(mc, s->d.cfg->api_key);
 }
 
 static void job_done(pool_job *j)
@@ -322,22 +280,6 @@ static enum MHD_Result add_header_bytes(void *cls, enum MHD_ValueKind kind, cons
     return MHD_YES;
 }
 
-/* /v1/models/{name}:explain, KServe's v1 explain path. */
-static int is_kserve_explain(const char *url)
-{
-    const char *pre = "/v1/models/", *suf = ":explain";
-    size_t n = strlen(url), np = strlen(pre), ns = strlen(suf);
-    return n > np + ns && !strncmp(url, pre, np) && !strcmp(url + n - ns, suf);
-}
-
-/* The model name of a /v1/models/{name}:explain path, into name[n]. */
-static void kserve_name(const char *url, char *name, size_t n)
-{
-    const char *start = url + strlen("/v1/models/");
-    size_t len = strlen(start) - strlen(":explain");
-    snprintf(name, n, "%.*s", (int)(len < n ? len : n - 1), start);
-}
-
 /* POST /v2/repository/index and /v2/repository/models/{name}/load|unload
  * (Triton's repository extension): the operation and name into c. */
 static int repository_path(const char *url, conn *c)
@@ -360,7 +302,7 @@ static int repository_path(const char *url, conn *c)
 
 static int admin_authorised(const http_server *s, struct MHD_Connection *mc)
 {
-    return bearer_ok(mc, s->d.cfg->admin_key);
+    return access_bearer_ok(mc, s->d.cfg->admin_key);
 }
 
 /* A POST whose headers passed: refuse a declared body over the limit,
@@ -532,21 +474,60 @@ static enum MHD_Result begin_feedback(http_server *s, conn *c, int is_post)
     return expect_body(s, c);
 }
 
+/* POST /v2/repository/...: the admin key's, with a body. */
+static enum MHD_Result begin_repository(http_server *s, conn *c, const char *url,
+                                        const char *method)
+{
+    c->route = ROUTE_REPOSITORY;
+    if (!strcmp(method, "OPTIONS")) {
+        reply_opts o = {.allow = ALLOW_POST};
+        return reply(c, 204, NULL, "", 0, &o);
+    }
+    if (strcmp(method, "POST") != 0) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "method %.16s is not allowed on %.100s; allowed: %s", method, url,
+                 ALLOW_POST);
+        reply_opts o = {.allow = ALLOW_POST};
+        return reply_error(c, 405, "method_not_allowed", msg, &o);
+    }
+    if (!admin_authorised(s, c->mhd)) {
+        reply_opts o = {.auth_challenge = 1};
+        return reply_error(c, 401, "unauthorized",
+                           "the repository API needs the admin key: send 'Authorization: Bearer "
+                           "<admin key>'",
+                           &o);
+    }
+    return expect_body(s, c);
+}
+
+/* POST /predict, /v1/read or /v1/explain: everything checkable from the
+ * headers, now; then the body. */
+static enum MHD_Result begin_inference(http_server *s, conn *c)
+{
+    if (!atomic_load(&s->ready))
+        return reply_error(c, 503, "not_ready", "the model is not loaded yet", NULL);
+    const char *ct = MHD_lookup_connection_value(c->mhd, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    predict_media media = predict_media_of(ct);
+    if (media == MEDIA_NONE || media == MEDIA_UNSUPPORTED) {
+        char msg[400];
+        if (media == MEDIA_NONE)
+            snprintf(msg, sizeof msg, "missing Content-Type; accepted: %s", predict_accepted_types);
+        else
+            snprintf(msg, sizeof msg, "unsupported Content-Type \"%.60s\"; accepted: %s", ct,
+                     predict_accepted_types);
+        return reply_error(c, 415, "unsupported_media_type", msg, NULL);
+    }
+    return expect_body(s, c);
+}
+
 /* The first call for a request: route it and refuse what can be refused
  * before reading a body. Returns after queueing an answer, or with
  * c->stage == ST_BODY to receive a body for the workers. */
 static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, const char *method)
 {
     struct MHD_Connection *mc = c->mhd;
-    int is_get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     int is_post = !strcmp(method, "POST");
     int is_options = !strcmp(method, "OPTIONS");
-    const char *allow = NULL;
-    int allowed = 0;
-#ifdef MNIST_HAVE_WEB_ASSETS
-    const web_asset *asset = NULL;
-#endif
-
     size_t header_bytes = 0;
     MHD_get_connection_values(mc, MHD_HEADER_KIND, add_header_bytes, &header_bytes);
     if (header_bytes > MAX_HEADER_BYTES) {
@@ -556,96 +537,34 @@ static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, c
         return reply_error(c, 431, "headers_too_large", msg, NULL);
     }
 
-    if (repository_path(url, c)) {
-        c->route = ROUTE_REPOSITORY;
-        if (is_options) {
-            reply_opts o = {.allow = ALLOW_POST};
-            return reply(c, 204, NULL, "", 0, &o);
-        }
-        if (!is_post) {
-            char msg[200];
-            snprintf(msg, sizeof msg, "method %.16s is not allowed on %.100s; allowed: %s", method, url,
-                     ALLOW_POST);
-            reply_opts o = {.allow = ALLOW_POST};
-            return reply_error(c, 405, "method_not_allowed", msg, &o);
-        }
-        if (!admin_authorised(s, mc)) {
-            reply_opts o = {.auth_challenge = 1};
-            return reply_error(c, 401, "unauthorized",
-                               "the repository API needs the admin key: send 'Authorization: Bearer "
-                               "<admin key>'",
-                               &o);
-        }
-        return expect_body(s, c);
-    }
+    if (repository_path(url, c))
+        return begin_repository(s, c, url, method);
     oip_path op;
     oip_parse_path(url, &op);
     if (op.route != OIP_NONE)
         return begin_oip(s, c, &op, method);
-    if (!strcmp(url, "/predict") || !strcmp(url, "/v1/read") || !strcmp(url, "/v1/explain")) {
-        c->route = url[1] == 'p' ? ROUTE_PREDICT : url[4] == 'r' ? ROUTE_READ : ROUTE_EXPLAIN;
-        allow = ALLOW_POST;
-        allowed = is_post;
-    } else if (is_kserve_explain(url)) {
-        /* KServe's v1 explain route, for the model it names */
-        kserve_name(url, c->repo_name, sizeof c->repo_name);
-        c->route = ROUTE_EXPLAIN;
-        allow = ALLOW_POST;
-        allowed = is_post;
-    } else if (!strcmp(url, "/v1/feedback") || !strcmp(url, "/v1/feedback/info")) {
-        c->route = url[12] ? ROUTE_FEEDBACK_INFO : ROUTE_FEEDBACK;
-        allow = url[12] ? ALLOW_GET : ALLOW_GET_POST;
-        allowed = is_get || (is_post && !url[12]);
-    } else if (!strcmp(url, "/v1/models")) {
-        c->route = ROUTE_REPOSITORY;
-        allow = ALLOW_GET;
-        allowed = is_get;
-    } else if (!strcmp(url, "/healthz") || !strcmp(url, "/readyz") || !strcmp(url, "/metrics") ||
-               !strcmp(url, "/v1/model")) {
-        c->route = url[1] == 'h'   ? ROUTE_HEALTHZ
-                   : url[1] == 'r' ? ROUTE_READYZ
-                   : url[1] == 'm' ? ROUTE_METRICS
-                                   : ROUTE_MODEL;
-        allow = ALLOW_GET;
-        allowed = is_get;
-    } else {
-        c->route = ROUTE_OTHER;
-#ifdef MNIST_HAVE_WEB_ASSETS
-        asset = web_asset_find(url);
-        if (asset) {
-            c->route = ROUTE_ROOT;
-            allow = ALLOW_GET;
-            allowed = is_get;
-        }
-#endif
-        if (!strcmp(url, "/")) {
-            c->route = ROUTE_ROOT;
-            allow = ALLOW_GET;
-            allowed = is_get;
-        }
-    }
-
-    if (!allow) {
+    route_match rm;
+    routes_match(url, &rm);
+    c->route = rm.route;
+    snprintf(c->repo_name, sizeof c->repo_name, "%s", rm.model);
+    if (!rm.allow) {
         char msg[400];
-        snprintf(msg, sizeof msg, "no such path: %.200s (the API is POST /predict, /v1/read, "
-                                  "/v1/explain, /v1/feedback, GET /healthz, /readyz, /metrics, /v1/model, "
-                                  "/v1/models, /v1/feedback, /v1/feedback/info)", url);
+        snprintf(msg, sizeof msg, "no such path: %.200s (the API is %s)", url, routes_list);
         return reply_error(c, 404, "not_found", msg, NULL);
     }
     if (is_options) {
-        reply_opts o = {.allow = allow};
+        reply_opts o = {.allow = rm.allow};
         return reply(c, 204, NULL, "", 0, &o);
     }
-    if (!allowed) {
+    if (!routes_allows(&rm, method)) {
         char msg[200];
         snprintf(msg, sizeof msg, "method %.16s is not allowed on %s; allowed: %s", method,
-                 c->route == ROUTE_ROOT ? "this page" : url, allow);
-        reply_opts o = {.allow = allow};
+                 rm.page ? "this page" : url, rm.allow);
+        reply_opts o = {.allow = rm.allow};
         return reply_error(c, 405, "method_not_allowed", msg, &o);
     }
     int posted = c->route == ROUTE_PREDICT || c->route == ROUTE_READ || c->route == ROUTE_EXPLAIN;
-    if ((posted || c->route == ROUTE_MODEL || c->route == ROUTE_REPOSITORY ||
-         c->route == ROUTE_FEEDBACK) && !authorised(s, mc)) {
+    if (rm.needs_key && !authorised(s, mc)) {
         reply_opts o = {.auth_challenge = 1};
         return reply_error(c, 401, "unauthorized",
                            "this server needs an API key: send 'Authorization: Bearer <key>'", &o);
@@ -653,6 +572,7 @@ static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, c
 
     if (c->route == ROUTE_ROOT) {
 #ifdef MNIST_HAVE_WEB_ASSETS
+        const web_asset *asset = web_asset_find(url);
         if (!asset)
             asset = web_asset_find("/");
         if (asset) {
@@ -677,25 +597,7 @@ static enum MHD_Result begin_request(http_server *s, conn *c, const char *url, c
         if (!take_model(s, c, name, 0, &refused))
             return refused;
     }
-    if (!posted)
-        return serve_get(s, c);
-
-    /* POST /predict, /v1/read or /v1/explain: everything checkable from the
-     * headers, now. */
-    if (!atomic_load(&s->ready))
-        return reply_error(c, 503, "not_ready", "the model is not loaded yet", NULL);
-    const char *ct = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-    predict_media media = predict_media_of(ct);
-    if (media == MEDIA_NONE || media == MEDIA_UNSUPPORTED) {
-        char msg[400];
-        if (media == MEDIA_NONE)
-            snprintf(msg, sizeof msg, "missing Content-Type; accepted: %s", predict_accepted_types);
-        else
-            snprintf(msg, sizeof msg, "unsupported Content-Type \"%.60s\"; accepted: %s", ct,
-                     predict_accepted_types);
-        return reply_error(c, 415, "unsupported_media_type", msg, NULL);
-    }
-    return expect_body(s, c);
+    return posted ? begin_inference(s, c) : serve_get(s, c);
 }
 
 /* Whether an index request's JSON body asks {"ready": true}. */
