@@ -94,6 +94,17 @@ class Server:
     def stderr(self):
         return "".join(self.err_lines)
 
+    def wait_output(self, text, timeout=5):
+        """Whether text shows in the server's stdout or stderr within
+        timeout seconds: its start-up lines are written after it starts
+        answering, and read by a thread."""
+        end = time.time() + timeout
+        while text not in self.stdout() + self.stderr():
+            if time.time() > end:
+                return False
+            time.sleep(0.02)
+        return True
+
 
 # ---------------------------------------------------------------- OpenAPI
 

@@ -63,7 +63,7 @@ port = srv.port
 info = request(port, "GET", "/v1/feedback/info").json()
 check(info["enabled"] is True and info["backend"] == "sqlite" and info["schema_version"] == 1 and
       "image" in info["stores"], "info: %r" % info)
-check("feedback stored in sqlite " + db in srv.stdout() + srv.stderr(), "start-up names the store")
+check(srv.wait_output("feedback stored in sqlite " + db), "start-up names the store")
 
 # a PNG as a data URL, with what the user was shown
 px, label = digits[0]
