@@ -88,10 +88,9 @@ void metrics_label_value(sbuf *out, const char *s)
     }
 }
 
-void metrics_render(metrics *m, const model_set *ms, int ready, size_t queue_depth, int workers,
-                    sbuf *out)
+/* Requests by route and status, and their durations. */
+static void render_http(metrics *m, sbuf *out)
 {
-    sbuf_reset(out);
     sbuf_puts(out, "# HELP mnist_http_requests_total HTTP requests answered, by route and status.\n"
                    "# TYPE mnist_http_requests_total counter\n");
     for (int r = 0; r < ROUTE_COUNT; r++)
@@ -128,7 +127,11 @@ void metrics_render(metrics *m, const model_set *ms, int ready, size_t queue_dep
         sbuf_printf(out, "mnist_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
                     route_names[r], cum);
     }
+}
 
+/* What the model answered: classes, verdicts, batches. */
+static void render_answers(metrics *m, const model_set *ms, sbuf *out)
+{
     sbuf_puts(out, "# HELP mnist_predictions_total Predictions made, by predicted class.\n"
                    "# TYPE mnist_predictions_total counter\n");
     for (uint32_t c = 0; ms && c < ms->classes; c++) {
@@ -159,7 +162,12 @@ void metrics_render(metrics *m, const model_set *ms, int ready, size_t queue_dep
                      "# TYPE mnist_inference_samples_total counter\n"
                      "mnist_inference_samples_total %llu\n",
                 ld(&m->batch_items));
+}
 
+/* The server's state now, and the model it serves. */
+static void render_state(metrics *m, const model_set *ms, int ready, size_t queue_depth, int workers,
+                         sbuf *out)
+{
     sbuf_printf(out, "# HELP mnist_http_requests_in_flight Requests received and not yet answered.\n"
                      "# TYPE mnist_http_requests_in_flight gauge\n"
                      "mnist_http_requests_in_flight %d\n"
@@ -190,7 +198,11 @@ void metrics_render(metrics *m, const model_set *ms, int ready, size_t queue_dep
                          "mnist_model_parameters %zu\n",
                     params);
     }
+}
 
+/* The process (memory, CPU, start), model loads and bytes. */
+static void render_process(metrics *m, sbuf *out)
+{
     long page = sysconf(_SC_PAGESIZE);
     unsigned long long vm = 0, rss = 0;
     FILE *f = fopen("/proc/self/statm", "r");
@@ -231,4 +243,14 @@ void metrics_render(metrics *m, const model_set *ms, int ready, size_t queue_dep
                 "# TYPE mnist_http_sent_bytes_total counter\n"
                 "mnist_http_sent_bytes_total %llu\n",
                 ld(&m->bytes_in), ld(&m->bytes_out));
+}
+
+void metrics_render(metrics *m, const model_set *ms, int ready, size_t queue_depth, int workers,
+                    sbuf *out)
+{
+    sbuf_reset(out);
+    render_http(m, out);
+    render_answers(m, ms, out);
+    render_state(m, ms, ready, queue_depth, workers, out);
+    render_process(m, out);
 }
