@@ -7,6 +7,16 @@
 #include "kernels.h"
 
 void mn_neon_gemm(mn_gemm_isa *isa);
+
+int mn_neon_direct_applies(const mn_conv2d_dims *d);
+int mn_neon_block_applies(const mn_conv2d_dims *d);
+size_t mn_neon_conv_scratch_floats(const mn_conv2d_dims *d);
+void mn_neon_conv_forward(float *out, const float *in, const float *w, const float *b,
+                          const mn_conv2d_dims *d, float *scratch, int relu, int layout);
+size_t mn_neon_block_scratch_floats(const mn_conv2d_dims *d);
+void mn_neon_block_forward(float *out, int32_t *argmax, const float *in, const float *w,
+                           const float *b, const mn_conv2d_dims *d, float *scratch, int layout);
+
 void mn_neon_pool2x2_row(float *o, int32_t *a, const float *r0, const float *r1, int n, int i0,
                          int rs, int relu);
 
