@@ -10,5 +10,9 @@ const mn_kernels mn_kernels_neon = {
     .conv_forward = mn_neon_conv_forward,
     .block_scratch_floats = mn_neon_block_scratch_floats,
     .block_forward = mn_neon_block_forward,
+    .dense_applies = mn_neon_dense_applies,
+    .dense_prepared_floats = mn_neon_dense_prepared_floats,
+    .dense_prepare = mn_neon_dense_prepare,
+    .dense_forward = mn_neon_dense_forward,
     .pool2x2_row = mn_neon_pool2x2_row,
 };
