@@ -261,6 +261,8 @@ static void test_winograd(int N, int C, int H, int W, int OC)
           C, H, W, OC, ran);
     CHECK(ran == (OC % 8 == 0 && C % 8 == 0) || k->isa != MN_ISA_AVX2,
           "avx2 winograd %dx%dx%d -> %d: runs %d", C, H, W, OC, ran);
+    CHECK(ran == (OC % 4 == 0 && C % 4 == 0) || k->isa != MN_ISA_NEON,
+          "neon winograd %dx%dx%d -> %d: runs %d", C, H, W, OC, ran);
     float *scratch = zeros(ran ? k->winograd_scratch_floats(&d) : 0);
     int32_t *am = calloc(n_out ? n_out : 1, sizeof(int32_t));
     mn_conv2d_forward_ref(y_r, in, w, b, &d);
