@@ -217,11 +217,13 @@ static void test_conv_layer(int N, int C, int H, int W, int OC, int K)
           "conv %dx%dx%d -> %d: bits of im2col+GEMM", C, H, W, OC);
     mn_conv2d_forward_ref(out_r, in, w, b, &d);
     CHECK(max_diff(out, out_r, n_out) < 1e-4, "conv against the naive loop");
-    /* the x86 levels' direct convs take whole vectors of output channels */
+    /* the SIMD levels' direct convs take whole vectors of output channels */
     const int ran = k->direct_applies && k->direct_applies(&d);
     CHECK(k->isa != MN_ISA_AVX512 || ran == (OC % 16 == 0), "the AVX-512 direct conv takes OC %d: %d",
           OC, ran);
     CHECK(k->isa != MN_ISA_AVX2 || ran == (OC % 8 == 0), "the AVX2 direct conv takes OC %d: %d", OC,
+          ran);
+    CHECK(k->isa != MN_ISA_NEON || ran == (OC % 4 == 0), "the NEON direct conv takes OC %d: %d", OC,
           ran);
     if (ran) {
         float *ks = zeros(k->conv_scratch_floats(&d));
@@ -259,6 +261,8 @@ static void test_winograd(int N, int C, int H, int W, int OC)
           C, H, W, OC, ran);
     CHECK(ran == (OC % 8 == 0 && C % 8 == 0) || k->isa != MN_ISA_AVX2,
           "avx2 winograd %dx%dx%d -> %d: runs %d", C, H, W, OC, ran);
+    CHECK(ran == (OC % 4 == 0 && C % 4 == 0) || k->isa != MN_ISA_NEON,
+          "neon winograd %dx%dx%d -> %d: runs %d", C, H, W, OC, ran);
     float *scratch = zeros(ran ? k->winograd_scratch_floats(&d) : 0);
     int32_t *am = calloc(n_out ? n_out : 1, sizeof(int32_t));
     mn_conv2d_forward_ref(y_r, in, w, b, &d);

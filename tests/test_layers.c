@@ -535,6 +535,8 @@ static void test_dense_prepared(const mn_kernels *k, int N, int I, int O)
           "avx512 prepared dense I%d O%d: runs %d", I, O, runs);
     CHECK(runs == (O % 8 == 0) || k->isa != MN_ISA_AVX2, "avx2 prepared dense I%d O%d: runs %d", I,
           O, runs);
+    CHECK(runs == (O % 4 == 0) || k->isa != MN_ISA_NEON, "neon prepared dense I%d O%d: runs %d", I,
+          O, runs);
     if (!runs)
         return;
     size_t n = k->dense_prepared_floats(I, O);
@@ -576,7 +578,8 @@ static void test_prepared_model(const mn_kernels *k)
     mn_model_forward(m, ws, in, N, before);
     CHECK(mn_model_prepare_inference(m, &err) == MN_OK, "prepare: %s", err.msg);
     CHECK(mn_model_prepare_inference(m, &err) == MN_OK, "prepare again");
-    if (k->isa == MN_ISA_AVX512 || k->isa == MN_ISA_AVX2) /* conv 2 and 3 (Winograd), dense128 */
+    if (k->isa == MN_ISA_AVX512 || k->isa == MN_ISA_AVX2 || k->isa == MN_ISA_NEON)
+        /* conv 2 and 3 (Winograd), dense128 */
         CHECK(!m->prepared[0] && m->prepared[2] && m->prepared[5] && m->prepared[9] &&
                   !m->prepared[11],
               "prepared layers");
@@ -663,6 +666,7 @@ int main(void)
     test_dense_prepared(k, 1, 50, 24); /* the AVX2 kernel's, not the AVX-512 one's */
     test_dense_prepared(k, 1, 300, 192); /* one sample, three passes of 64 units */
     test_dense_prepared(k, 7, 33, 8);
+    test_dense_prepared(k, 6, 29, 20); /* the NEON kernel's, not the AVX2 one's */
     test_prepared_model(k);
     test_channels_last_chain(
         "1x28x28:conv32k3,relu,conv32k3,relu,pool2,conv64k3,relu,conv64k3,relu,pool2,flatten,"
