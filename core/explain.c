@@ -61,12 +61,6 @@ static mn_conv2d_dims back_dims(const mn_conv2d_dims *f)
     return d;
 }
 
-/* 1 when k has a Winograd kernel for the convolution d. */
-static int winograd(const mn_kernels *k, const mn_conv2d_dims *d)
-{
-    return k->winograd_applies && k->winograd_applies(d, 0);
-}
-
 /* Layer i's kernels turned 180 degrees with their channels swapped
  * (w'[c, oc, a, b] = w[oc, c, K-1-a, K-1-b]), Winograd-transformed into a
  * new buffer; NULL when out of memory. */
@@ -126,16 +120,16 @@ mn_status mn_explainer_create(const mn_model *m, mn_explainer **out, mn_error *e
         if (l->kind == MN_LAYER_CONV2D) {
             mn_conv2d_dims d = conv_dims(m, i), b = back_dims(&d);
             size_t s = mn_conv2d_scratch_floats(&d);
-            if (winograd(k, &d) && k->winograd_scratch_floats(&d) > s)
+            if (mn_kernels_winograd(k, &d, 0) && k->winograd_scratch_floats(&d) > s)
                 s = k->winograd_scratch_floats(&d);
-            if (winograd(k, &b) && k->winograd_scratch_floats(&b) > s)
+            if (mn_kernels_winograd(k, &b, 0) && k->winograd_scratch_floats(&b) > s)
                 s = k->winograd_scratch_floats(&b);
             scratch = s > scratch ? s : scratch;
             int relu = i + 1 < a->n_layers && a->layers[i + 1].kind == MN_LAYER_RELU;
             x->conv_layer[x->n_convs] = (int)i;
             x->conv_out[x->n_convs++] = (int)i + relu;
-            x->wino_forward[i] = relu && winograd(k, &d);
-            if (d.S == 1 && d.P == 0 && winograd(k, &b)) {
+            x->wino_forward[i] = relu && mn_kernels_winograd(k, &d, 0);
+            if (d.S == 1 && d.P == 0 && mn_kernels_winograd(k, &b, 0)) {
                 ok = (x->back_u[i] = turned_kernels(k, m, i, &d, &b)) != NULL;
                 size_t pn = (size_t)b.C * b.H * b.W;
                 padded = pn > padded ? pn : padded;

@@ -2,16 +2,9 @@
  * layout and scratch, decided once. */
 #include "plan.h"
 
-#include <stdio.h>
-
 #include "convblock.h"
 
 static size_t larger(size_t a, size_t b) { return a > b ? a : b; }
-
-static int has_winograd(const mn_kernels *k, const mn_conv2d_dims *d, int pooled)
-{
-    return k->winograd_applies && k->winograd_applies(d, pooled);
-}
 
 /* The kind of the step that starts at layer i: a block (conv, ReLU,
  * pool) or one layer. */
@@ -26,13 +19,13 @@ static mn_step_kind choose(const mn_kernels *k, const mn_model *m, uint32_t i, i
             /* Inference takes Winograd's 2.25x fewer multiplies where it
              * applies; training keeps the direct kernels' bits, and the
              * winners backward needs. */
-            if (!training && p22 && has_winograd(k, &d, 1))
+            if (!training && p22 && mn_kernels_winograd(k, &d, 1))
                 return MN_STEP_BLOCK_WINOGRAD;
             if (p22 && k->block_applies && k->block_applies(&d))
                 return MN_STEP_BLOCK_DIRECT;
             return MN_STEP_BLOCK_GEMM;
         }
-        if (!training && has_winograd(k, &d, 0))
+        if (!training && mn_kernels_winograd(k, &d, 0))
             return MN_STEP_CONV_WINOGRAD;
         if (k->direct_applies && k->direct_applies(&d))
             return MN_STEP_CONV_DIRECT;
@@ -144,26 +137,4 @@ mn_status mn_plan_make(mn_plan *p, const mn_model *m, int training, mn_error *er
     for (uint32_t j = 0; j < p->n_steps; j++)
         p->scratch_floats = larger(p->scratch_floats, step_scratch(k, m, &p->steps[j], training));
     return MN_OK;
-}
-
-static const char *step_name(mn_step_kind s)
-{
-    static const char *const names[] = {
-        "block-winograd", "block-direct", "block-gemm", "conv-winograd", "conv-direct",
-        "conv-gemm",      "maxpool",      "dense-prepared", "dense-gemm", "relu",
-        "copy",           "softmax",      "batchnorm",      "batchnorm",  "dropout"};
-    return names[s];
-}
-
-void mn_plan_describe(const mn_plan *p, char *buf, size_t n)
-{
-    size_t at = (size_t)snprintf(buf, n, "%s:", mn_isa_name(p->k->isa));
-    for (uint32_t j = 0; j < p->n_steps && at < n; j++) {
-        const mn_step *s = &p->steps[j];
-        if (s->last > s->layer)
-            at += (size_t)snprintf(buf + at, n - at, " %s(%u-%u)", step_name(s->kind), s->layer,
-                                   s->last);
-        else
-            at += (size_t)snprintf(buf + at, n - at, " %s(%u)", step_name(s->kind), s->layer);
-    }
 }

@@ -55,11 +55,6 @@ typedef struct {
  * Fails only when MNIST_ISA is wrong (MN_ERR_ARG). */
 mn_status mn_plan_make(mn_plan *p, const mn_model *m, int training, mn_error *err);
 
-/* A short description of the plan, for logs and benchmarks: the level,
- * then each step, e.g. "avx512: block-direct(0-2) block-winograd(3-5)
- * dense-prepared(7) ...". Truncated to fit n bytes. */
-void mn_plan_describe(const mn_plan *p, char *buf, size_t n);
-
 /* ---- shape helpers shared by plan.c and run.c ---- */
 
 static inline size_t mn_shape_size(mn_shape s) { return (size_t)s.c * s.h * s.w; }

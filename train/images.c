@@ -105,17 +105,7 @@ int images_decode_file(const char *path, img_decoded *out, char *why, size_t why
 
 int images_read_file(const char *path, uint8_t px[MN_PIXELS])
 {
-    struct stat sb;
-    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fprintf(stderr, "mnist-train: note: %s: not a regular file, skipped\n", path);
-        return -1;
-    }
-    if ((uint64_t)sb.st_size > IMAGES_MAX_FILE_BYTES) {
-        fprintf(stderr, "mnist-train: note: %s: %lld bytes, more than %u, skipped\n", path,
-                (long long)sb.st_size, IMAGES_MAX_FILE_BYTES);
-        return -1;
-    }
-    img_decoded img;
+    img_decoded img; /* images_decode_file checks the file's kind and size */
     char why[512];
     if (images_decode_file(path, &img, why, sizeof why) != 0) {
         fprintf(stderr, "mnist-train: note: %s: cannot decode (%s), skipped\n", path, why);

@@ -25,15 +25,6 @@ static T256 void direct_rows(const float *in, long ldi, int rows, const long *br
     conv_rows(in, 1, ldi, rows, brow, K, kcb, n, OC, wt, b, y);
 }
 
-/* m, best = v, idx where v > m (strict: the first maximum wins, NaN never). */
-#define TAKE(v, idx)                                                                           \
-    do {                                                                                       \
-        const __m256 v_ = (v);                                                                 \
-        const __m256 gt_ = _mm256_cmp_ps(v_, m, _CMP_GT_OQ);                                   \
-        m = _mm256_blendv_ps(m, v_, gt_);                                                      \
-        best = _mm256_blendv_ps(best, _mm256_castsi256_ps(idx), gt_);                          \
-    } while (0)
-
 /* The 2x2 windows of conv rows y0, y1 ([pixel][OC]), pooled and ReLU'd
  * into po/pa[pw*OC + c]; winners as indices in the OH x OW plane of row
  * oh0 (= 2 ph). The same order of comparisons as mn_maxpool2x2_row. */

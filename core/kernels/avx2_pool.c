@@ -7,15 +7,6 @@
 
 #include "conv_tile_avx2.h"
 
-/* m, best = v, idx where v > m (strict: the first maximum wins, NaN never). */
-#define TAKE(v, idx)                                                                           \
-    do {                                                                                       \
-        const __m256 v_ = (v);                                                                 \
-        const __m256 gt_ = _mm256_cmp_ps(v_, m, _CMP_GT_OQ);                                   \
-        m = _mm256_blendv_ps(m, v_, gt_);                                                      \
-        best = _mm256_blendv_ps(best, _mm256_castsi256_ps(idx), gt_);                          \
-    } while (0)
-
 /* The even and odd elements of the 16 floats lo, hi, in order. */
 INL void split(__m256 *even, __m256 *odd, __m256 lo, __m256 hi)
 {

@@ -144,4 +144,14 @@ static inline T256 void to_planes(float *dst, const float *src, int n, int OC, l
     }
 }
 
+/* The max-pool step of avx2_pool.c and avx2_conv.c: m, best = v, idx
+ * where v > m (strict: the first maximum wins, NaN never). */
+#define TAKE(v, idx)                                                                           \
+    do {                                                                                       \
+        const __m256 v_ = (v);                                                                 \
+        const __m256 gt_ = _mm256_cmp_ps(v_, m, _CMP_GT_OQ);                                   \
+        m = _mm256_blendv_ps(m, v_, gt_);                                                      \
+        best = _mm256_blendv_ps(best, _mm256_castsi256_ps(idx), gt_);                          \
+    } while (0)
+
 #endif

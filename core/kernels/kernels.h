@@ -98,6 +98,12 @@ typedef struct mn_kernels {
                         int rs, int relu);
 } mn_kernels;
 
+/* 1 when k has a Winograd kernel for d (pooled: as a block). */
+static inline int mn_kernels_winograd(const mn_kernels *k, const mn_conv2d_dims *d, int pooled)
+{
+    return k->winograd_applies && k->winograd_applies(d, pooled);
+}
+
 /* Level isa's table; NULL when this build or CPU lacks the level. */
 const mn_kernels *mn_kernels_for(mn_isa isa);
 
