@@ -134,6 +134,11 @@ mn_status mn_plan_make(mn_plan *p, const mn_model *m, int training, mn_error *er
             b->layout |= MN_IN_CHANNELS_LAST;
         }
     }
+    p->per_image = 0;
+    while (!training && p->per_image < p->n_steps &&
+           p->steps[p->per_image].kind != MN_STEP_DENSE_PREPARED &&
+           p->steps[p->per_image].kind != MN_STEP_DENSE_GEMM)
+        p->per_image++;
     for (uint32_t j = 0; j < p->n_steps; j++)
         p->scratch_floats = larger(p->scratch_floats, step_scratch(k, m, &p->steps[j], training));
     return MN_OK;

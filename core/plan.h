@@ -46,6 +46,12 @@ typedef struct {
     int training;
     uint32_t n_steps;
     mn_step steps[MN_MAX_LAYERS];
+    /* Inference runs its first per_image steps (the convolutions, up to
+     * the first dense layer) one image at a time: an image's activations
+     * stay in cache from one layer to the next, where a batch's would
+     * stream through memory. The dense layers then take the whole batch,
+     * reading their weights once. The same bits either way. */
+    uint32_t per_image;
     size_t scratch_floats; /* the most any step (and, training, backward) needs */
 } mn_plan;
 

@@ -111,9 +111,9 @@ void mn_workspace_free(mn_workspace *ws)
 int mn_workspace_max_batch(const mn_workspace *ws) { return ws->max_batch; }
 
 /* Runs one step of the plan on N samples from x (the step's input, as
- * the previous step left it) into ws->act[s->last]. */
+ * the previous step left it) into ws->act[s->last], from its sample at on. */
 static void run_step(const mn_model *m, mn_workspace *ws, const mn_plan *plan, const mn_step *s,
-                     const float *x, int N, const mn_train_opts *opts)
+                     const float *x, int N, int at, const mn_train_opts *opts)
 {
     const mn_kernels *k = plan->k;
     const uint32_t i = s->layer;
@@ -125,8 +125,9 @@ static void run_step(const mn_model *m, mn_workspace *ws, const mn_plan *plan, c
     const mn_shape in = mn_layer_in_shape(m, i);
     const size_t n = mn_shape_size(in);
     const int O = (int)m->out_shape[i].c;
-    int32_t *winners = plan->training ? ws->argmax[s->last] : NULL;
-    float *y = ws->act[s->last];
+    const size_t out_at = (size_t)at * mn_shape_size(m->out_shape[s->last]);
+    int32_t *winners = plan->training ? ws->argmax[s->last] + out_at : NULL;
+    float *y = ws->act[s->last] + out_at;
     switch (s->kind) {
     case MN_STEP_BLOCK_WINOGRAD: {
         mn_conv2d_dims d = mn_layer_conv_dims(m, i, N);
@@ -209,9 +210,22 @@ static void forward(const mn_model *m, mn_workspace *ws, const float *in, int N,
 {
     const mn_plan *plan = &ws->plan[opts != NULL];
     const float *x = in;
-    for (uint32_t j = 0; j < plan->n_steps; j++) {
+    uint32_t j = 0;
+    if (N > 1 && plan->per_image) {
+        const size_t in_size = mn_shape_size(m->arch.input);
+        for (int n = 0; n < N; n++) {
+            const float *xn = in + (size_t)n * in_size;
+            for (j = 0; j < plan->per_image; j++) {
+                const mn_step *s = &plan->steps[j];
+                run_step(m, ws, plan, s, xn, 1, n, opts);
+                xn = ws->act[s->last] + (size_t)n * mn_shape_size(m->out_shape[s->last]);
+            }
+        }
+        x = ws->act[plan->steps[j - 1].last];
+    }
+    for (; j < plan->n_steps; j++) {
         const mn_step *s = &plan->steps[j];
-        run_step(m, ws, plan, s, x, N, opts);
+        run_step(m, ws, plan, s, x, N, 0, opts);
         x = ws->act[s->last];
     }
 }

@@ -11,6 +11,7 @@
 #include "check_level.h"
 #include "mnist/mnist.h"
 #include "model_internal.h"
+#include "plan.h"
 
 static mn_rng rng;
 
@@ -597,6 +598,32 @@ static void test_prepared_model(const mn_kernels *k)
     mn_model_free(m);
 }
 
+/* An inference plan runs the steps before the first dense layer one
+ * image at a time; a training plan runs every step on the whole batch
+ * (batch norm's statistics are the batch's). */
+static void test_plan_per_image(void)
+{
+    mn_arch a;
+    mn_error err;
+    CHECK(mn_arch_parse("1x28x28:conv32k3,bn,relu,pool2,conv64k3,relu,pool2,dropout25,flatten,"
+                        "dense128,relu,dense10,softmax", &a, &err) == MN_OK, "arch: %s", err.msg);
+    mn_model *m;
+    CHECK(mn_model_create(&a, &m, &err) == MN_OK, "model");
+    mn_plan p;
+    CHECK(mn_plan_make(&p, m, 0, &err) == MN_OK, "inference plan: %s", err.msg);
+    CHECK(p.per_image > 0 && p.per_image < p.n_steps, "inference plan: %u of %u steps per image",
+          p.per_image, p.n_steps);
+    const mn_step_kind first = p.steps[p.per_image].kind;
+    CHECK(first == MN_STEP_DENSE_PREPARED || first == MN_STEP_DENSE_GEMM,
+          "inference plan: the batch part starts at the dense layer (step kind %d)", (int)first);
+    CHECK(m->arch.layers[p.steps[p.per_image].layer].kind == MN_LAYER_DENSE, "dense layer");
+    for (uint32_t j = 0; j < p.per_image; j++)
+        CHECK(m->arch.layers[p.steps[j].layer].kind != MN_LAYER_DENSE, "step %u before the dense", j);
+    CHECK(mn_plan_make(&p, m, 1, &err) == MN_OK, "training plan: %s", err.msg);
+    CHECK(p.per_image == 0, "training plan: %u steps per image", p.per_image);
+    mn_model_free(m);
+}
+
 /* Inference hands a convolution's output to a following Winograd one
  * channels-last (run.c). It must give the bits of the same model whose
  * convolutions are kept apart by an inference no-op (dropout), which
@@ -668,6 +695,7 @@ int main(void)
     test_dense_prepared(k, 7, 33, 8);
     test_dense_prepared(k, 6, 29, 20); /* the NEON kernel's, not the AVX2 one's */
     test_prepared_model(k);
+    test_plan_per_image();
     test_channels_last_chain(
         "1x28x28:conv32k3,relu,conv32k3,relu,pool2,conv64k3,relu,conv64k3,relu,pool2,flatten,"
         "dense256,relu,dense10,softmax",
