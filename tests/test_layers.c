@@ -692,6 +692,8 @@ int main(void)
     test_dense_prepared(k, 3, 20, 10); /* not the AVX-512 kernel's case */
     test_dense_prepared(k, 1, 50, 24); /* the AVX2 kernel's, not the AVX-512 one's */
     test_dense_prepared(k, 1, 300, 192); /* one sample, three passes of 64 units */
+    test_dense_prepared(k, 5, 1024, 256); /* the large model's dense256: one sample in one pass */
+    test_dense_prepared(k, 3, 40, 512);
     test_dense_prepared(k, 7, 33, 8);
     test_dense_prepared(k, 6, 29, 20); /* the NEON kernel's, not the AVX2 one's */
     test_prepared_model(k);
