@@ -246,6 +246,24 @@ static T256 void output_tiles(float *Y, const float *M, long ldm, int OC, int nt
     }
 }
 
+/* M[t][OC] = V[t][C] U[C][OC] for t < nt, as in avx512_winograd.c: the
+ * usual channel counts as constants. */
+static T256 void products(const float *V, const long *brow, int C, int nt, int OC, const float *U,
+                          const float *zero, float *M)
+{
+    switch (C) {
+    case 32:
+        conv_rows(V, 32, 0, 1, brow, 32, 32, nt, OC, U, zero, M);
+        break;
+    case 64:
+        conv_rows(V, 64, 0, 1, brow, 64, 64, nt, OC, U, zero, M);
+        break;
+    default:
+        conv_rows(V, C, 0, 1, brow, C, C, nt, OC, U, zero, M);
+        break;
+    }
+}
+
 /* The forward of both entry points, their case checked (here the compiler
  * may use AVX2 anywhere): pooled selects the fused block, relu a
  * plain convolution's fused ReLU, layout the channels-last flags. */
@@ -292,8 +310,8 @@ static T256 void run(float *out, const float *in, const float *w, const float *u
             const int rows = p.th - ty0 < p.rows ? p.th - ty0 : p.rows, nt = rows * p.tw;
             transform_input(V, ldv, x, ldx, C, ty0, rows, p.tw);
             for (int xi = 0; xi < 16; xi++)
-                conv_rows(V + (size_t)xi * ldv * C, C, 0, 1, brow, C, C, nt, OC,
-                          u + (size_t)xi * C * OC, zero, M + (size_t)xi * ldv * OC);
+                products(V + (size_t)xi * ldv * C, brow, C, nt, OC, u + (size_t)xi * C * OC, zero,
+                         M + (size_t)xi * ldv * OC);
             if (pooled) { /* tile t is output pixel t */
                 pool_tiles(out_cl ? o + (long)ty0 * p.tw * OC : Y, M, ldv, OC, nt, b);
                 if (!out_cl)

@@ -158,59 +158,65 @@ static T512 void transform_input(float *V, long ldv, const float *X, int Wp, int
                                  int rows, int tw)
 {
     const long step = ldv * C; /* from one point xi to the next */
+    const long ldx = (long)Wp * C;
     for (int ty = ty0; ty < ty0 + rows; ty++)
         for (int c = 0; c < C; c += 16) {
-            const float *r = X + (long)2 * ty * Wp * C + c;
-            __m512 t[4][4];
-#define COLUMN(j, x)                                                                           \
-    do {                                                                                       \
-        const __m512 d0 = _mm512_loadu_ps(r + (long)(x) * C);                                  \
-        const __m512 d1 = _mm512_loadu_ps(r + ((long)Wp + (x)) * C);                           \
-        const __m512 d2 = _mm512_loadu_ps(r + ((long)2 * Wp + (x)) * C);                       \
-        const __m512 d3 = _mm512_loadu_ps(r + ((long)3 * Wp + (x)) * C);                       \
-        t[0][j] = _mm512_sub_ps(d0, d2);                                                       \
-        t[1][j] = _mm512_add_ps(d1, d2);                                                       \
-        t[2][j] = _mm512_sub_ps(d2, d1);                                                       \
-        t[3][j] = _mm512_sub_ps(d1, d3);                                                       \
-    } while (0)
-            COLUMN(2, 0);
-            COLUMN(3, 1);
-            for (int tx = 0; tx < tw; tx++) {
-                for (int i = 0; i < 4; i++) {
-                    t[i][0] = t[i][2];
-                    t[i][1] = t[i][3];
-                }
-                COLUMN(2, 2 * tx + 2);
-                COLUMN(3, 2 * tx + 3);
-                float *v = V + ((long)(ty - ty0) * tw + tx) * C + c;
-                for (int i = 0; i < 4; i++) { /* (B^T d) B */
-                    float *vi = v + 4 * i * step;
-                    _mm512_storeu_ps(vi, _mm512_sub_ps(t[i][0], t[i][2]));
-                    _mm512_storeu_ps(vi + step, _mm512_add_ps(t[i][1], t[i][2]));
-                    _mm512_storeu_ps(vi + 2 * step, _mm512_sub_ps(t[i][2], t[i][1]));
-                    _mm512_storeu_ps(vi + 3 * step, _mm512_sub_ps(t[i][1], t[i][3]));
-                }
+            const float *r = X + 2 * ty * ldx + c;
+            /* B^T d of a column x: named, as GCC spills an array of them */
+#define COLUMN(t, x)                                                                           \
+    const __m512 t##d0 = _mm512_loadu_ps(r + (long)(x) * C),                                   \
+                 t##d1 = _mm512_loadu_ps(r + ldx + (long)(x) * C),                             \
+                 t##d2 = _mm512_loadu_ps(r + 2 * ldx + (long)(x) * C),                         \
+                 t##d3 = _mm512_loadu_ps(r + 3 * ldx + (long)(x) * C);                         \
+    const __m512 t##0 = _mm512_sub_ps(t##d0, t##d2), t##1 = _mm512_add_ps(t##d1, t##d2),       \
+                 t##2 = _mm512_sub_ps(t##d2, t##d1), t##3 = _mm512_sub_ps(t##d1, t##d3);
+            COLUMN(p, 0)
+            COLUMN(q, 1)
+            __m512 a0 = p0, a1 = p1, a2 = p2, a3 = p3, b0 = q0, b1 = q1, b2 = q2, b3 = q3;
+            float *v = V + (long)(ty - ty0) * tw * C + c;
+            for (int tx = 0; tx < tw; tx++, v += C) {
+                COLUMN(e, 2 * tx + 2)
+                COLUMN(f, 2 * tx + 3)
+                /* (B^T d) B, row i of B^T d being (a_i, b_i, e_i, f_i) */
+                float *o = v;
+#define ROW(a, b, e, f)                                                                        \
+    _mm512_storeu_ps(o, _mm512_sub_ps(a, e));                                                  \
+    _mm512_storeu_ps(o + step, _mm512_add_ps(b, e));                                           \
+    _mm512_storeu_ps(o + 2 * step, _mm512_sub_ps(e, b));                                       \
+    _mm512_storeu_ps(o + 3 * step, _mm512_sub_ps(b, f));                                       \
+    o += 4 * step;
+                ROW(a0, b0, e0, f0)
+                ROW(a1, b1, e1, f1)
+                ROW(a2, b2, e2, f2)
+                ROW(a3, b3, e3, f3)
+#undef ROW
+                a0 = e0, a1 = e1, a2 = e2, a3 = e3;
+                b0 = f0, b1 = f1, b2 = f2, b3 = f3;
             }
 #undef COLUMN
         }
 }
 
 /* The 2x2 outputs y[a][b] of tile t, 16 channels from oc: A^T M A + b,
- * M read from [16][ldm tiles][OC]. */
+ * M read from [16][ldm tiles][OC]: A^T M a column at a time, in named
+ * values (GCC spilled an array of the 16 products to the stack). */
 INL void output_tile(__m512 y[2][2], const float *M, long ldm, int OC, int t, int oc,
                      __m512 bias)
 {
-    __m512 m[16], s[2][4];
-    for (int xi = 0; xi < 16; xi++)
-        m[xi] = _mm512_loadu_ps(M + ((long)xi * ldm + t) * OC + oc);
-    for (int j = 0; j < 4; j++) {
-        s[0][j] = _mm512_add_ps(_mm512_add_ps(m[j], m[4 + j]), m[8 + j]);
-        s[1][j] = _mm512_sub_ps(_mm512_sub_ps(m[4 + j], m[8 + j]), m[12 + j]);
-    }
-    for (int a = 0; a < 2; a++) {
-        y[a][0] = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s[a][0], s[a][1]), s[a][2]), bias);
-        y[a][1] = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s[a][1], s[a][2]), s[a][3]), bias);
-    }
+    const float *m = M + (long)t * OC + oc;
+    const long st = ldm * OC; /* from one point xi to the next */
+#define MV(xi) _mm512_loadu_ps(m + (long)(xi) * st)
+#define COL(j)                                                                                 \
+    const __m512 m4##j = MV(4 + j), m8##j = MV(8 + j);                                          \
+    const __m512 s0##j = _mm512_add_ps(_mm512_add_ps(MV(j), m4##j), m8##j);                      \
+    const __m512 s1##j = _mm512_sub_ps(_mm512_sub_ps(m4##j, m8##j), MV(12 + j));
+    COL(0) COL(1) COL(2) COL(3)
+#undef COL
+#undef MV
+    y[0][0] = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s00, s01), s02), bias);
+    y[0][1] = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s01, s02), s03), bias);
+    y[1][0] = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s10, s11), s12), bias);
+    y[1][1] = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s11, s12), s13), bias);
 }
 
 /* Y[t][OC] = ReLU(max of tile t's outputs + b) for t < nt: one pool
@@ -250,6 +256,26 @@ static T512 void output_tiles(float *Y, const float *M, long ldm, int OC, int nt
                 _mm512_storeu_ps(yr + OC, relu ? _mm512_max_ps(y[a][1], zero) : y[a][1]);
             }
         }
+    }
+}
+
+/* M[t][OC] = V[t][C] U[C][OC] for t < nt: the register tiles with the
+ * tiles standing in for pixels, C floats apart. The usual channel counts
+ * are constants here, so the tiles address their broadcasts by
+ * displacement instead of computing each address. */
+static T512 void products(const float *V, const long *brow, int C, int nt, int OC, const float *U,
+                          const float *zero, float *M)
+{
+    switch (C) {
+    case 32:
+        conv_rows(V, 32, 0, 1, brow, 32, 32, nt, OC, U, zero, M);
+        break;
+    case 64:
+        conv_rows(V, 64, 0, 1, brow, 64, 64, nt, OC, U, zero, M);
+        break;
+    default:
+        conv_rows(V, C, 0, 1, brow, C, C, nt, OC, U, zero, M);
+        break;
     }
 }
 
@@ -299,8 +325,8 @@ static T512 void run(float *out, const float *in, const float *w, const float *u
             const int rows = p.th - ty0 < p.rows ? p.th - ty0 : p.rows, nt = rows * p.tw;
             transform_input(V, ldv, x, ldx, C, ty0, rows, p.tw);
             for (int xi = 0; xi < 16; xi++)
-                conv_rows(V + (size_t)xi * ldv * C, C, 0, 1, brow, C, C, nt, OC,
-                          u + (size_t)xi * C * OC, zero, M + (size_t)xi * ldv * OC);
+                products(V + (size_t)xi * ldv * C, brow, C, nt, OC, u + (size_t)xi * C * OC, zero,
+                         M + (size_t)xi * ldv * OC);
             if (pooled) { /* tile t is output pixel t */
                 pool_tiles(out_cl ? o + (long)ty0 * p.tw * OC : Y, M, ldv, OC, nt, b);
                 if (!out_cl)
