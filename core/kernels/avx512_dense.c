@@ -27,9 +27,9 @@ T512 void mn_avx512_dense_prepare(float *p, const float *w, int I, int O)
         brow[i] = i;
 }
 
-/* out[o] = b[o] + (chain of FMAs over i in order) for one sample and
- * 16 v units from o0 (v = 8 or 16): the register tiles' sums, bit for
- * bit, but reading whole rows of wt in one pass. One sample is bound by
+/* out[o] = b[o] + (chain of FMAs over i in order) for one sample and v
+ * vectors of units from o0 (v = 8 or 16): the register tiles' sums, bit
+ * for bit, but reading whole rows of wt in one pass. One sample is bound by
  * reading wt from L2 or L3: for the reference dense1 the tiles' two
  * 64-unit passes took 14.2 us, one 128-unit pass 11.1; the large model's
  * 1 MB dense256, 13.3-14.2 us in two 128-unit passes, 12.2-13.1 in one
@@ -61,8 +61,9 @@ INL void one_row(const int v, float *out, const float *in, const float *wt, cons
 T512 void mn_avx512_dense_forward(float *out, const float *in, const float *p, const float *b,
                                  int N, int I, int O)
 {
-    /* One sample takes one_row where the units come in 128s; a batch the
-     * tiles, which read wt once per six samples. The same bits either way. */
+    /* One sample takes one_row where the units come in 256s or 128s; a
+     * batch the tiles, which read wt once per six samples. The same bits
+     * either way. */
     if (N == 1 && O % 256 == 0) {
         for (int o0 = 0; o0 < O; o0 += 256)
             one_row(16, out, in, p, b, I, O, o0);
