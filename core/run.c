@@ -111,8 +111,9 @@ void mn_workspace_free(mn_workspace *ws)
 int mn_workspace_max_batch(const mn_workspace *ws) { return ws->max_batch; }
 
 /* Runs one step of the plan on N samples from x (the step's input, as
- * the previous step left it) into ws->act[s->last], from its sample at on. */
-static void run_step(const mn_model *m, mn_workspace *ws, const mn_plan *plan, const mn_step *s,
+ * the previous step left it) into ws->act[s->last], from its sample at on;
+ * returns where that output starts, the next step's input. */
+static const float *run_step(const mn_model *m, mn_workspace *ws, const mn_plan *plan, const mn_step *s,
                      const float *x, int N, int at, const mn_train_opts *opts)
 {
     const mn_kernels *k = plan->k;
@@ -200,6 +201,7 @@ static void run_step(const mn_model *m, mn_workspace *ws, const mn_plan *plan, c
     }
 #undef W
 #undef B
+    return y;
 }
 
 /* Forward through the steps of a plan, leaving each step's output in
@@ -215,19 +217,13 @@ static void forward(const mn_model *m, mn_workspace *ws, const float *in, int N,
         const size_t in_size = mn_shape_size(m->arch.input);
         for (int n = 0; n < N; n++) {
             const float *xn = in + (size_t)n * in_size;
-            for (j = 0; j < plan->per_image; j++) {
-                const mn_step *s = &plan->steps[j];
-                run_step(m, ws, plan, s, xn, 1, n, opts);
-                xn = ws->act[s->last] + (size_t)n * mn_shape_size(m->out_shape[s->last]);
-            }
+            for (j = 0; j < plan->per_image; j++)
+                xn = run_step(m, ws, plan, &plan->steps[j], xn, 1, n, opts);
         }
         x = ws->act[plan->steps[j - 1].last];
     }
-    for (; j < plan->n_steps; j++) {
-        const mn_step *s = &plan->steps[j];
-        run_step(m, ws, plan, s, x, N, 0, opts);
-        x = ws->act[s->last];
-    }
+    for (; j < plan->n_steps; j++)
+        x = run_step(m, ws, plan, &plan->steps[j], x, N, 0, opts);
 }
 
 /* Layer i's weights laid out by level k's kernel, n floats, in a new

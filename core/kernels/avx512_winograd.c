@@ -162,21 +162,23 @@ static T512 void transform_input(float *V, long ldv, const float *X, int Wp, int
     for (int ty = ty0; ty < ty0 + rows; ty++)
         for (int c = 0; c < C; c += 16) {
             const float *r = X + 2 * ty * ldx + c;
-            /* B^T d of a column x: named, as GCC spills an array of them */
+            /* B^T d of column x into t0..t3: named, as GCC spills an array */
 #define COLUMN(t, x)                                                                           \
-    const __m512 t##d0 = _mm512_loadu_ps(r + (long)(x) * C),                                   \
-                 t##d1 = _mm512_loadu_ps(r + ldx + (long)(x) * C),                             \
-                 t##d2 = _mm512_loadu_ps(r + 2 * ldx + (long)(x) * C),                         \
-                 t##d3 = _mm512_loadu_ps(r + 3 * ldx + (long)(x) * C);                         \
-    const __m512 t##0 = _mm512_sub_ps(t##d0, t##d2), t##1 = _mm512_add_ps(t##d1, t##d2),       \
-                 t##2 = _mm512_sub_ps(t##d2, t##d1), t##3 = _mm512_sub_ps(t##d1, t##d3);
-            COLUMN(p, 0)
-            COLUMN(q, 1)
-            __m512 a0 = p0, a1 = p1, a2 = p2, a3 = p3, b0 = q0, b1 = q1, b2 = q2, b3 = q3;
+    do {                                                                                       \
+        const __m512 d0 = _mm512_loadu_ps(r + (long)(x) * C),                                  \
+                     d1 = _mm512_loadu_ps(r + ldx + (long)(x) * C),                            \
+                     d2 = _mm512_loadu_ps(r + 2 * ldx + (long)(x) * C),                        \
+                     d3 = _mm512_loadu_ps(r + 3 * ldx + (long)(x) * C);                        \
+        t##0 = _mm512_sub_ps(d0, d2), t##1 = _mm512_add_ps(d1, d2);                            \
+        t##2 = _mm512_sub_ps(d2, d1), t##3 = _mm512_sub_ps(d1, d3);                            \
+    } while (0)
+            __m512 a0, a1, a2, a3, b0, b1, b2, b3, e0, e1, e2, e3, f0, f1, f2, f3;
+            COLUMN(a, 0);
+            COLUMN(b, 1);
             float *v = V + (long)(ty - ty0) * tw * C + c;
             for (int tx = 0; tx < tw; tx++, v += C) {
-                COLUMN(e, 2 * tx + 2)
-                COLUMN(f, 2 * tx + 3)
+                COLUMN(e, 2 * tx + 2);
+                COLUMN(f, 2 * tx + 3);
                 /* (B^T d) B, row i of B^T d being (a_i, b_i, e_i, f_i) */
                 float *o = v;
 #define ROW(a, b, e, f)                                                                        \
